@@ -1,0 +1,1 @@
+"""Dagster definitions for retool-data (assets, resources, checks, schedules, sensors)."""

@@ -1,0 +1,3 @@
+from retool_data.cli import main
+
+main()

@@ -1,0 +1,36 @@
+"""The `retool-data` command line. Each command group lives in its own module with a `register(app)` function.
+
+Heavy libraries (torch, transformers, dagster) are imported inside the commands, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from retool_data import __version__
+
+app = typer.Typer(
+    name="retool-data",
+    help="ReTool cold-start curation (Open-Thoughts -> verified, code-interleaved traces) and training.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """ReTool cold-start curation and training. Run `retool-data COMMAND --help` for a command's options."""
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    typer.echo(__version__)
+
+
+# Command modules register themselves below (one line each).
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,127 @@
+"""Frame schemas shared by every stage, and the quarantine (reject-row) contract.
+
+One record flows through the pipeline: a problem row (`PROBLEM_SCHEMA`). Each stage adds its own columns
+(`VERIFY_COLUMNS`, `REWRITE_COLUMNS`, ...) and never removes earlier ones, so any kept row explains itself.
+A stage returns a `StageResult`: the rows it kept, and one reject row per dropped row (`REJECT_SCHEMA`), so the
+invariant ``rows_in == len(kept) + len(rejected)`` holds per stage and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+PROBLEM_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),  # stable hash of the normalized problem text (see problem_id)
+    "dataset": pl.String(),  # where the row was read: a Hub id, a file path, or "bundled-sample"
+    "source": pl.String(),  # the upstream source as the dataset labels it (e.g. "amc_aime", "olympiads")
+    "source_id": pl.String(),  # the row's identifier inside `dataset` (its index when it has none)
+    "problem": pl.String(),
+    "reasoning": pl.String(),  # the teacher's (DeepSeek-R1's) thinking, text only
+    "solution": pl.String(),  # the teacher's final written solution (may hold the \boxed{} answer)
+    "gold_solution": pl.String(),  # the reference solution from the source, when there is one
+    "gold_answer": pl.String(),  # the reference final answer (extracted from gold_solution when not given)
+    "domain": pl.String(),
+    "difficulty": pl.Float64(),
+}
+
+VERIFY_COLUMNS: dict[str, pl.DataType] = {
+    "teacher_answer": pl.String(),  # the answer extracted from reasoning/solution
+    "verify_method": pl.String(),  # "rule" | "judge" | "none"
+    "verify_verdict": pl.String(),  # "correct" | "incorrect" | "undecided" | "judge_error"
+    "verify_reason": pl.String(),
+}
+
+REWRITE_COLUMNS: dict[str, pl.DataType] = {
+    "trace": pl.String(),  # the code-augmented reasoning (ReTool trace format)
+    "raw_reply": pl.String(),  # the rewriter's raw reply, before parsing
+    "rewrite_backend": pl.String(),  # "heuristic" | "openai:<model>" | "vllm:<model>"
+    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@1"
+    "rewrite_status": pl.String(),  # "ok" | "unparseable" | "error" | "no_code"
+    "rewrite_reason": pl.String(),
+    "num_code_blocks": pl.Int64(),
+}
+
+REJECT_SCHEMA: dict[str, pl.DataType] = {
+    "stage": pl.String(),  # the stage that dropped the row, e.g. "verify", "consistency", "decontaminate"
+    "reason": pl.String(),  # a stable machine-readable reason, e.g. "answer_mismatch"
+    "detail": pl.String(),  # human-readable detail (which benchmark item, which block differed, ...)
+    "id": pl.String(),
+    "row": pl.String(),  # the whole dropped row as JSON, so nothing is lost
+}
+
+
+def normalize_problem(text: str) -> str:
+    """Problem text reduced for identity: NFKC, lowercase, whitespace collapsed, `$` delimiters dropped."""
+    t = unicodedata.normalize("NFKC", text or "").lower().replace("$", "")
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def problem_id(problem: str) -> str:
+    """Stable id of a problem: the first 16 hex digits of sha256 over its normalized text."""
+    return hashlib.sha256(normalize_problem(problem).encode("utf-8")).hexdigest()[:16]
+
+
+def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Add missing schema columns as nulls and cast present ones; extra columns are kept at the end."""
+    cols = []
+    for name, dtype in schema.items():
+        if name in df.columns:
+            cols.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    extra = [c for c in df.columns if c not in schema]
+    return df.select(cols + extra)
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def make_rejects(rows: pl.DataFrame, stage: str, reasons: list[str], details: list[str] | None = None) -> pl.DataFrame:
+    """Reject rows (REJECT_SCHEMA) for `rows`, one reason (and optional detail) per row."""
+    if len(reasons) != rows.height:
+        raise ValueError(f"{len(reasons)} reasons for {rows.height} rows")
+    details = details if details is not None else [""] * rows.height
+    ids = rows["id"].to_list() if "id" in rows.columns else [None] * rows.height
+    payload = [json.dumps(r, default=_json_default, ensure_ascii=False) for r in rows.iter_rows(named=True)]
+    return pl.DataFrame(
+        {"stage": [stage] * rows.height, "reason": reasons, "detail": details, "id": ids, "row": payload},
+        schema=REJECT_SCHEMA,
+    )
+
+
+@dataclass
+class StageResult:
+    """What every stage returns: kept rows, reject rows, and counters for metadata."""
+
+    kept: pl.DataFrame
+    rejected: pl.DataFrame = field(default_factory=lambda: empty_frame(REJECT_SCHEMA))
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_in(self) -> int:
+        return self.kept.height + self.rejected.height
+
+    def reject_counts(self) -> dict[str, int]:
+        if self.rejected.height == 0:
+            return {}
+        counts = self.rejected.group_by("reason").len().sort("reason")
+        return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
+
+    def check_invariant(self, rows_in: int) -> None:
+        """Raise if rows were lost: every input row must be kept or rejected exactly once."""
+        if rows_in != self.rows_in:
+            raise AssertionError(
+                f"rows_in={rows_in} but kept={self.kept.height} + rejected={self.rejected.height} = {self.rows_in}"
+            )

@@ -1,0 +1,130 @@
+"""Versioned prompt templates from the ReTool paper (arXiv 2504.11536).
+
+Every dataset row records the template version that built it (`CURATION_TEMPLATE.version`), and the LLM cache
+keys include it, so changing a template's text means bumping its version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    version: str
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def format(self, **fields: str) -> str:
+        missing = [k for k in self.fields if k not in fields]
+        if missing:
+            raise KeyError(f"template {self.id} needs {missing}")
+        out = self.text
+        for key, value in fields.items():
+            out = out.replace("{" + key + "}", value)
+        return out
+
+    @property
+    def fields(self) -> list[str]:
+        import re
+
+        return sorted(set(re.findall(r"\{([a-z_]+)\}", self.text)))
+
+
+# The cold-start curation template: turns a text-only reasoning trace into code-augmented reasoning.
+CURATION_TEMPLATE = PromptTemplate(
+    name="retool-coldstart",
+    version="1",
+    text="""You are a helpful AI assistant. Initially, when solving a question, you would need to think step by step, \
+without the ability to use code for calculation. Now, you have the capability to write code to use the code \
+interpreter for calculation. The code will be executed by a sandbox, and the result can be returned to enhance \
+your reasoning process. You can now leverage code to enhance your calculation while still maintaining the \
+reasoning process.
+The thinking process can have multiple code snippets. Each code snippet is wrapped with: <code>
+```python
+code snippet
+```
+</code>, and should be executable. The returned result is wrapped with <interpreter>
+execution results
+</interpreter>.
+
+Goal: Modify the original thinking process to make it more accurate by replacing manual calculation steps with \
+code snippets and their execution results. The core reasoning logic of the original thinking process, including \
+any unsuccessful attempts, should remain unchanged. You should only add necessary code snippets to assist in the \
+calculation.
+
+User Question:
+{question}
+
+Original Thinking Process (without code interpreter's support):
+<original_thinking_process>
+{original_response}
+</original_thinking_process>
+
+Details:
+1. Identify sections in the <original_thinking_process> that would benefit from code execution (for example \
+complex calculations, solving equations, checking cases or verifying a result).
+2. Replace those sections with code snippets and the corresponding interpreter's execution results.
+3. Keep the logical flow of the reasoning process, including the unsuccessful attempts.
+4. The code must be complete and executable, and the execution results must match exactly what the code \
+prints, with no extra or missing tokens.
+5. End with the final answer in the form <answer>\\boxed{...}</answer>.
+
+Revised Thinking Process (With code interpreter's support):
+""",
+)
+
+# The RL rollout template (the paper's "Template for ReTool"): the user turn of every GRPO prompt and eval.
+RL_TEMPLATE = PromptTemplate(
+    name="retool-rl",
+    version="1",
+    text="""Solve the following problem step by step. You now have the ability to selectively write executable \
+Python code to enhance your reasoning process. The Python code will be executed by an external sandbox, and the \
+output (wrapped in `<interpreter>output_str</interpreter>`) can be returned to aid your reasoning and help you \
+arrive at the final answer. The Python code should be complete scripts, including necessary imports.
+Each code snippet is wrapped with `<code>
+```python
+code snippet
+```
+</code>`.
+The last part of your response should be in the following format:
+<answer>
+\\boxed{'The final answer goes here.'}
+</answer>
+
+*user question:*
+{question}
+
+Remember to place the final answer in the last part using the format:
+<answer>
+\\boxed{'The final answer goes here.'}
+</answer>""",
+)
+
+# System turn of exported SFT rows (user turn = the bare problem): the same contract as the RL template.
+SYSTEM_TEMPLATE = PromptTemplate(
+    name="retool-system",
+    version="1",
+    text="""You are a helpful assistant that solves math problems step by step. You can write executable Python \
+code; it is run in a sandbox and its output is returned to you. Wrap each code snippet as <code>
+```python
+code snippet
+```
+</code>; the output comes back as <interpreter>output</interpreter>. The last part of your response must be \
+<answer>\\boxed{final answer}</answer>.""",
+)
+SFT_SYSTEM_PROMPT = SYSTEM_TEMPLATE.text
+
+TEMPLATES: dict[str, PromptTemplate] = {t.id: t for t in (CURATION_TEMPLATE, RL_TEMPLATE, SYSTEM_TEMPLATE)}
+
+
+def curation_prompt(question: str, original_response: str) -> str:
+    return CURATION_TEMPLATE.format(question=question, original_response=original_response)
+
+
+def rl_prompt(question: str) -> str:
+    return RL_TEMPLATE.format(question=question)
