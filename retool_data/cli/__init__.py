@@ -30,6 +30,9 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import filter as _filter  # noqa: E402
+
+_filter.register(app)
 
 
 def main() -> None:

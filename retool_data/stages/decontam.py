@@ -6,7 +6,9 @@ are reduced to canonical math tokens (`retool_data.mathtext`), so whitespace, ``
 
 * **fuzzy**: the rapidfuzz ratio of the canonical texts is >= ``min_ratio`` (95, the Open-Thoughts threshold), or
 * **n-gram**: at least ``min_containment`` of the item's informative token n-grams occur in the problem (catches
-  a copy whose first sentence was reworded, or one embedded in a longer statement).
+  a copy whose first sentence was reworded, or one embedded in a longer statement). Only items with at least
+  ``min_item_ngrams`` informative n-grams use this rule: in a ten-word item, one changed word ("odd" -> "even")
+  leaves most n-grams intact but makes a different question, so short items match by the fuzzy ratio alone.
 
 N-grams shared by more than ``max_ngram_df`` benchmark items ("where m and n are relatively prime positive
 integers") are boilerplate: they neither create candidates nor count towards containment, so a different
@@ -57,10 +59,12 @@ class Decontaminator:
         min_containment: float | None = 0.5,
         min_ratio: float | None = 95.0,
         max_ngram_df: int = 3,
+        min_item_ngrams: int = 10,
     ) -> None:
         if min_containment is None and min_ratio is None:
             raise ValueError("at least one of min_containment and min_ratio must be set")
         self.ngram, self.min_containment, self.min_ratio = ngram, min_containment, min_ratio
+        self.min_item_ngrams = min_item_ngrams
         self.items: list[tuple[str, int]] = []
         self._texts: list[str] = []
         grams_per_item: list[set[tuple[str, ...]]] = []
@@ -101,7 +105,11 @@ class Decontaminator:
             ratio = fuzz.ratio(text, self._texts[item])
             if self.min_ratio is not None and ratio >= self.min_ratio:
                 method = "fuzzy"
-            elif self.min_containment is not None and containment >= self.min_containment:
+            elif (
+                self.min_containment is not None
+                and containment >= self.min_containment
+                and self._informative[item] >= self.min_item_ngrams
+            ):
                 method = "ngram"
             else:
                 method = "none"

@@ -1,7 +1,7 @@
 """Deduplication: one row per problem, exact and near-duplicate.
 
 * **exact**: rows whose `schema.normalize_problem` texts are equal (NFKC, lowercase, whitespace, ``$``);
-* **near**: MinHash/LSH (datasketch) over 5-token shingles of the canonical math tokens
+* **near**: MinHash/LSH (datasketch) over 3-token shingles of the canonical math tokens
   (`retool_data.mathtext`), with LSH candidates confirmed by their estimated Jaccard similarity >= the threshold.
   Clusters are the connected components of the confirmed pairs. A near pair whose gold answers are both known
   and not equivalent is *not* merged: that is a multi-part problem sharing a long context ("Determine g(2011)"
@@ -26,9 +26,9 @@ from typing import Any
 import polars as pl
 from datasketch import MinHash, MinHashLSH
 
-from retool_data.answers import is_equivalent
 from retool_data.mathtext import math_tokens, ngrams
 from retool_data.schema import StageResult, make_rejects, normalize_problem
+from retool_data.stages.filters import answers_match
 
 STAGE = "dedup"
 
@@ -79,9 +79,9 @@ def _near_pairs(texts: list[str], threshold: float, num_perm: int, shingle: int)
 def dedup(
     df: pl.DataFrame,
     *,
-    near_threshold: float | None = 0.8,
+    near_threshold: float | None = 0.75,
     num_perm: int = 128,
-    shingle: int = 5,
+    shingle: int = 3,
     column: str = "problem",
 ) -> StageResult:
     """Keep the best row of each duplicate cluster; `near_threshold=None` switches near-dup detection off."""
@@ -99,7 +99,7 @@ def dedup(
     if near_threshold is not None and len(reps) > 1:
         for a, b, sim in _near_pairs([rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle):
             gold_a, gold_b = rows[reps[a]].get("gold_answer"), rows[reps[b]].get("gold_answer")
-            if gold_a and gold_b and not is_equivalent(gold_b, gold_a):
+            if gold_a and gold_b and not answers_match([gold_b], [gold_a])[0]:
                 continue
             uf.union(reps[a], reps[b])
             similarity[(reps[a], reps[b])] = similarity[(reps[b], reps[a])] = sim

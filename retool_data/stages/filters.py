@@ -30,13 +30,28 @@ from retool_data.trace import PROBLEM_CODES, parse_trace, validate_trace
 STAGE = "filter"
 # Trailing prose after </answer> does not break parsing, masking or rewards; everything else does.
 DEFAULT_FATAL_CODES: frozenset[str] = frozenset(PROBLEM_CODES) - {"text_after_answer"}
+ADDED_COLUMNS: dict[str, pl.DataType] = {
+    "format_warnings": pl.List(pl.String()),
+    "num_code_blocks": pl.Int64(),
+    "trace_tokens": pl.Int64(),
+    "final_answer": pl.String(),
+    "answer_verdict": pl.String(),
+}
 
 
-def answers_match(pred: str, gold: str) -> bool:
-    """Equivalence with a fast path: identical strings (ignoring spaces) need no symbolic check."""
-    if pred.replace(" ", "") == gold.replace(" ", ""):
-        return True
-    return answers.is_equivalent(pred, gold)
+def answers_match(preds: list[str], golds: list[str]) -> list[bool]:
+    """Equivalence per pair; identical strings (ignoring spaces) skip the symbolic check, the rest go in one batch."""
+    verdicts: list[bool | None] = [
+        True if p.replace(" ", "") == g.replace(" ", "") else None for p, g in zip(preds, golds, strict=True)
+    ]
+    todo = [i for i, v in enumerate(verdicts) if v is None]
+    if todo:
+        batch = getattr(answers, "are_equivalent", None)
+        pairs = ([preds[i] for i in todo], [golds[i] for i in todo])
+        results = batch(*pairs) if batch else [answers.is_equivalent(p, g) for p, g in zip(*pairs, strict=True)]
+        for i, ok in zip(todo, results, strict=True):
+            verdicts[i] = bool(ok)
+    return [bool(v) for v in verdicts]
 
 
 @dataclass
@@ -76,50 +91,50 @@ class TraceFilter:
             return "too_short", f"{tokens} tokens < {self.min_tokens}", {}
         if self.max_tokens is not None and tokens > self.max_tokens:
             return "too_long", f"{tokens} tokens > {self.max_tokens}", {}
-        final = parsed.final_answer
-        extra = {
+        return None, "", {
             "format_warnings": sorted(set(codes)),
             "num_code_blocks": blocks,
             "trace_tokens": tokens,
-            "final_answer": final,
+            "final_answer": parsed.final_answer,
             "answer_verdict": "unchecked",
         }
-        if self.check_answer:
-            if not final:
-                return "no_final_answer", "", {}
-            gold = row.get("gold_answer")
-            if not gold and row.get("verify_verdict") == "correct":
-                gold = row.get("teacher_answer")
-            if not gold:
-                return "no_reference_answer", "neither gold_answer nor a verified teacher_answer", {}
-            if not answers_match(final, gold):
-                return "answer_mismatch", f"trace answer {final!r} vs reference {gold!r}", {}
-            extra["answer_verdict"] = "equivalent"
-        return None, "", extra
+
+    def answer_reference(self, row: dict[str, Any], final: str | None) -> tuple[str | None, str]:
+        """(reference answer, or None with the reject reason) for the answer rule."""
+        if not final:
+            return None, "no_final_answer"
+        gold = row.get("gold_answer")
+        if not gold and row.get("verify_verdict") == "correct":
+            gold = row.get("teacher_answer")
+        return (gold, "") if gold else (None, "no_reference_answer")
 
     def __call__(self, df: pl.DataFrame) -> StageResult:
-        kept_rows: list[dict[str, Any]] = []
-        rejected_idx: list[int] = []
-        reasons: list[str] = []
-        details: list[str] = []
-        for i, row in enumerate(df.iter_rows(named=True)):
-            reason, detail, extra = self.check(row)
-            if reason is None:
-                kept_rows.append({**row, **extra})
-            else:
-                rejected_idx.append(i)
-                reasons.append(reason)
-                details.append(detail)
-        schema = {
-            **df.schema,
-            "format_warnings": pl.List(pl.String()),
-            "num_code_blocks": pl.Int64(),
-            "trace_tokens": pl.Int64(),
-            "final_answer": pl.String(),
-            "answer_verdict": pl.String(),
-        }
+        rows = df.to_dicts()
+        outcome: list[tuple[str | None, str, dict[str, Any]]] = [self.check(row) for row in rows]
+        if self.check_answer:
+            pending: list[tuple[int, str, str]] = []
+            for i, (reason, _, extra) in enumerate(outcome):
+                if reason is not None:
+                    continue
+                gold, why = self.answer_reference(rows[i], extra["final_answer"])
+                if gold is None:
+                    detail = "neither gold_answer nor a verified teacher_answer" if why == "no_reference_answer" else ""
+                    outcome[i] = (why, detail, {})
+                else:
+                    pending.append((i, extra["final_answer"], gold))
+            verdicts = answers_match([p for _, p, _ in pending], [g for _, _, g in pending])
+            for (i, pred, gold), ok in zip(pending, verdicts, strict=True):
+                if ok:
+                    outcome[i][2]["answer_verdict"] = "equivalent"
+                else:
+                    outcome[i] = ("answer_mismatch", f"trace answer {pred!r} vs reference {gold!r}", {})
+        kept_rows = [{**rows[i], **extra} for i, (reason, _, extra) in enumerate(outcome) if reason is None]
+        rejected_idx = [i for i, (reason, _, _) in enumerate(outcome) if reason is not None]
+        schema = {**df.schema, **ADDED_COLUMNS}
         kept = pl.DataFrame(kept_rows, schema=schema) if kept_rows else pl.DataFrame(schema=schema)
-        rejected = make_rejects(df[rejected_idx], STAGE, reasons, details)
+        rejected = make_rejects(
+            df[rejected_idx], STAGE, [outcome[i][0] for i in rejected_idx], [outcome[i][1] for i in rejected_idx]
+        )
         stats = {"rows_in": df.height, "kept": kept.height, "rejected": len(rejected_idx)}
         return StageResult(kept=kept, rejected=rejected, stats=stats)
 
