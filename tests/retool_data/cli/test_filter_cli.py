@@ -1,0 +1,73 @@
+"""`retool-data filter` and `retool-data export` end to end on parquet files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from retool_data.benchmark_sets import load_benchmark
+from retool_data.cli import app
+from tests.retool_data.frames import frame, row, simple_trace
+
+runner = CliRunner()
+
+
+def _input(tmp_path: Path, benchmarks_dir: Path) -> Path:
+    aime = load_benchmark("aime24", benchmarks_dir / "aime24")[4]
+    rows = [
+        row("What is 12 times 7?", simple_trace("12*7", "84"), "84"),
+        row("what is 12 times  7?", simple_trace("12*7", "84"), "84", source_id="dup"),
+        row(aime["problem"].replace("$", ""), simple_trace("1", "1"), "1", source_id="leak"),
+        row("What is 2 to the 10th power?", simple_trace("2**10", "1024", answer="1000"), "1024"),
+        row("Name a prime.", "Two. <answer>\\boxed{2}</answer>", "2"),
+    ]
+    path = tmp_path / "rewritten.parquet"
+    frame(rows).write_parquet(path)
+    return path
+
+
+def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    result = runner.invoke(
+        app,
+        ["filter", str(src), "-o", str(out), "--benchmarks", "aime24,aime25,amc23",
+         "--benchmarks-dir", str(benchmarks_dir), "--no-consistency"],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    kept = pl.read_parquet(out)
+    rejects = pl.read_parquet(tmp_path / "filtered.rejects.parquet")
+    assert kept["problem"].to_list() == ["What is 12 times 7?"]
+    assert sorted(rejects.select("stage", "reason").rows()) == [
+        ("decontaminate", "benchmark_contamination"),
+        ("dedup", "duplicate_exact"),
+        ("filter", "answer_mismatch"),
+        ("filter", "too_few_code_blocks"),
+    ]
+    assert "aime24[4]" in rejects.filter(pl.col("stage") == "decontaminate")["detail"][0]
+    report = json.loads((tmp_path / "filtered.report.json").read_text())
+    assert report["rows_in"] == 5 and report["rows_kept"] == 1 and report["rows_rejected"] == 4
+    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter"]
+    assert report["config"]["consistency"] is False and len(report["config_hash"]) == 12
+    assert "dedup: 5 in, 4 kept, 1 rejected (duplicate_exact=1)" in result.output
+
+    export_dir = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
+    assert result.exit_code == 0, result.output
+    card = (export_dir / "README.md").read_text()
+    assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
+    assert '"max_tokens": 16384' in card and "| source revision | `r1` |" in card  # the filter's config travels
+    assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
+
+
+def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    result = runner.invoke(app, ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--allow", "nope",
+                                 "--no-consistency", "--benchmarks", ""])  # fmt: skip
+    assert result.exit_code != 0 and "unknown problem codes" in result.output
+    result = runner.invoke(app, ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--no-consistency",
+                                 "--benchmarks", "math500", "--benchmarks-dir", str(benchmarks_dir)])  # fmt: skip
+    assert result.exit_code != 0 and "math500" in str(result.exception)
