@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,9 @@ class Candidate:
     invalid: str | None = None
 
 
-def map_rows(rows: Iterable[Any], mapper, *, dataset: str, id_prefix: str = "") -> Iterator[Candidate]:
+def map_rows(
+    rows: Iterable[Any], mapper: Callable[[Any], dict[str, Any]], *, dataset: str, id_prefix: str = ""
+) -> Iterator[Candidate]:
     """Apply `mapper` (row -> fields dict, may raise InvalidRow) to rows, numbering them for ``source_id``.
 
     ``dataset`` and the running number are defaults: a row that carries its own ``dataset``/``source_id``
@@ -69,7 +71,7 @@ def map_rows(rows: Iterable[Any], mapper, *, dataset: str, id_prefix: str = "") 
         yield Candidate({**base, **mapped})
 
 
-def _type_problem(fields: dict[str, Any]) -> str | None:
+def _type_error(fields: dict[str, Any]) -> str | None:
     """Coerce what is safe to coerce, in place; return a detail when a field has the wrong type."""
     for name in _TEXT_FIELDS:
         value = fields.get(name)
@@ -139,9 +141,9 @@ def normalize_candidates(
             rejected.append((_quarantine_copy(cand.fields), "invalid_row", cand.invalid))
             continue
         fields = dict(cand.fields)
-        problem = _type_problem(fields)
-        if problem is not None:
-            rejected.append((_quarantine_copy(cand.fields), "invalid_row", problem))
+        type_error = _type_error(fields)
+        if type_error is not None:
+            rejected.append((_quarantine_copy(cand.fields), "invalid_row", type_error))
             continue
         row = _clean(fields)
         if wanted is not None and row["domain"] not in wanted:
