@@ -32,13 +32,20 @@ from retool_data.stages.dedup import dedup  # noqa: E402
 from retool_data.stages.filters import TraceFilter  # noqa: E402
 from retool_data.trace import format_code_block  # noqa: E402
 
+# fmt: off
 WORDS = (
-    "triangle circle integer prime sum product sequence ratio area perimeter probability digit remainder "
-    "polynomial root real complex matrix vector angle chord tangent radius square cube divisor multiple "
-    "function value minimum maximum number positive negative even odd consecutive arithmetic geometric "
-    "series term coefficient equation inequality solution point line plane distance midpoint slope"
-).split()
-FILLER = "let be the of and such that find compute determine how many what is if for each with in a an".split()
+    "triangle", "circle", "integer", "prime", "sum", "product", "sequence", "ratio", "area", "perimeter",
+    "probability", "digit", "remainder", "polynomial", "root", "real", "complex", "matrix", "vector",
+    "angle", "chord", "tangent", "radius", "square", "cube", "divisor", "multiple", "function", "value",
+    "minimum", "maximum", "number", "positive", "negative", "even", "odd", "consecutive", "arithmetic",
+    "geometric", "series", "term", "coefficient", "equation", "inequality", "solution", "point", "line",
+    "plane", "distance", "midpoint", "slope",
+)
+FILLER = (
+    "let", "be", "the", "of", "and", "such", "that", "find", "compute", "determine", "how", "many",
+    "what", "is", "if", "for", "each", "with", "in", "a", "an",
+)
+# fmt: on
 
 
 def synthetic_problem(rng: random.Random) -> str:
@@ -83,10 +90,22 @@ def synthetic_frame(n: int, seed: int = 0) -> pl.DataFrame:
     for i in range(n):
         problem = synthetic_problem(rng)
         trace, answer = synthetic_trace(rng)
-        rows.append({"id": problem_id(problem), "dataset": "synthetic", "source": "synthetic", "source_id": str(i),
-                     "problem": problem, "gold_answer": answer, "teacher_answer": answer, "verify_verdict": "correct",
-                     "trace": trace, "rewrite_backend": "heuristic", "rewrite_status": "ok",
-                     "num_code_blocks": trace.count("<code>")})  # fmt: skip
+        rows.append(
+            {
+                "id": problem_id(problem),
+                "dataset": "synthetic",
+                "source": "synthetic",
+                "source_id": str(i),
+                "problem": problem,
+                "gold_answer": answer,
+                "teacher_answer": answer,
+                "verify_verdict": "correct",
+                "trace": trace,
+                "rewrite_backend": "heuristic",
+                "rewrite_status": "ok",
+                "num_code_blocks": trace.count("<code>"),
+            }
+        )
     return conform(pl.DataFrame(rows), {**PROBLEM_SCHEMA, **VERIFY_COLUMNS, **REWRITE_COLUMNS})
 
 
@@ -102,8 +121,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--decontam-rows", type=int, default=100_000)
-    ap.add_argument("--benchmarks-dir", type=Path, default=Path(os.environ.get("RETOOL_BENCHMARKS_DIR",
-                                                                             "../shared/data/benchmarks")))  # fmt: skip
+    ap.add_argument(
+        "--benchmarks-dir",
+        type=Path,
+        default=Path(os.environ.get("RETOOL_BENCHMARKS_DIR", "../shared/data/benchmarks")),
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--no-consistency", action="store_true")
@@ -111,12 +133,18 @@ def main() -> None:
 
     names = [n for n in ("aime24", "aime25", "amc23", "math500") if (args.benchmarks_dir / n).exists()]
     bench = load_benchmarks(names, local_dir=args.benchmarks_dir)
-    print(f"cpus={os.cpu_count()} rows={args.rows} benchmarks={names} ({sum(map(len, bench.values()))} items)")
+    print(
+        f"cpus={os.cpu_count()} rows={args.rows} benchmarks={names} ({sum(map(len, bench.values()))} items)"
+    )
     df, _ = timed("generate", lambda: synthetic_frame(args.rows), args.rows)
     index = Decontaminator(bench)
     q = Quarantine()
     total = 0.0
-    stages = [("dedup", dedup), ("decontaminate", lambda d: decontaminate(d, index)), ("filter", TraceFilter())]
+    stages = [
+        ("dedup", dedup),
+        ("decontaminate", lambda d: decontaminate(d, index)),
+        ("filter", TraceFilter()),
+    ]
     current = df
     for name, stage in stages:
         result, took = timed(name, lambda s=stage, c=current: s(c), current.height)
@@ -127,23 +155,34 @@ def main() -> None:
 
         with Sandbox(workers=args.workers, timeout_s=5.0, memory_mb=1024, max_output_chars=400) as sb:
             consistency_stage(current.head(50), sb)  # warm the pool
-            result, took = timed("consistency", lambda: consistency_stage(current, sb, concurrency=args.concurrency),
-                                 current.height)  # fmt: skip
+            result, took = timed(
+                "consistency",
+                lambda: consistency_stage(current, sb, concurrency=args.concurrency),
+                current.height,
+            )
             blocks = sum(len(b) for b in result.kept["consistency_blocks"].to_list()) + result.rejected.height
             current = q.record("consistency", current.height, result)
             total += took
             print(f"{'':>24}  ~{blocks / took:9.0f} code blocks/s")
     q.check(df.height, current.height)
-    print(f"{'chain':>24}: {total:7.2f} s  {df.height / total:9.0f} rows/s  (kept {current.height}/{df.height})")
+    print(
+        f"{'chain':>24}: {total:7.2f} s  {df.height / total:9.0f} rows/s  (kept {current.height}/{df.height})"
+    )
     for s in q.summary():
         print(f"{'':>24}  {s['stage']}: {s['reasons']}")
 
     rng = random.Random(1)
     # Realistic text where the files exist: other eval sets' problems with their numbers redrawn.
-    other = [r["problem"] for n in ("olympiadbench", "gsm8k", "minerva_math", "gaokao2023en")
-             if (args.benchmarks_dir / n).exists() for r in load_benchmark(n, args.benchmarks_dir / n)]  # fmt: skip
+    other = [
+        r["problem"]
+        for n in ("olympiadbench", "gsm8k", "minerva_math", "gaokao2023en")
+        if (args.benchmarks_dir / n).exists()
+        for r in load_benchmark(n, args.benchmarks_dir / n)
+    ]
     problems = [
-        re.sub(r"\d+", lambda m: str(rng.randint(1, 999)), rng.choice(other)) if other and i % 2 else synthetic_problem(rng)
+        re.sub(r"\d+", lambda m: str(rng.randint(1, 999)), rng.choice(other))
+        if other and i % 2
+        else synthetic_problem(rng)
         for i in range(args.decontam_rows)
     ]
     real = [p for ps in bench.values() for p in ps]
@@ -153,8 +192,10 @@ def main() -> None:
     index = Decontaminator(bench)
     hits = sum(index.match(p) is not None for p in problems)
     took = time.perf_counter() - start
-    print(f"{'decontaminate':>24}: {took:7.2f} s  {len(problems) / took:9.0f} problems/s  "
-          f"({len(problems)} problems, {hits} hits; 100 planted copies, the rest real leaks such as gaokao's AMC23)")
+    print(
+        f"{'decontaminate':>24}: {took:7.2f} s  {len(problems) / took:9.0f} problems/s  "
+        f"({len(problems)} problems, {hits} hits; 100 planted copies, the rest real leaks such as gaokao's AMC23)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
     spec.name: spec
     for spec in (
         BenchmarkSpec("aime24", "Maxwell-Jia/AIME_2024", "train"),  # columns ID, Problem, Solution, Answer
-        BenchmarkSpec("aime25", "yentinglin/aime_2025", "train"),  # columns id, problem, solution, answer, ...
+        BenchmarkSpec(
+            "aime25", "yentinglin/aime_2025", "train"
+        ),  # columns id, problem, solution, answer, ...
         BenchmarkSpec("amc23", "math-ai/amc23", "test"),  # columns id, question, answer, url
         BenchmarkSpec("math500", "HuggingFaceH4/MATH-500", "test"),  # problem, solution, answer, subject, ...
     )
@@ -95,7 +97,9 @@ def load_benchmark(name: str, path: str | Path | None = None) -> list[dict[str, 
 
 
 def resolve_benchmark_paths(
-    names: list[str] | tuple[str, ...], local_dir: str | Path | None = None, overrides: dict[str, str] | None = None
+    names: list[str] | tuple[str, ...],
+    local_dir: str | Path | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> dict[str, Path | None]:
     """Where each benchmark comes from: an explicit override, else ``local_dir/<name>``, else the Hub (None)."""
     overrides = overrides or {}
@@ -105,7 +109,11 @@ def resolve_benchmark_paths(
             out[name] = Path(overrides[name])
         elif local_dir is not None:
             base = Path(local_dir)
-            found = [p for p in (base / name, *(base / f"{name}.{e}" for e in ("jsonl", "json", "parquet"))) if p.exists()]
+            found = [
+                p
+                for p in (base / name, *(base / f"{name}.{e}" for e in ("jsonl", "json", "parquet")))
+                if p.exists()
+            ]
             if not found:
                 raise FileNotFoundError(
                     f"benchmark {name!r} not found under {base} (looked for {name}/, {name}.jsonl, ...); "

@@ -28,7 +28,12 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def size_category(n: int) -> str:
-    for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+    for bound, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
         if n < bound:
             return label
     return "1M<n<10M"
@@ -39,7 +44,9 @@ def _bar_table(title: str, counts: list[tuple[str, int]], width: int = 30) -> st
         return f"**{title}**: no rows\n"
     top = max(c for _, c in counts) or 1
     lines = [f"**{title}**\n", f"| {title} | rows | |", "|---|---:|---|"]
-    lines += [f"| {label} | {c} | {'█' * max(1 if c else 0, round(width * c / top))} |" for label, c in counts]
+    lines += [
+        f"| {label} | {c} | {'█' * max(1 if c else 0, round(width * c / top))} |" for label, c in counts
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -60,7 +67,11 @@ def histograms(df: pl.DataFrame) -> str:
         blocks = Counter(v for v in df["num_code_blocks"].to_list() if v is not None)
         parts.append(_bar_table("code blocks per trace", [(str(k), blocks[k]) for k in sorted(blocks)]))
     if "trace_tokens" in df.columns:
-        parts.append(_bar_table("trace tokens", _token_bins([v for v in df["trace_tokens"].to_list() if v is not None])))
+        parts.append(
+            _bar_table(
+                "trace tokens", _token_bins([v for v in df["trace_tokens"].to_list() if v is not None])
+            )
+        )
     for column, title in (("source", "source"), ("rewrite_backend", "rewrite backend")):
         if column in df.columns:
             counts = Counter(str(v) for v in df[column].to_list())
@@ -98,9 +109,11 @@ def render_card(
     """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body."""
     chash = config_hash(config)
     datasets_used = sorted({str(v) for v in df["dataset"].to_list()}) if "dataset" in df.columns else []
-    rewrite_templates = sorted({str(v) for v in df["rewrite_template"].drop_nulls().to_list()}) if (
-        "rewrite_template" in df.columns
-    ) else []
+    rewrite_templates = (
+        sorted({str(v) for v in df["rewrite_template"].drop_nulls().to_list()})
+        if ("rewrite_template" in df.columns)
+        else []
+    )
     templates = {"system": SYSTEM_TEMPLATE.id, "rl_prompt": RL_TEMPLATE.id, "rewrite": rewrite_templates}
     meta = {
         "license": license,
@@ -110,7 +123,11 @@ def render_card(
         "tags": ["math", "reasoning", "tool-use", "code-interpreter", "retool", "sft"],
         "size_categories": [size_category(df.height)],
         "configs": [
-            {"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}], "default": True},
+            {
+                "config_name": "default",
+                "data_files": [{"split": "train", "path": "data/train-*"}],
+                "default": True,
+            },
             {"config_name": "verl", "data_files": [{"split": "train", "path": "verl/train.parquet"}]},
         ],
         "retool_data": {

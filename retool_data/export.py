@@ -25,10 +25,22 @@ from retool_data.card import config_hash, render_card
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
 
 STRING_COLUMNS = (
-    "id", "problem", "answer", "trace", "source", "source_id", "dataset", "final_answer",
-    "verify_verdict", "verify_method", "consistency_verdict", "answer_verdict",
-    "rewrite_backend", "rewrite_template", "system_template",
-)  # fmt: skip
+    "id",
+    "problem",
+    "answer",
+    "trace",
+    "source",
+    "source_id",
+    "dataset",
+    "final_answer",
+    "verify_verdict",
+    "verify_method",
+    "consistency_verdict",
+    "answer_verdict",
+    "rewrite_backend",
+    "rewrite_template",
+    "system_template",
+)
 INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
 MANAGED = ("README.md", "data", "verl", "hf_dataset")
 
@@ -84,7 +96,9 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def verl_rows(df: pl.DataFrame, data_source: str = "lighteval/MATH", split: str = "train") -> list[dict[str, Any]]:
+def verl_rows(
+    df: pl.DataFrame, data_source: str = "lighteval/MATH", split: str = "train"
+) -> list[dict[str, Any]]:
     """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
 
     verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
@@ -205,12 +219,20 @@ def push_to_hub(
     if not token:
         raise RuntimeError("push_to_hub needs a token: set HF_TOKEN (a write token for the target namespace)")
     out = Path(out_dir)
-    files = [out / "README.md", *sorted((out / "data").glob("*.parquet")), *sorted((out / "verl").glob("*.parquet"))]
+    files = [
+        out / "README.md",
+        *sorted((out / "data").glob("*.parquet")),
+        *sorted((out / "verl").glob("*.parquet")),
+    ]
     absent = [str(f) for f in files if not f.exists()]
     if absent or not (out / "data").is_dir():
-        raise FileNotFoundError(f"{out} is not an export directory (run export_dataset first): missing {absent}")
+        raise FileNotFoundError(
+            f"{out} is not an export directory (run export_dataset first): missing {absent}"
+        )
     api = HfApi(endpoint=endpoint, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    ops = [CommitOperationAdd(path_in_repo=f.relative_to(out).as_posix(), path_or_fileobj=str(f)) for f in files]
+    ops = [
+        CommitOperationAdd(path_in_repo=f.relative_to(out).as_posix(), path_or_fileobj=str(f)) for f in files
+    ]
     info = api.create_commit(repo_id, ops, commit_message=commit_message, repo_type="dataset")
     return info.commit_url

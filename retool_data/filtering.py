@@ -80,7 +80,10 @@ def run_filters(
         if sandbox is None:
             raise ValueError("the consistency check needs a sandbox (or set consistency=False)")
         stages.append(
-            ("consistency", lambda d: consistency_stage(d, sandbox, repair=config.repair, concurrency=config.concurrency))
+            (
+                "consistency",
+                lambda d: consistency_stage(d, sandbox, repair=config.repair, concurrency=config.concurrency),
+            )
         )
     quarantine = Quarantine()
     kept = quarantine.run(df, stages)

@@ -15,7 +15,9 @@ import unicodedata
 _DELIMITERS_RE = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
 _SIZING_RE = re.compile(r"\\(?:left|right|big|bigg|displaystyle|textstyle)(?![a-z])")
 _SPACING_RE = re.compile(r"\\[,;:! ]|\\q?quad(?![a-z])|~")
-_STYLE_RE = re.compile(r"\\(?:text|mathrm|textbf|mathbf|mathit|textit|operatorname|mbox|emph|textrm)(?![a-z])")
+_STYLE_RE = re.compile(
+    r"\\(?:text|mathrm|textbf|mathbf|mathit|textit|operatorname|mbox|emph|textrm)(?![a-z])"
+)
 _ALIASES = [
     (re.compile(r"\\[dt]frac(?![a-z])"), r"\\frac"),
     (re.compile(r"\\[dt]binom(?![a-z])"), r"\\binom"),

@@ -56,7 +56,14 @@ class Quarantine:
         if result.rejected.height and set(result.rejected.columns) != set(REJECT_SCHEMA):
             raise ValueError(f"stage {stage!r} returned rejects without the REJECT_SCHEMA columns")
         self.reports.append(
-            StageReport(stage, rows_in, result.kept.height, result.rejected.height, result.reject_counts(), result.stats)
+            StageReport(
+                stage,
+                rows_in,
+                result.kept.height,
+                result.rejected.height,
+                result.reject_counts(),
+                result.stats,
+            )
         )
         if result.rejected.height:
             self._rejects.append(result.rejected.select(list(REJECT_SCHEMA)))

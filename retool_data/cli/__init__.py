@@ -30,7 +30,7 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
-from retool_data.cli import filter as _filter
+from retool_data.cli import filter as _filter  # noqa: E402
 from retool_data.cli import ingest as _ingest
 from retool_data.cli import run as _run
 

@@ -29,38 +29,61 @@ def _write_atomic(path: Path, write) -> None:  # noqa: ANN001 - a callable takin
 def filter_command(
     input: Annotated[Path, typer.Argument(help="Input parquet: problem rows with their rewritten `trace`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Kept rows (parquet).")],
-    rejects: Annotated[Path | None, typer.Option(help="Rejected rows (default: <output>.rejects.parquet).")] = None,
-    report: Annotated[Path | None, typer.Option(help="Stage summary + config (default: <output>.report.json).")] = None,
-    near_dup_threshold: Annotated[float, typer.Option(help="MinHash Jaccard for near-duplicates; 0 = exact only.")] = 0.75,
-    no_dedup: Annotated[bool, typer.Option("--no-dedup", help="Skip deduplication.")] = False,
-    benchmarks: Annotated[str, typer.Option(help="Benchmarks to decontaminate against, comma-separated; '' = none.")] = (
-        "aime24,aime25,amc23,math500"
-    ),
-    benchmarks_dir: Annotated[
-        Path | None, typer.Option(help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl) instead of the Hub.")
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejected rows (default: <output>.rejects.parquet).")
     ] = None,
-    benchmark: Annotated[list[str] | None, typer.Option(help="NAME=PATH override for one benchmark (repeatable).")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Stage summary + config (default: <output>.report.json).")
+    ] = None,
+    near_dup_threshold: Annotated[
+        float, typer.Option(help="MinHash Jaccard for near-duplicates; 0 = exact only.")
+    ] = 0.75,
+    no_dedup: Annotated[bool, typer.Option("--no-dedup", help="Skip deduplication.")] = False,
+    benchmarks: Annotated[
+        str, typer.Option(help="Benchmarks to decontaminate against, comma-separated; '' = none.")
+    ] = ("aime24,aime25,amc23,math500"),
+    benchmarks_dir: Annotated[
+        Path | None,
+        typer.Option(help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl) instead of the Hub."),
+    ] = None,
+    benchmark: Annotated[
+        list[str] | None, typer.Option(help="NAME=PATH override for one benchmark (repeatable).")
+    ] = None,
     decontam_ngram: Annotated[int, typer.Option(help="Token n-gram size of the decontamination index.")] = 6,
-    decontam_containment: Annotated[float, typer.Option(help="Share of a benchmark item's n-grams; 0 = off.")] = 0.5,
-    decontam_ratio: Annotated[float, typer.Option(help="rapidfuzz ratio (0-100) for a fuzzy copy; 0 = off.")] = 95.0,
+    decontam_containment: Annotated[
+        float, typer.Option(help="Share of a benchmark item's n-grams; 0 = off.")
+    ] = 0.5,
+    decontam_ratio: Annotated[
+        float, typer.Option(help="rapidfuzz ratio (0-100) for a fuzzy copy; 0 = off.")
+    ] = 95.0,
     allow: Annotated[
-        list[str] | None, typer.Option(help="validate_trace problem code to tolerate (repeatable), e.g. answer_not_in_tags.")
+        list[str] | None,
+        typer.Option(help="validate_trace problem code to tolerate (repeatable), e.g. answer_not_in_tags."),
     ] = None,
     forbid: Annotated[
-        list[str] | None, typer.Option(help="problem code to reject on although tolerated by default: text_after_answer.")
+        list[str] | None,
+        typer.Option(help="problem code to reject on although tolerated by default: text_after_answer."),
     ] = None,
     min_code_blocks: Annotated[int, typer.Option(help="Minimum code blocks; 0 = off.")] = 1,
     max_code_blocks: Annotated[int, typer.Option(help="Maximum code blocks; 0 = off.")] = 0,
     min_tokens: Annotated[int, typer.Option(help="Minimum trace tokens; 0 = off.")] = 0,
     max_tokens: Annotated[int, typer.Option(help="Maximum trace tokens; 0 = off.")] = 16384,
     tokenizer: Annotated[str, typer.Option(help="'regex' (no download) or 'hf:<path or id>'.")] = "regex",
-    no_answer_check: Annotated[bool, typer.Option("--no-answer-check", help="Skip final answer vs gold.")] = False,
-    no_consistency: Annotated[bool, typer.Option("--no-consistency", help="Skip the sandbox execution check.")] = False,
-    repair: Annotated[bool, typer.Option(help="Write real outputs into mismatched traces instead of dropping them.")] = False,
+    no_answer_check: Annotated[
+        bool, typer.Option("--no-answer-check", help="Skip final answer vs gold.")
+    ] = False,
+    no_consistency: Annotated[
+        bool, typer.Option("--no-consistency", help="Skip the sandbox execution check.")
+    ] = False,
+    repair: Annotated[
+        bool, typer.Option(help="Write real outputs into mismatched traces instead of dropping them.")
+    ] = False,
     sandbox_workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
     sandbox_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 5.0,
     sandbox_memory_mb: Annotated[int, typer.Option(help="Memory limit per code block.")] = 1024,
-    max_output_chars: Annotated[int, typer.Option(help="Interpreter output truncation, as in the RL rollout.")] = 400,
+    max_output_chars: Annotated[
+        int, typer.Option(help="Interpreter output truncation, as in the RL rollout.")
+    ] = 400,
     concurrency: Annotated[int, typer.Option(help="Traces checked concurrently.")] = 32,
 ) -> None:
     """Filter rewritten traces: kept rows to --output, every dropped row (stage, reason, row) to --rejects."""
@@ -106,7 +129,9 @@ def filter_command(
         from sandbox import Sandbox
 
         with Sandbox(**config.sandbox) as sb:
-            kept, quarantine = run_filters(df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup)
+            kept, quarantine = run_filters(
+                df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup
+            )
     else:
         kept, quarantine = run_filters(df, config, benchmarks=bench, dedup_enabled=not no_dedup)
 
@@ -124,26 +149,40 @@ def filter_command(
         "config_hash": config_hash(config.as_dict() | {"dedup": not no_dedup}),
         "stages": quarantine.summary(),
     }
-    _write_atomic(report, lambda p: p.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8"))
+    _write_atomic(
+        report, lambda p: p.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    )
     for s in summary["stages"]:
         reasons = ", ".join(f"{r}={n}" for r, n in sorted(s["reasons"].items())) or "-"
-        typer.echo(f"{s['stage']:>14}: {s['rows_in']} in, {s['kept']} kept, {s['rejected']} rejected ({reasons})")
+        typer.echo(
+            f"{s['stage']:>14}: {s['rows_in']} in, {s['kept']} kept, {s['rejected']} rejected ({reasons})"
+        )
     typer.echo(f"kept {kept.height}/{df.height} rows -> {output}; rejects -> {rejects}; report -> {report}")
 
 
 def export_command(
     input: Annotated[Path, typer.Argument(help="Filtered parquet (the output of `retool-data filter`).")],
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Directory for dataset, shards, card, verl.")],
-    report: Annotated[Path | None, typer.Option(help="Filter report JSON (default: <input>.report.json if present).")] = None,
-    rejects: Annotated[Path | None, typer.Option(help="Rejects parquet (default: <input>.rejects.parquet if present).")] = None,
-    source_revision: Annotated[str | None, typer.Option(help="Revision of the source dataset, for the card.")] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Directory for dataset, shards, card, verl.")
+    ],
+    report: Annotated[
+        Path | None, typer.Option(help="Filter report JSON (default: <input>.report.json if present).")
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects parquet (default: <input>.rejects.parquet if present).")
+    ] = None,
+    source_revision: Annotated[
+        str | None, typer.Option(help="Revision of the source dataset, for the card.")
+    ] = None,
     rows_per_shard: Annotated[int, typer.Option(help="Rows per parquet shard.")] = 50_000,
     pretty_name: Annotated[str, typer.Option(help="Dataset title in the card.")] = "ReTool cold-start traces",
     license: Annotated[str, typer.Option(help="License identifier in the card metadata.")] = "apache-2.0",
-    verl_data_source: Annotated[str, typer.Option(help="verl `data_source` (selects verl's reward function).")] = (
-        "lighteval/MATH"
-    ),
-    push_to_hub: Annotated[str | None, typer.Option(help="Also upload to this Hub dataset repo (token: HF_TOKEN).")] = None,
+    verl_data_source: Annotated[
+        str, typer.Option(help="verl `data_source` (selects verl's reward function).")
+    ] = ("lighteval/MATH"),
+    push_to_hub: Annotated[
+        str | None, typer.Option(help="Also upload to this Hub dataset repo (token: HF_TOKEN).")
+    ] = None,
     public: Annotated[bool, typer.Option(help="Create the Hub repo public (default private).")] = False,
 ) -> None:
     """Export filtered rows: HF dataset (save_to_disk), parquet shards, README.md card and a verl RL parquet."""
@@ -154,7 +193,9 @@ def export_command(
 
     df = pl.read_parquet(input)
     report = report or (_sibling(input, ".report.json") if _sibling(input, ".report.json").exists() else None)
-    rejects = rejects or (_sibling(input, ".rejects.parquet") if _sibling(input, ".rejects.parquet").exists() else None)
+    rejects = rejects or (
+        _sibling(input, ".rejects.parquet") if _sibling(input, ".rejects.parquet").exists() else None
+    )
     filter_report = json.loads(report.read_text(encoding="utf-8")) if report else {}
     result = export_dataset(
         df,
@@ -168,7 +209,9 @@ def export_command(
         license=license,
         verl_data_source=verl_data_source,
     )
-    typer.echo(f"exported {result.rows} rows -> {result.out_dir} ({len(result.shards)} shard(s), config {result.config_hash})")
+    typer.echo(
+        f"exported {result.rows} rows -> {result.out_dir} ({len(result.shards)} shard(s), config {result.config_hash})"
+    )
     if push_to_hub:
         url = push(result.out_dir, push_to_hub, private=not public)
         typer.echo(f"pushed to {url}")

@@ -86,7 +86,9 @@ class ConsistencyReport:
 
 def normalize_output(text: str | None) -> str:
     """Layout-only normalization of interpreter output (see module docstring)."""
-    lines = [" ".join(line.split()) for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [
+        " ".join(line.split()) for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
@@ -112,12 +114,17 @@ def judge_block(index: int, call: ToolCall, result: Any) -> BlockVerdict:
     if status == "ok":
         written = normalize_output(call.output)
         same = written == normalize_output(actual) or (
-            bool(getattr(result, "truncated", False)) and written == normalize_output(getattr(result, "stdout", ""))
+            bool(getattr(result, "truncated", False))
+            and written == normalize_output(getattr(result, "stdout", ""))
         )
         return BlockVerdict(index, "match" if same else "mismatch", call.output, actual, status)
     expected_class = _error_class(call.output)
     real_class = _error_class(actual) if status == "error" else None
-    verdict = "error_expected" if expected_class is not None and expected_class == real_class else "error_unexpected"
+    verdict = (
+        "error_expected"
+        if expected_class is not None and expected_class == real_class
+        else "error_unexpected"
+    )
     return BlockVerdict(index, verdict, call.output, actual, status)
 
 
@@ -130,7 +137,9 @@ class _Run:
     results: list[Any] = field(default_factory=list)
 
     def judged(self) -> list[BlockVerdict]:
-        verdicts = [judge_block(i, c, r) for i, (c, r) in enumerate(zip(self.calls, self.results))]
+        verdicts = [
+            judge_block(i, c, r) for i, (c, r) in enumerate(zip(self.calls, self.results, strict=False))
+        ]
         skipped = [BlockVerdict(i, "skipped", c.output, None, None) for i, c in enumerate(self.calls)]
         return verdicts + skipped[len(verdicts) :]
 
@@ -220,7 +229,9 @@ def consistency_stage(
         async def one(row: dict[str, Any]) -> ConsistencyReport | None:
             if not row.get(column):
                 return None
-            gold = row.get("gold_answer") or (row.get("teacher_answer") if row.get("verify_verdict") == "correct" else None)
+            gold = row.get("gold_answer") or (
+                row.get("teacher_answer") if row.get("verify_verdict") == "correct" else None
+            )
             async with gate:
                 return await acheck_consistency(row[column], sandbox, repair=repair, gold_answer=gold)
 

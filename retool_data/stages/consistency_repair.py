@@ -52,6 +52,10 @@ def repair_trace(trace_text: str, blocks: Sequence[Any], gold_answer: str | None
     if final and _NUMBER_RE.match(final.strip()):
         answer = final.strip()
         for block in blocks:
-            if block.verdict == "mismatch" and _mentions(block.expected, answer) and not _mentions(block.actual, answer):
+            if (
+                block.verdict == "mismatch"
+                and _mentions(block.expected, answer)
+                and not _mentions(block.actual, answer)
+            ):
                 return None, "repair_answer_unsupported"
     return fixed, "repaired"

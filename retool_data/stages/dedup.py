@@ -61,8 +61,12 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _near_pairs(texts: list[str], threshold: float, num_perm: int, shingle: int) -> list[tuple[int, int, float]]:
-    shingles = [[" ".join(g).encode("utf-8") for g in ngrams(math_tokens(t), shingle)] or [b""] for t in texts]
+def _near_pairs(
+    texts: list[str], threshold: float, num_perm: int, shingle: int
+) -> list[tuple[int, int, float]]:
+    shingles = [
+        [" ".join(g).encode("utf-8") for g in ngrams(math_tokens(t), shingle)] or [b""] for t in texts
+    ]
     hashes = MinHash.bulk(shingles, num_perm=num_perm)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     with lsh.insertion_session() as session:
@@ -97,7 +101,9 @@ def dedup(
             uf.union(members[0], m)
     similarity: dict[tuple[int, int], float] = {}
     if near_threshold is not None and len(reps) > 1:
-        for a, b, sim in _near_pairs([rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle):
+        for a, b, sim in _near_pairs(
+            [rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle
+        ):
             gold_a, gold_b = rows[reps[a]].get("gold_answer"), rows[reps[b]].get("gold_answer")
             if gold_a and gold_b and not answers_match([gold_b], [gold_a])[0]:
                 continue
@@ -121,12 +127,17 @@ def dedup(
             reasons.append("duplicate_exact" if exact else "duplicate_near")
             sim = similarity.get((i, best), similarity.get((best, i)))
             how = "" if exact else (f", jaccard~{sim:.2f}" if sim is not None else ", same near-dup cluster")
-            details.append(f"kept {rows[best].get('id')} ({rows[best].get('source')}:{rows[best].get('source_id')}){how}")
+            details.append(
+                f"kept {rows[best].get('id')} ({rows[best].get('source')}:{rows[best].get('source_id')}){how}"
+            )
     kept_idx.sort()
     order = sorted(range(len(rejected_idx)), key=lambda k: rejected_idx[k])
     with_size = df.with_columns(pl.Series("dedup_cluster_size", cluster_size, dtype=pl.Int64))
     rejected = make_rejects(
-        with_size[[rejected_idx[k] for k in order]], STAGE, [reasons[k] for k in order], [details[k] for k in order]
+        with_size[[rejected_idx[k] for k in order]],
+        STAGE,
+        [reasons[k] for k in order],
+        [details[k] for k in order],
     )
     stats = {
         "rows_in": df.height,

@@ -48,7 +48,9 @@ def answers_match(preds: list[str], golds: list[str]) -> list[bool]:
     if todo:
         batch = getattr(answers, "are_equivalent", None)
         pairs = ([preds[i] for i in todo], [golds[i] for i in todo])
-        results = batch(*pairs) if batch else [answers.is_equivalent(p, g) for p, g in zip(*pairs, strict=True)]
+        results = (
+            batch(*pairs) if batch else [answers.is_equivalent(p, g) for p, g in zip(*pairs, strict=True)]
+        )
         for i, ok in zip(todo, results, strict=True):
             verdicts[i] = bool(ok)
     return [bool(v) for v in verdicts]
@@ -91,13 +93,17 @@ class TraceFilter:
             return "too_short", f"{tokens} tokens < {self.min_tokens}", {}
         if self.max_tokens is not None and tokens > self.max_tokens:
             return "too_long", f"{tokens} tokens > {self.max_tokens}", {}
-        return None, "", {
-            "format_warnings": sorted(set(codes)),
-            "num_code_blocks": blocks,
-            "trace_tokens": tokens,
-            "final_answer": parsed.final_answer,
-            "answer_verdict": "unchecked",
-        }
+        return (
+            None,
+            "",
+            {
+                "format_warnings": sorted(set(codes)),
+                "num_code_blocks": blocks,
+                "trace_tokens": tokens,
+                "final_answer": parsed.final_answer,
+                "answer_verdict": "unchecked",
+            },
+        )
 
     def answer_reference(self, row: dict[str, Any], final: str | None) -> tuple[str | None, str]:
         """(reference answer, or None with the reject reason) for the answer rule."""
@@ -118,7 +124,11 @@ class TraceFilter:
                     continue
                 gold, why = self.answer_reference(rows[i], extra["final_answer"])
                 if gold is None:
-                    detail = "neither gold_answer nor a verified teacher_answer" if why == "no_reference_answer" else ""
+                    detail = (
+                        "neither gold_answer nor a verified teacher_answer"
+                        if why == "no_reference_answer"
+                        else ""
+                    )
                     outcome[i] = (why, detail, {})
                 else:
                     pending.append((i, extra["final_answer"], gold))
@@ -133,7 +143,10 @@ class TraceFilter:
         schema = {**df.schema, **ADDED_COLUMNS}
         kept = pl.DataFrame(kept_rows, schema=schema) if kept_rows else pl.DataFrame(schema=schema)
         rejected = make_rejects(
-            df[rejected_idx], STAGE, [outcome[i][0] for i in rejected_idx], [outcome[i][1] for i in rejected_idx]
+            df[rejected_idx],
+            STAGE,
+            [outcome[i][0] for i in rejected_idx],
+            [outcome[i][1] for i in rejected_idx],
         )
         stats = {"rows_in": df.height, "kept": kept.height, "rejected": len(rejected_idx)}
         return StageResult(kept=kept, rejected=rejected, stats=stats)

@@ -57,7 +57,10 @@ def _handler(state: HubState) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"errors": [], "warnings": []})
             if parts[:2] == ["api", "datasets"] and parts[4] == "preupload":
                 files = json.loads(raw)["files"]
-                out = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files]
+                out = [
+                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
+                    for f in files
+                ]
                 return self._send(200, {"files": out})
             if parts[:2] == ["api", "datasets"] and parts[4] == "commit":
                 repo = "/".join(parts[2:4])
@@ -66,10 +69,18 @@ def _handler(state: HubState) -> type[BaseHTTPRequestHandler]:
                     if op["key"] == "header":
                         state.commits.append(op["value"]["summary"])
                     elif op["key"] == "file":
-                        state.files[f"{repo}/{op['value']['path']}"] = base64.b64decode(op["value"]["content"])
+                        state.files[f"{repo}/{op['value']['path']}"] = base64.b64decode(
+                            op["value"]["content"]
+                        )
                 oid = f"{len(state.commits):040x}"
-                return self._send(200, {"commitUrl": f"{base}/datasets/{repo}/commit/{oid}", "commitOid": oid,
-                                        "pullRequestUrl": None})  # fmt: skip
+                return self._send(
+                    200,
+                    {
+                        "commitUrl": f"{base}/datasets/{repo}/commit/{oid}",
+                        "commitOid": oid,
+                        "pullRequestUrl": None,
+                    },
+                )
             return self._send(404, {"error": f"not faked: {path}"})
 
         def do_GET(self) -> None:  # noqa: N802

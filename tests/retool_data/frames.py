@@ -33,7 +33,9 @@ def trace(*parts: tuple[str, str], answer: str | None = None) -> str:
 
 
 def simple_trace(expr: str, value: str, answer: str | None = None) -> str:
-    return trace(("text", "Let me compute it."), ("code", f"print({expr})"), ("out", value), answer=answer or value)
+    return trace(
+        ("text", "Let me compute it."), ("code", f"print({expr})"), ("out", value), answer=answer or value
+    )
 
 
 def row(problem: str, trace_text: str | None, gold: str | None, **extra: Any) -> dict[str, Any]:

@@ -19,8 +19,16 @@ from tests.retool_data.frames import frame, row, simple_trace, trace
 
 
 def curated(n: int = 7) -> tuple[pl.DataFrame, Quarantine]:
-    rows = [row(f"What is {i} squared plus {i}?", simple_trace(f"{i}**2+{i}", str(i * i + i)), str(i * i + i),
-                source_id=str(i), source="olympiads" if i % 2 else "amc_aime") for i in range(n)]  # fmt: skip
+    rows = [
+        row(
+            f"What is {i} squared plus {i}?",
+            simple_trace(f"{i}**2+{i}", str(i * i + i)),
+            str(i * i + i),
+            source_id=str(i),
+            source="olympiads" if i % 2 else "amc_aime",
+        )
+        for i in range(n)
+    ]
     rows.append(row("What is 3 squared plus 3?", simple_trace("12", "12"), "12", source_id="dup"))
     rows.append(row("Say hi.", "hi <answer>\\boxed{hi}</answer>", "hi", source_id="nocode"))
     two = trace(("code", "x = 6"), ("out", ""), ("code", "print(x * 7)"), ("out", "42"), answer="42")
@@ -57,8 +65,17 @@ def test_dataset_reloads_with_messages_and_columns(exported) -> None:  # noqa: A
     assert first["messages"][1]["content"] == first["problem"] == kept["problem"][0]
     assert first["messages"][2]["content"] == first["trace"] == kept["trace"][0]
     assert first["answer"] == kept["gold_answer"][0] and first["system_template"] == SYSTEM_TEMPLATE.id
-    for column in ("source", "source_id", "verify_verdict", "answer_verdict", "num_code_blocks", "rewrite_backend",
-                   "dedup_cluster_size", "format_warnings", "trace_tokens"):  # fmt: skip
+    for column in (
+        "source",
+        "source_id",
+        "verify_verdict",
+        "answer_verdict",
+        "num_code_blocks",
+        "rewrite_backend",
+        "dedup_cluster_size",
+        "format_warnings",
+        "trace_tokens",
+    ):
         assert column in ds.column_names
     assert ds.filter(lambda r: r["source_id"] == "two")[0]["num_code_blocks"] == 2
 
@@ -127,7 +144,9 @@ def test_push_to_hub_commits_card_shards_and_verl(exported, monkeypatch: pytest.
         url = push_to_hub(result.out_dir, "retool/cold-start", endpoint=hub.endpoint)
     state = hub.state
     assert url.startswith(f"{hub.endpoint}/datasets/retool/cold-start/commit/")
-    assert state.repos == [{"name": "cold-start", "organization": "retool", "visibility": "private", "type": "dataset"}]
+    assert state.repos == [
+        {"name": "cold-start", "organization": "retool", "visibility": "private", "type": "dataset"}
+    ]
     expected = {"README.md", *(f"data/{p.name}" for p in result.shards), "verl/train.parquet"}
     assert set(state.files) == {f"retool/cold-start/{p}" for p in expected}
     for rel in expected:

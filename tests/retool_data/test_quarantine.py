@@ -39,7 +39,8 @@ def test_chain_records_every_rejected_row_with_stage_reason_and_payload() -> Non
         ("filter", "too_few_code_blocks"),
     ]
     payload = json.loads(rejects.filter(pl.col("reason") == "missing_trace")["row"][0])
-    assert payload["problem"] == "What is 3+3?" and payload["gold_answer"] == "6"  # the whole row, nothing lost
+    # the whole row is kept: nothing is lost
+    assert payload["problem"] == "What is 3+3?" and payload["gold_answer"] == "6"
     assert [(s["stage"], s["rows_in"], s["kept"], s["rejected"]) for s in q.summary()] == [
         ("dedup", 5, 4, 1),
         ("filter", 4, 2, 2),

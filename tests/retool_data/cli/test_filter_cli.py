@@ -34,8 +34,17 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     out = tmp_path / "filtered.parquet"
     result = runner.invoke(
         app,
-        ["filter", str(src), "-o", str(out), "--benchmarks", "aime24,aime25,amc23",
-         "--benchmarks-dir", str(benchmarks_dir), "--no-consistency"],  # fmt: skip
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(out),
+            "--benchmarks",
+            "aime24,aime25,amc23",
+            "--benchmarks-dir",
+            str(benchmarks_dir),
+            "--no-consistency",
+        ],
     )
     assert result.exit_code == 0, result.output
     kept = pl.read_parquet(out)
@@ -59,15 +68,42 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     card = (export_dir / "README.md").read_text()
     assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
-    assert '"max_tokens": 16384' in card and "| source revision | `r1` |" in card  # the filter's config travels
+    # the filter's configuration travels into the card
+    assert '"max_tokens": 16384' in card and "| source revision | `r1` |" in card
     assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
 
 
-def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(tmp_path: Path, benchmarks_dir: Path) -> None:
+def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
+    tmp_path: Path, benchmarks_dir: Path
+) -> None:
     src = _input(tmp_path, benchmarks_dir)
-    result = runner.invoke(app, ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--allow", "nope",
-                                 "--no-consistency", "--benchmarks", ""])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(tmp_path / "o.parquet"),
+            "--allow",
+            "nope",
+            "--no-consistency",
+            "--benchmarks",
+            "",
+        ],
+    )
     assert result.exit_code != 0 and "unknown problem codes" in result.output
-    result = runner.invoke(app, ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--no-consistency",
-                                 "--benchmarks", "math500", "--benchmarks-dir", str(benchmarks_dir)])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(tmp_path / "o.parquet"),
+            "--no-consistency",
+            "--benchmarks",
+            "math500",
+            "--benchmarks-dir",
+            str(benchmarks_dir),
+        ],
+    )
     assert result.exit_code != 0 and "math500" in str(result.exception)

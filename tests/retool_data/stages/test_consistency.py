@@ -17,6 +17,7 @@ from retool_data.stages.consistency import (
 from retool_data.trace import parse_trace
 from tests.retool_data.frames import frame, row, trace
 
+
 @pytest.fixture(scope="module")
 def sb() -> Iterator[object]:
     from sandbox import Sandbox
@@ -26,10 +27,14 @@ def sb() -> Iterator[object]:
 
 
 STATEFUL = trace(
-    ("text", "First the square."), ("code", "x = 3**4\nprint(x)"), ("out", "81"),
-    ("text", "Now add 19 to it."), ("code", "y = x + 19\nprint(y)"), ("out", "100"),
+    ("text", "First the square."),
+    ("code", "x = 3**4\nprint(x)"),
+    ("out", "81"),
+    ("text", "Now add 19 to it."),
+    ("code", "y = x + 19\nprint(y)"),
+    ("out", "100"),
     answer="100",
-)  # fmt: skip
+)
 
 
 def verdicts(text: str, sb: object, **kw: object) -> tuple[bool, str, list[str]]:
@@ -67,12 +72,16 @@ def test_missing_line_and_float_repr_are_mismatches(sb: object) -> None:
 def test_layout_differences_are_forgiven(sb: object) -> None:
     code = "for i in range(3):\n    print(i, i * i)"
     for written in ("0 0\n1 1\n2 4", "0 0  \r\n1 1\r\n2 4\n\n", "\n0   0\n1\t1\n2 4"):
-        assert verdicts(trace(("code", code), ("out", written), answer="4"), sb)[2] == ["match"], repr(written)
+        assert verdicts(trace(("code", code), ("out", written), answer="4"), sb)[2] == ["match"], repr(
+            written
+        )
     assert normalize_output(" a  b \r\n\r\n c\n\n") == "a b\n\nc"
 
 
 def test_last_expression_value_counts_as_output(sb: object) -> None:
-    assert verdicts(trace(("code", "import math\nmath.comb(10, 3)"), ("out", "120"), answer="120"), sb)[2] == ["match"]
+    assert verdicts(trace(("code", "import math\nmath.comb(10, 3)"), ("out", "120"), answer="120"), sb)[
+        2
+    ] == ["match"]
 
 
 def test_errors_the_trace_expected_and_did_not(sb: object) -> None:
@@ -80,7 +89,10 @@ def test_errors_the_trace_expected_and_did_not(sb: object) -> None:
     assert verdicts(expected, sb) == (True, "consistent", ["error_expected"])
     with_traceback = trace(
         ("code", "import math\nmath.sqrt(-1)"),
-        ("out", 'Traceback (most recent call last):\n  File "<stdin>", line 2\nValueError: math domain error'),
+        (
+            "out",
+            'Traceback (most recent call last):\n  File "<stdin>", line 2\nValueError: math domain error',
+        ),
         answer="0",
     )
     assert verdicts(with_traceback, sb)[2] == ["error_expected"]
@@ -93,7 +105,9 @@ def test_errors_the_trace_expected_and_did_not(sb: object) -> None:
 
 
 def test_timeout_skips_the_rest_and_the_sandbox_keeps_working(sb: object) -> None:
-    looping = trace(("code", "while True:\n    pass"), ("out", "done"), ("code", "print(1)"), ("out", "1"), answer="1")
+    looping = trace(
+        ("code", "while True:\n    pass"), ("out", "done"), ("code", "print(1)"), ("out", "1"), answer="1"
+    )
     rep = check_consistency(looping, sb)
     assert (rep.consistent, rep.reason, rep.verdicts) == (False, "execution_timeout", ["timeout", "skipped"])
     assert verdicts(STATEFUL, sb)[0] is True
@@ -134,7 +148,9 @@ def test_repair_writes_real_outputs_and_rechecks(sb: object) -> None:
 
 def test_repair_refuses_answers_built_on_hallucinated_output(sb: object) -> None:
     # The written output claimed 102 and the answer copied it; the code really prints 100.
-    hallucinated = STATEFUL.replace("<interpreter>\n100\n</interpreter>", "<interpreter>\n102\n</interpreter>")
+    hallucinated = STATEFUL.replace(
+        "<interpreter>\n100\n</interpreter>", "<interpreter>\n102\n</interpreter>"
+    )
     hallucinated = hallucinated.replace("\\boxed{100}", "\\boxed{102}")
     rep = check_consistency(hallucinated, sb, repair=True)
     assert (rep.consistent, rep.reason) == (False, "repair_answer_unsupported")
@@ -145,8 +161,14 @@ def test_repair_refuses_answers_built_on_hallucinated_output(sb: object) -> None
 
 
 def test_frame_stage_runs_many_traces_concurrently(sb: object) -> None:
-    good = [row(f"p{i}", trace(("code", f"n = {i}\nprint(n * n)"), ("out", str(i * i)), answer=str(i * i)), str(i * i))
-            for i in range(40)]  # fmt: skip
+    good = [
+        row(
+            f"p{i}",
+            trace(("code", f"n = {i}\nprint(n * n)"), ("out", str(i * i)), answer=str(i * i)),
+            str(i * i),
+        )
+        for i in range(40)
+    ]
     bad = [
         row("bad-digit", trace(("code", "print(2 ** 10)"), ("out", "1025"), answer="1024"), "1024"),
         row("bad-error", trace(("code", "print(nope)"), ("out", "7"), answer="7"), "7"),

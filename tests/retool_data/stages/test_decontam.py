@@ -54,8 +54,17 @@ def reword_first_sentence(p: str) -> str | None:
     if parts is None:
         return None
     first, rest = parts
-    swaps = [("Let ", "Suppose "), ("Find ", "Determine "), ("There exist ", "There are "), ("Every ", "Each "),
-             ("Each ", "Every "), (" is ", " equals "), (" a ", " one "), (" the ", " this "), ("How many", "Count how many")]  # fmt: skip
+    swaps = [
+        ("Let ", "Suppose "),
+        ("Find ", "Determine "),
+        ("There exist ", "There are "),
+        ("Every ", "Each "),
+        ("Each ", "Every "),
+        (" is ", " equals "),
+        (" a ", " one "),
+        (" the ", " this "),
+        ("How many", "Count how many"),
+    ]
     new = first
     for a, b in swaps:
         new = new.replace(a, b, 1)
@@ -65,8 +74,12 @@ def reword_first_sentence(p: str) -> str | None:
 PERTURBATIONS = {
     "whitespace": lambda p: re.sub(r"\s+", lambda m: "  \n " if random.random() < 0.5 else " ", p),
     "dollars": lambda p: p.replace("$", ""),
-    "latex_spacing": lambda p: re.sub(r"\\[dt]?frac\{(\w)\}\{(\w)\}", r"\\frac\1\2", p)
-    .replace("\\left", "").replace("\\right", "").replace("=", " = "),
+    "latex_spacing": lambda p: (
+        re.sub(r"\\[dt]?frac\{(\w)\}\{(\w)\}", r"\\frac\1\2", p)
+        .replace("\\left", "")
+        .replace("\\right", "")
+        .replace("=", " = ")
+    ),
     "punctuation": lambda p: p.replace(",", "").replace(".", "!").replace("?", "."),
     "reworded_first_sentence": reword_first_sentence,
 }
@@ -115,7 +128,9 @@ def test_other_years_of_the_same_contest_are_not_flagged(bench: dict[str, list[s
     assert [p[:60] for p in bench["aime24"] if only_2025.match(p)] == []
 
 
-def test_changed_numbers_alone_do_not_make_a_new_problem_but_a_new_question_does(index: Decontaminator) -> None:
+def test_changed_numbers_alone_do_not_make_a_new_problem_but_a_new_question_does(
+    index: Decontaminator,
+) -> None:
     # A different question on the same topic, sharing only the AIME boilerplate about m/n.
     other = (
         "A bag holds 4 red and 6 blue marbles. Two are drawn without replacement. The probability that both are "
@@ -148,7 +163,9 @@ def test_frame_stage_finds_inserted_copies_among_clean_rows(
 
 
 def test_match_reports_benchmark_index_and_score() -> None:
-    dc = Decontaminator({"toy": ["What is the sum of the first 100 positive odd integers?", "Compute $2^{10}$."]})
+    dc = Decontaminator(
+        {"toy": ["What is the sum of the first 100 positive odd integers?", "Compute $2^{10}$."]}
+    )
     m = dc.match("what is the sum of the first 100 positive odd integers")
     assert (m.benchmark, m.index, m.method) == ("toy", 0, "fuzzy") and m.score == pytest.approx(1.0)
     assert dc.match("What is the sum of the first 100 positive even integers?") is None
@@ -162,8 +179,13 @@ def test_local_override_reads_hub_style_columns(tmp_path: Path, benchmarks_dir: 
     # Maxwell-Jia/AIME_2024 names its columns `Problem` / `Answer`: a parquet copy in that layout loads the same.
     rows = load_benchmark("aime24", benchmarks_dir / "aime24")
     path = tmp_path / "aime_2024_problems.parquet"
-    pl.DataFrame({"ID": list(range(len(rows))), "Problem": [r["problem"] for r in rows],
-                  "Answer": [r["answer"] for r in rows]}).write_parquet(path)  # fmt: skip
+    pl.DataFrame(
+        {
+            "ID": list(range(len(rows))),
+            "Problem": [r["problem"] for r in rows],
+            "Answer": [r["answer"] for r in rows],
+        }
+    ).write_parquet(path)
     assert load_benchmark("aime24", path) == rows
     assert load_benchmarks(("aime24",), overrides={"aime24": str(path)})["aime24"][0] == rows[0]["problem"]
     with pytest.raises(FileNotFoundError, match="math500"):

@@ -33,7 +33,13 @@ def test_exact_duplicates_differing_in_case_spacing_and_dollars_collapse_to_one(
 
 def test_near_duplicate_reworded_problem_is_caught_and_unrelated_kept() -> None:
     one_word = BASE.replace("Find the width", "Determine the width").replace("$", "")
-    df = frame([row(BASE, simple_trace("3", "3"), "3"), row(one_word, simple_trace("3", "3"), "3"), row(OTHER, None, "738")])
+    df = frame(
+        [
+            row(BASE, simple_trace("3", "3"), "3"),
+            row(one_word, simple_trace("3", "3"), "3"),
+            row(OTHER, None, "738"),
+        ]
+    )
     result = dedup(df)
     assert result.kept.height == 2
     assert result.rejected["reason"].to_list() == ["duplicate_near"]
@@ -50,7 +56,13 @@ def test_keep_best_prefers_verified_then_rewritten_then_tool_use_then_shorter() 
     candidates = [
         row(BASE, simple_trace("3", "3"), "3", source_id="unverified", verify_verdict="incorrect"),
         row(BASE, None, "3", source_id="no-trace"),
-        row(BASE, "Just text, no code. <answer>\\boxed{3}</answer>", "3", source_id="no-code", num_code_blocks=0),
+        row(
+            BASE,
+            "Just text, no code. <answer>\\boxed{3}</answer>",
+            "3",
+            source_id="no-code",
+            num_code_blocks=0,
+        ),
         row(BASE, long_trace, "3", source_id="long"),
         row(BASE, simple_trace("3", "3"), "3", source_id="best"),
     ]
@@ -68,7 +80,9 @@ def test_multi_part_problems_sharing_a_context_are_not_merged_when_answers_diffe
     )
     part_a = context + "Determine the value of $g(2011)$."
     part_b = context + "Determine a value of $n$ for which $f(n)=100$."
-    df = frame([row(part_a, simple_trace("4085", "4085"), "4085"), row(part_b, simple_trace("101", "101"), "101")])
+    df = frame(
+        [row(part_a, simple_trace("4085", "4085"), "4085"), row(part_b, simple_trace("101", "101"), "101")]
+    )
     assert dedup(df, near_threshold=0.5).kept.height == 2
     same_answer = frame([row(part_a, simple_trace("1", "1"), "1"), row(part_b, simple_trace("1", "1"), "1")])
     assert dedup(same_answer, near_threshold=0.5).kept.height == 1

@@ -39,8 +39,14 @@ def test_a_good_trace_is_kept_with_its_added_columns() -> None:
         (None, "missing_trace"),
         ("   ", "missing_trace"),
         ("Hmm.\n<code>\n```python\nprint(1)\n```\n</code>\n<interpreter>\n1\n", "format_unbalanced_tags"),
-        ("x\n<code>\n```python\nprint(1)\n```\n</code>\nso\n<answer>\\boxed{84}</answer>", "format_code_without_interpreter"),
-        ("x\n<code>\nprint(84)\n</code>\n<interpreter>\n84\n</interpreter>\n<answer>\\boxed{84}</answer>", "format_missing_fence"),
+        (
+            "x\n<code>\n```python\nprint(1)\n```\n</code>\nso\n<answer>\\boxed{84}</answer>",
+            "format_code_without_interpreter",
+        ),
+        (
+            "x\n<code>\nprint(84)\n</code>\n<interpreter>\n84\n</interpreter>\n<answer>\\boxed{84}</answer>",
+            "format_missing_fence",
+        ),
         (GOOD.replace("<answer>\\boxed{84}</answer>", "so \\boxed{84}"), "format_answer_not_in_tags"),
         (GOOD + "\n<answer>\\boxed{84}</answer>", "format_multiple_answers"),
         ("Just thinking. <answer>\\boxed{84}</answer>", "too_few_code_blocks"),
@@ -56,9 +62,8 @@ def test_fatal_codes_are_configurable() -> None:
     trailing = GOOD + "\nHope this helps!"
     assert one(trailing) is None  # text_after_answer is tolerated by default ...
     assert one(trailing, fatal_codes={"text_after_answer"}) == "format_text_after_answer"
-    assert one("x <code>print(1)</code> <answer>\\boxed{84}</answer>", fatal_codes=None, min_code_blocks=None) == (
-        None
-    )
+    unfenced = "x <code>print(1)</code> <answer>\\boxed{84}</answer>"
+    assert one(unfenced, fatal_codes=None, min_code_blocks=None) is None
     with pytest.raises(ValueError, match="unknown trace problem codes"):
         TraceFilter(fatal_codes={"no_such_code"})
 
@@ -129,7 +134,11 @@ def test_frame_stage_keeps_order_and_accounts_for_every_row() -> None:
     result = filter_traces(df)
     result.check_invariant(df.height)
     assert result.kept["problem"].to_list() == ["p0", "p3"]
-    assert sorted(result.rejected["reason"].to_list()) == ["answer_mismatch", "missing_trace", "too_few_code_blocks"]
+    assert sorted(result.rejected["reason"].to_list()) == [
+        "answer_mismatch",
+        "missing_trace",
+        "too_few_code_blocks",
+    ]
     assert set(result.rejected["stage"]) == {STAGE}
     assert result.stats == {"rows_in": 5, "kept": 2, "rejected": 3}
     empty = filter_traces(df.clear())
