@@ -285,7 +285,7 @@ def _serve() -> None:  # pragma: no cover - runs in the child; exercised through
         from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
         logging.disable(logging.CRITICAL)  # "timeout disabled" / "timeout during parsing" warnings
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - whatever stops start-up is reported, not raised
         proto.write(f"error {type(exc).__name__}: {exc}\n".encode())
         proto.flush()
         return
@@ -300,8 +300,10 @@ def _serve() -> None:  # pragma: no cover - runs in the child; exercised through
     def equivalent(gold: str, pred: str) -> bool:
         try:
             gold_parsed, pred_parsed = parsed(gold), parsed(pred)
-            return bool(gold_parsed and pred_parsed and verify(gold_parsed, pred_parsed, timeout_seconds=None))
-        except (Exception, RecursionError, MemoryError):
+            return bool(
+                gold_parsed and pred_parsed and verify(gold_parsed, pred_parsed, timeout_seconds=None)
+            )
+        except (Exception, RecursionError, MemoryError):  # noqa: BLE001 - junk input is just not equivalent
             return False
 
     proto.write(b"ready\n")

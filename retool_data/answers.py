@@ -17,6 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Self
 
 from retool_data._math_verify_pool import MathVerifyPool, WorkerError
 
@@ -37,10 +38,10 @@ _MAX_BOX_CHARS = 8000  # a box whose content runs longer than this counts as unc
 # --------------------------------------------------------------------------------------------- extraction
 
 _BOX_CMD_RE = re.compile(r"\\(?:boxed|fbox|framebox)(?![A-Za-z])")
-_BRACE_RE = re.compile(r"\\.|[{}]", re.S)  # an escaped character (\{ \} \\) or a brace
+_BRACE_RE = re.compile(r"\\.|[{}]", re.DOTALL)  # an escaped character (\{ \} \\) or a brace
 _OPTION_RE = re.compile(r"\s*\[[^\]{}]*\]")  # \framebox[3cm][c]{...}
 _BARE_ARG_RE = re.compile(r"\s*([^\s$\\{}]+)")  # \boxed 5
-_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.S)
+_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
 
 
 def _group_end(text: str, open_idx: int) -> int | None:
@@ -129,6 +130,8 @@ _DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])")
 _TEXT_CMD_RE = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mathsf|mbox|boldsymbol|operatorname)\s*\{"
 )
+_MEMBERSHIP_RE = re.compile(r"^[A-Za-z]\\in(?![A-Za-z])")  # "x \in (1,2]" is the set (1,2]
+_ONE_CHAR_SCRIPT_RE = re.compile(r"([\^_])\{(\w)\}")  # x^{2} -> x^2
 _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _FRACTION_RE = re.compile(r"([+-]?)(?:\\frac\{([+-]?\d+)\}\{(\d+)\}|\\frac(\d)(\d)|(\d+)/(\d+))")
@@ -156,7 +159,8 @@ def normalize_answer(answer: str | None) -> str:
 
     Drops what does not change the value: math delimiters, whole-answer boxes, ``\\left``/``\\right``,
     spacing, ``\\dfrac``/``\\tfrac``, degree signs, text/font wrappers, digit-group separators, whitespace,
-    a trailing period, redundant outer braces and parentheses around a lone number. Two answers with the same canonical form are equivalent;
+    a trailing period, redundant outer braces, parentheses around a lone number, a leading ``x \\in``,
+    and braces around one-character super/subscripts. Two answers with the same canonical form are equivalent;
     the converse needs `is_equivalent`.
     """
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
@@ -167,6 +171,7 @@ def normalize_answer(answer: str | None) -> str:
     s = _LEFT_RIGHT_RE.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _DEGREE_RE.sub("", _SPACING_RE.sub("", s))
     s = "".join(_unwrap_text_commands(s).replace("\\%", "%").split())
+    s = _ONE_CHAR_SCRIPT_RE.sub(r"\1\2", _MEMBERSHIP_RE.sub("", s))
     if _THOUSANDS_RE.fullmatch(s):
         s = s.replace(",", "")
     s = s.rstrip(".")
@@ -196,6 +201,27 @@ def _as_numbers(canonical: str) -> list[Fraction] | None:
     return [value, value / 100] if pct else [value]
 
 
+def _exact_at_6_decimals(values: list[Fraction]) -> bool:
+    # math-verify rounds floats to 6 decimals, so only values exact at that precision can be told apart
+    # here (0.333333 vs 1/3 is its call)
+    return all(10**6 % x.denominator == 0 for x in values)
+
+
+def _as_number_list(canonical: str) -> tuple[str, list[Fraction]] | None:
+    """``\\{1,2\\}`` / ``(1,2]`` / ``1, 2``: the bracket kind and the values, when every item is a plain number."""
+    if canonical.startswith("\\{") and canonical.endswith("\\}"):
+        kind, inner = "set", canonical[2:-2]
+    elif canonical[:1] in "([" and canonical[-1:] in ")]":
+        kind, inner = canonical[0] + canonical[-1], canonical[1:-1]
+    else:
+        kind, inner = "bare", canonical
+    items = inner.split(",")
+    values = [_as_numbers(item) if not item.endswith("%") else None for item in items]
+    if len(items) < 2 or not all(values):
+        return None
+    return kind, [v[0] for v in values]
+
+
 def _quick_verdict(pred: str, gold: str, max_chars: int) -> bool | None:
     """True/False when cheap exact checks decide, None when math-verify has to."""
     p, g = normalize_answer(pred), normalize_answer(gold)
@@ -207,10 +233,14 @@ def _quick_verdict(pred: str, gold: str, max_chars: int) -> bool | None:
     if p_nums and g_nums:
         if any(x == y for x in p_nums for y in g_nums):
             return True
-        # math-verify rounds floats to 6 decimals, so only values exact at that precision can be ruled
-        # out here (0.333333 vs 1/3 is its call)
-        if all(10**6 % x.denominator == 0 for x in p_nums + g_nums):
-            return False
+        return False if _exact_at_6_decimals(p_nums + g_nums) else None
+    p_list, g_list = _as_number_list(p), _as_number_list(g)
+    if p_list and g_list and _exact_at_6_decimals(p_list[1] + g_list[1]):
+        (p_kind, p_values), (g_kind, g_values) = p_list, g_list
+        if p_kind == g_kind:  # a set, a bare list (math-verify reads it as a set), or one bracket pair
+            return set(p_values) == set(g_values) if p_kind in ("set", "bare") else p_values == g_values
+        if "set" not in (p_kind, g_kind) and "bare" not in (p_kind, g_kind):
+            return False  # (1,2] vs [1,2]: intervals (or tuples) with different brackets
     if len(p) > max_chars or len(g) > max_chars:
         return False
     return None
@@ -275,7 +305,8 @@ class AnswerChecker:
         for i, (pred, gold) in enumerate(zip(preds, golds)):
             verdict = self._quick(pred, gold)
             if verdict is None:
-                key = (f"${_clean(str(gold))}$", f"${_clean(str(pred))}$")  # math-verify: gold first, in math mode
+                # math-verify: gold first, both in math mode
+                key = (f"${_clean(str(gold))}$", f"${_clean(str(pred))}$")
                 with self._lock:
                     verdict = self._cache.get(key)
                     if verdict is not None:
@@ -324,7 +355,7 @@ class AnswerChecker:
         if pool is not None:
             pool.close()
 
-    def __enter__(self) -> AnswerChecker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

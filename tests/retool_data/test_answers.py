@@ -92,12 +92,19 @@ def test_extract_answer_ignores_boxes_printed_by_code_before_the_answer():
 
 
 def test_find_boxed_lists_top_level_boxes_in_order():
-    assert find_boxed(r"\boxed{1} x \fbox{2} \boxed{\boxed{3}} \boxed 4 \boxed{5") == ["1", "2", r"\boxed{3}", "4"]
+    assert find_boxed(r"\boxed{1} x \fbox{2} \boxed{\boxed{3}} \boxed 4 \boxed{5") == [
+        "1",
+        "2",
+        r"\boxed{3}",
+        "4",
+    ]
     assert find_boxed(None) == []
 
 
 _atoms = st.text(alphabet="ab01+-=^_ ,.()[]|x", max_size=6) | st.sampled_from([r"\frac", r"\{", r"\}", r"\\"])
-_balanced = st.recursive(_atoms, lambda inner: st.lists(inner, max_size=3).map(lambda xs: "{" + "".join(xs) + "}"))
+_balanced = st.recursive(
+    _atoms, lambda inner: st.lists(inner, max_size=3).map(lambda xs: "{" + "".join(xs) + "}")
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -145,6 +152,7 @@ def test_normalize_answer(raw, canonical):
 # ------------------------------------------------------------------------------------------ equivalence
 
 T, F = True, False
+# fmt: off
 HARD_CASES = {
     "fraction_vs_decimal": [(r"\frac{1}{2}", "0.5", T), ("1/2", r"\frac12", T), (r"\frac{1}{3}", "0.333333", T),
                             (r"\frac{1}{3}", "0.33", F), (r"\frac{2}{3}", r"\frac{3}{2}", F), ("0.25", "1/5", F)],
@@ -176,7 +184,12 @@ HARD_CASES = {
     "expressions": [(r"x^2+2x+1", r"(x+1)^2", T), (r"2\pi", r"2 \pi", T), ("x=5", "5", T), ("5", "x=5", T),
                     (r"x^2+1", r"(x+1)^2", F), (r"\pi", "3.14", F), ("(1,2)", "(2,1)", F), ("10", "100", F)],
 }
-HARD_PARAMS = [pytest.param(*case, id=f"{name}-{i}") for name, cases in HARD_CASES.items() for i, case in enumerate(cases)]
+# fmt: on
+HARD_PARAMS = [
+    pytest.param(*case, id=f"{name}-{i}")
+    for name, cases in HARD_CASES.items()
+    for i, case in enumerate(cases)
+]
 
 
 @pytest.mark.parametrize(("gold", "pred", "expected"), HARD_PARAMS)
@@ -198,8 +211,10 @@ def test_batch_matches_single_calls_and_module_api(checker):
     assert is_equivalent("0.5", r"\frac{1}{2}") and not is_equivalent("0.5", r"\frac{1}{3}")
 
 
+# fmt: off
 DISTINCT = ["0", "1", "-1", "2", "100", r"\frac{1}{3}", "0.3", r"\sqrt{2}", r"\sqrt{3}", r"\pi", "e", "x+1",
             "x-1", "x^2", "(1,2)", "[1,2]", r"\{1,3\}", "(1,2]", r"\infty", r"\text{yes}", r"\text{no}", "(A)"]
+# fmt: on
 
 
 def test_no_false_positives_between_clearly_different_answers(checker):
@@ -209,11 +224,13 @@ def test_no_false_positives_between_clearly_different_answers(checker):
     assert wrong == []
 
 
-@pytest.mark.parametrize(
-    "junk",
-    [None, "", "   ", "$$", "\\", "}{", r"\frac{", r"\boxed{", "\x00\x01", "🙂", "nan", "inf", "1/0", r"\frac{1}{0}",
-     "1e99999999", "9" * 5000, "{" * 3000, r"\text{" * 500, "a" * 100_000, b"5", [5], {"a": 1}, True, object()],
-)
+# fmt: off
+JUNK = [None, "", "   ", "$$", "\\", "}{", r"\frac{", r"\boxed{", "\x00\x01", "🙂", "nan", "inf", "1/0", r"\frac{1}{0}",
+        "1e99999999", "9" * 5000, "{" * 3000, r"\text{" * 500, "a" * 100_000, b"5", [5], {"a": 1}, True, object()]
+# fmt: on
+
+
+@pytest.mark.parametrize("junk", JUNK)
 def test_never_raises_on_junk(checker, junk):
     assert checker.is_equivalent(junk, "5") is False
     assert checker.is_equivalent("5", junk) is False
@@ -227,7 +244,9 @@ def test_numbers_and_non_string_scalars(checker):
 
 
 @settings(max_examples=300, deadline=None)
-@given(a=st.fractions(-(10**6), 10**6, max_denominator=64), b=st.fractions(-(10**6), 10**6, max_denominator=64))
+@given(
+    a=st.fractions(-(10**6), 10**6, max_denominator=64), b=st.fractions(-(10**6), 10**6, max_denominator=64)
+)
 def test_plain_numbers_are_equal_exactly_when_their_values_are(checker, a, b):
     assert checker.is_equivalent(f"{a}", f"{b}") == (a == b)
     if 10**6 % a.denominator == 0:  # a terminating decimal: its exact spelling equals the fraction

@@ -39,7 +39,9 @@ def _minerva_gold(solution: str) -> str | None:
     from math_verify import LatexExtractionConfig, parse
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    found = parse(solution, extraction_config=[LatexExtractionConfig(boxed_match_priority=0)], parsing_timeout=None)
+    found = parse(
+        solution, extraction_config=[LatexExtractionConfig(boxed_match_priority=0)], parsing_timeout=None
+    )
     return found[-1] if found and isinstance(found[-1], str) else None
 
 
@@ -98,7 +100,9 @@ def test_extracted_answers_match_recorded_ones(survey):
                 continue
             preds = [extract_answer(solution) for _, solution, _ in rows]
             verdicts = checker.are_equivalent(preds, [gold for _, _, gold in rows])
-            misses = {row_id: (gold, pred) for (row_id, _, gold), pred, ok in zip(rows, preds, verdicts) if not ok}
+            misses = {
+                row_id: (gold, pred) for (row_id, _, gold), pred, ok in zip(rows, preds, verdicts) if not ok
+            }
             unexplained = {k: v for k, v in misses.items() if k not in KNOWN_MISSES.get(name, {})}
             assert unexplained == {}, f"{name}: misses not in KNOWN_MISSES"
             assert sum(verdicts) / len(rows) >= MIN_AGREEMENT, name
