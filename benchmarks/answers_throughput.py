@@ -20,12 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from retool_data.answers import AnswerChecker  # noqa: E402
+from retool_data.answers import AnswerChecker
 
 
 def _int(r: random.Random) -> tuple[str, list[str], list[str]]:
     n = r.randint(0, 999) if r.random() < 0.7 else r.randint(1000, 10**7)
-    same = [str(n), f"{n:,}", rf"\boxed{{{n}}}", f"{n}."] if n >= 1000 else [rf"\boxed{{{n}}}", f"{n}.", f"{n:03d}"]
+    same = (
+        [str(n), f"{n:,}", rf"\boxed{{{n}}}", f"{n}."]
+        if n >= 1000
+        else [rf"\boxed{{{n}}}", f"{n}.", f"{n:03d}"]
+    )
     return str(n), same, [str(n + r.choice([-10, -1, 1, 2, 100])), str(-n or 1)]
 
 
@@ -34,7 +38,9 @@ def _fraction(r: random.Random) -> tuple[str, list[str], list[str]]:
     same = [rf"\dfrac{{{a}}}{{{b}}}", f"{a}/{b}", rf"\frac{{{2 * a}}}{{{2 * b}}}"]
     if 10**6 % b == 0:
         same.append(str(a / b))
-    wrong = [rf"\frac{{{a + 1}}}{{{b}}}", f"{a / b + 0.1:.1f}"] + ([rf"\frac{{{b}}}{{{a}}}"] if a != b else [])
+    wrong = [rf"\frac{{{a + 1}}}{{{b}}}", f"{a / b + 0.1:.1f}"] + (
+        [rf"\frac{{{b}}}{{{a}}}"] if a != b else []
+    )
     return rf"\frac{{{a}}}{{{b}}}", same, wrong
 
 
@@ -60,7 +66,10 @@ def _set(r: random.Random) -> tuple[str, list[str], list[str]]:
     xs = r.sample(range(-9, 30), 3)
     perm = r.sample(xs, 3)
     same = [r"\{" + ", ".join(map(str, perm)) + r"\}", ", ".join(map(str, perm))]
-    wrong = [r"\{" + ", ".join(map(str, xs[:2] + [xs[2] + 1])) + r"\}", r"\{" + ", ".join(map(str, xs[:2])) + r"\}"]
+    wrong = [
+        r"\{" + ", ".join(map(str, xs[:2] + [xs[2] + 1])) + r"\}",
+        r"\{" + ", ".join(map(str, xs[:2])) + r"\}",
+    ]
     return r"\{" + ", ".join(map(str, xs)) + r"\}", same, wrong
 
 
@@ -87,7 +96,9 @@ def make_rows(n: int, seed: int) -> tuple[list[str], list[str], list[bool]]:
         gold, same, wrong = r.choices(makers, weights)[0](r)
         for _ in range(8):
             u = r.random()
-            pred, label = (gold, True) if u < 0.35 else (r.choice(same), True) if u < 0.6 else (r.choice(wrong), False)
+            pred, label = (
+                (gold, True) if u < 0.35 else (r.choice(same), True) if u < 0.6 else (r.choice(wrong), False)
+            )
             preds.append(pred)
             golds.append(gold)
             labels.append(label)
@@ -117,8 +128,9 @@ def main() -> None:
     print(f"batch, cold:  {len(preds) / cold:10.0f} rows/s  ({cold:.1f} s)")
     print(f"batch, warm:  {len(preds) / warm:10.0f} rows/s  ({warm:.2f} s, verdicts cached)")
     print(
-        f"decided by: quick paths {stats['quick'] - 1}, math-verify {stats['math_verify'] - 1} "
-        f"(timeouts {stats['timeouts']}, crashes {stats['crashes']}), cached {stats['cached']}"
+        f"rows decided by: quick paths {stats['quick']}, math-verify {stats['math_verify'] - 1} "
+        f"({stats['compared'] - 1} distinct comparisons, {stats['timeouts']} timeouts, {stats['crashes']} crashes), "
+        f"cached verdicts {stats['cached']}"
     )
     print(f"agreement with the generator's labels: {agree:.4f}")
     if args.single_rows:

@@ -17,6 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
 from typing import Self
 
 from retool_data._math_verify_pool import MathVerifyPool, WorkerError
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 MAX_ANSWER_CHARS = 1000  # longer "answers" are not final answers: compared as normalized strings only
+_MAX_NORMALIZE_CHARS = 20 * MAX_ANSWER_CHARS
 _MAX_BOX_CHARS = 8000  # a box whose content runs longer than this counts as unclosed (bounds the scan)
 
 # --------------------------------------------------------------------------------------------- extraction
@@ -167,6 +169,13 @@ def normalize_answer(answer: str | None) -> str:
         answer = str(answer)
     if not isinstance(answer, str):
         return ""
+    if len(answer) > _MAX_NORMALIZE_CHARS:  # not an answer; keeps junk from costing quadratic time below
+        return "".join(answer.split())
+    return _canonical(answer)
+
+
+@lru_cache(maxsize=1 << 16)  # gold answers repeat across a GRPO group, common predictions across rows
+def _canonical(answer: str) -> str:
     s = _clean(answer)
     s = _LEFT_RIGHT_RE.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _DEGREE_RE.sub("", _SPACING_RE.sub("", s))
@@ -282,11 +291,13 @@ class AnswerChecker:
         self._lock = threading.Lock()
         self._pool: MathVerifyPool | None = None
         self._cache: OrderedDict[tuple[str, str], bool] = getattr(self, "_cache", OrderedDict())
-        self._counts = dict.fromkeys(("pairs", "quick", "cached", "math_verify"), 0)
+        self._counts = dict.fromkeys(("pairs", "quick", "cached", "math_verify"), 0)  # rows decided each way
 
     @property
     def stats(self) -> dict[str, int]:
-        """How pairs were decided, plus the pool's ``timeouts``, ``crashes`` and ``workers_started``."""
+        """Rows seen (``pairs``) and how they were decided (``quick`` paths, ``cached`` verdicts,
+        ``math_verify``), plus the pool's distinct comparisons (``compared``), ``timeouts``, ``crashes``
+        and ``workers_started``."""
         with self._lock:
             pool_stats = dict(self._pool.stats) if self._pool else {}
             return {**self._counts, **pool_stats}
@@ -327,7 +338,7 @@ class AnswerChecker:
             self._counts["pairs"] += len(verdicts)
             self._counts["quick"] += quick
             self._counts["cached"] += cached
-            self._counts["math_verify"] += len(pending)
+            self._counts["math_verify"] += sum(map(len, pending.values()))
         return [bool(v) for v in verdicts]
 
     def _quick(self, pred: object, gold: object) -> bool | None:
