@@ -110,6 +110,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="math-verify worker processes")
     parser.add_argument("--single-rows", type=int, default=5_000, help="rows for the one-call-per-row figure")
+    parser.add_argument(
+        "--baseline-rows", type=int, default=2_000, help="rows for plain in-process math-verify"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -142,6 +145,28 @@ def main() -> None:
                 checker.is_equivalent(pred, gold)
             single = time.perf_counter() - started
         print(f"one call per row (first {len(sample)} rows, 1 worker): {len(sample) / single:10.0f} rows/s")
+    if args.baseline_rows:
+        print(
+            f"plain math-verify, in-process, no fast paths or cache (first {args.baseline_rows} rows): ",
+            end="",
+        )
+        print(f"{baseline(preds[: args.baseline_rows], golds[: args.baseline_rows]):10.0f} rows/s")
+
+
+def baseline(preds: list[str], golds: list[str]) -> float:
+    """What a naive reward function does: parse and verify every row (main thread, signal timeouts off)."""
+    import logging
+
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
+    started = time.perf_counter()
+    for pred, gold in zip(preds, golds):
+        gold_parsed = parse(f"${gold}$", extraction_config=config, parsing_timeout=None)
+        pred_parsed = parse(f"${pred}$", extraction_config=config, parsing_timeout=None)
+        verify(gold_parsed, pred_parsed, timeout_seconds=None)
+    return len(preds) / (time.perf_counter() - started)
 
 
 if __name__ == "__main__":

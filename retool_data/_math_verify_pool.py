@@ -2,7 +2,7 @@
 
 Why processes: math-verify's own timeouts use ``signal.alarm``, which only works in the main thread, so
 `retool_data.answers` disables them. A deadline must then come from somewhere else, and an in-thread one
-cannot stop the worst cases: ``\\boxed{2^{2^{2^{2^{2^{2}}}}}}`` is 30 characters and hangs inside CPython's
+cannot stop the worst cases: ``2^{2^{2^{2^{2^{2}}}}}`` is 21 characters and hangs inside CPython's
 big-integer C code, where neither a size guard nor an injected exception (``PyThreadState_SetAsyncExc``)
 reaches it. A child process can always be killed. So each comparison runs in a worker process; the caller
 waits on the worker's pipe with ``select`` and, past the deadline, kills the worker, counts the pair as not

@@ -26,7 +26,7 @@ NEEDS_MATH_VERIFY = [
     (r"(0, \pi]", r"[0, \pi]", False),
     (r"\pi", "3.14", False),
 ]
-# 30 characters that hang sympy inside CPython's big-integer code (2^(2^65536)): only a kill stops it
+# 21 characters that hang sympy inside CPython's big-integer code (2^(2^65536)): only a kill stops it
 HANGS = r"2^{2^{2^{2^{2^{2}}}}}"
 
 
