@@ -30,6 +30,11 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import ingest as _ingest
+from retool_data.cli import run as _run
+
+_ingest.register(app)
+_run.register(app)
 
 
 def main() -> None:
