@@ -91,7 +91,7 @@ KINDS = [(_int, 40), (_fraction, 15), (_radical, 10), (_expression, 10), (_inter
 def make_rows(n: int, seed: int) -> tuple[list[str], list[str], list[bool]]:
     r = random.Random(seed)
     preds, golds, labels = [], [], []
-    makers, weights = zip(*KINDS)
+    makers, weights = zip(*KINDS, strict=True)
     while len(preds) < n:
         gold, same, wrong = r.choices(makers, weights)[0](r)
         for _ in range(8):
@@ -117,7 +117,9 @@ def main() -> None:
     args = parser.parse_args()
 
     preds, golds, labels = make_rows(args.rows, args.seed)
-    print(f"rows={len(preds)} distinct pairs={len(set(zip(preds, golds)))} workers={args.workers}")
+    print(
+        f"rows={len(preds)} distinct pairs={len(set(zip(preds, golds, strict=True)))} workers={args.workers}"
+    )
     with AnswerChecker(workers=args.workers) as checker:
         checker.is_equivalent(r"\sqrt{8}", r"2\sqrt{2}")  # start-up is not throughput
         started = time.perf_counter()
@@ -127,7 +129,7 @@ def main() -> None:
         started = time.perf_counter()
         checker.are_equivalent(preds, golds)
         warm = time.perf_counter() - started
-    agree = sum(v == lab for v, lab in zip(verdicts, labels)) / len(labels)
+    agree = sum(v == lab for v, lab in zip(verdicts, labels, strict=True)) / len(labels)
     print(f"batch, cold:  {len(preds) / cold:10.0f} rows/s  ({cold:.1f} s)")
     print(f"batch, warm:  {len(preds) / warm:10.0f} rows/s  ({warm:.2f} s, verdicts cached)")
     print(
@@ -139,7 +141,7 @@ def main() -> None:
     if args.single_rows:
         with AnswerChecker(workers=1) as checker:
             checker.is_equivalent(r"\sqrt{8}", r"2\sqrt{2}")
-            sample = list(zip(preds, golds))[: args.single_rows]
+            sample = list(zip(preds, golds, strict=True))[: args.single_rows]
             started = time.perf_counter()
             for pred, gold in sample:
                 checker.is_equivalent(pred, gold)
@@ -162,7 +164,7 @@ def baseline(preds: list[str], golds: list[str]) -> float:
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
     started = time.perf_counter()
-    for pred, gold in zip(preds, golds):
+    for pred, gold in zip(preds, golds, strict=True):
         gold_parsed = parse(f"${gold}$", extraction_config=config, parsing_timeout=None)
         pred_parsed = parse(f"${pred}$", extraction_config=config, parsing_timeout=None)
         verify(gold_parsed, pred_parsed, timeout_seconds=None)

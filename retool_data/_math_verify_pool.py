@@ -18,6 +18,7 @@ When run as a script this file is the worker; it imports only the standard libra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -96,10 +97,8 @@ class _Worker:
             self.proc.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
     def close(self, grace_s: float = 2.0) -> None:
         try:
@@ -200,6 +199,10 @@ class MathVerifyPool:
                     size += len(pairs[end][0]) + len(pairs[end][1]) + 32
                     end += 1
                 worker, start = self._run_chunk(worker, pairs, start, end, results)
+        except BaseException:
+            if worker is not None:  # interrupted mid-chunk (KeyboardInterrupt, ...): its replies are stale
+                self._discard(worker)
+            raise
         finally:
             self._release(worker)
         with self._cond:
@@ -259,10 +262,8 @@ class MathVerifyPool:
         them; never signal them (they are the parent's)."""
         for worker in list(self._all):
             for stream in (worker.proc.stdin, worker.proc.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._all.clear()
         self._idle.clear()
 

@@ -276,6 +276,8 @@ class AnswerChecker:
         cache_size: int = 65_536,
         max_answer_chars: int = MAX_ANSWER_CHARS,
     ) -> None:
+        if workers < 1 or deadline_s <= 0:
+            raise ValueError("workers must be >= 1 and deadline_s > 0")
         self._pool_args = {"max_workers": workers, "deadline_s": deadline_s, "memory_mb": memory_mb}
         self.cache_size = cache_size
         self.max_answer_chars = max_answer_chars
@@ -313,7 +315,7 @@ class AnswerChecker:
         verdicts: list[bool | None] = []
         pending: dict[tuple[str, str], list[int]] = {}
         quick = cached = 0
-        for i, (pred, gold) in enumerate(zip(preds, golds)):
+        for i, (pred, gold) in enumerate(zip(preds, golds, strict=True)):
             verdict = self._quick(pred, gold)
             if verdict is None:
                 # math-verify: gold first, both in math mode
@@ -330,7 +332,7 @@ class AnswerChecker:
             verdicts.append(verdict)
         if pending:
             keys = list(pending)
-            for key, ok in zip(keys, self._get_pool().verify_many(keys)):
+            for key, ok in zip(keys, self._get_pool().verify_many(keys), strict=True):
                 for i in pending[key]:
                     verdicts[i] = ok
                 self._remember(key, ok)

@@ -220,7 +220,7 @@ DISTINCT = ["0", "1", "-1", "2", "100", r"\frac{1}{3}", "0.3", r"\sqrt{2}", r"\s
 def test_no_false_positives_between_clearly_different_answers(checker):
     pairs = list(itertools.product(DISTINCT, repeat=2))
     verdicts = checker.are_equivalent([p for p, _ in pairs], [g for _, g in pairs])
-    wrong = [(p, g) for (p, g), ok in zip(pairs, verdicts) if ok != (p == g)]
+    wrong = [(p, g) for (p, g), ok in zip(pairs, verdicts, strict=True) if ok != (p == g)]
     assert wrong == []
 
 

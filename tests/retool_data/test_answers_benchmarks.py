@@ -101,7 +101,9 @@ def test_extracted_answers_match_recorded_ones(survey):
             preds = [extract_answer(solution) for _, solution, _ in rows]
             verdicts = checker.are_equivalent(preds, [gold for _, _, gold in rows])
             misses = {
-                row_id: (gold, pred) for (row_id, _, gold), pred, ok in zip(rows, preds, verdicts) if not ok
+                row_id: (gold, pred)
+                for (row_id, _, gold), pred, ok in zip(rows, preds, verdicts, strict=True)
+                if not ok
             }
             unexplained = {k: v for k, v in misses.items() if k not in KNOWN_MISSES.get(name, {})}
             assert unexplained == {}, f"{name}: misses not in KNOWN_MISSES"
