@@ -179,10 +179,10 @@ def _canonical(answer: str) -> str:
     s = _clean(answer)
     s = _LEFT_RIGHT_RE.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _DEGREE_RE.sub("", _SPACING_RE.sub("", s))
-    s = "".join(_unwrap_text_commands(s).replace("\\%", "%").split())
-    s = _ONE_CHAR_SCRIPT_RE.sub(r"\1\2", _MEMBERSHIP_RE.sub("", s))
-    if _THOUSANDS_RE.fullmatch(s):
-        s = s.replace(",", "")
+    s = _unwrap_text_commands(s).replace("\\%", "%")
+    thousands = _THOUSANDS_RE.fullmatch(s.strip())  # "1,234" is a number, "1, 234" a list
+    s = "".join(s.split())
+    s = s.replace(",", "") if thousands else _ONE_CHAR_SCRIPT_RE.sub(r"\1\2", _MEMBERSHIP_RE.sub("", s))
     s = s.rstrip(".")
     while s.startswith("{") and _group_end(s, 0) == len(s) - 1:
         s = s[1:-1]
