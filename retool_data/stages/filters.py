@@ -40,20 +40,9 @@ ADDED_COLUMNS: dict[str, pl.DataType] = {
 
 
 def answers_match(preds: list[str], golds: list[str]) -> list[bool]:
-    """Equivalence per pair; identical strings (ignoring spaces) skip the symbolic check, the rest go in one batch."""
-    verdicts: list[bool | None] = [
-        True if p.replace(" ", "") == g.replace(" ", "") else None for p, g in zip(preds, golds, strict=True)
-    ]
-    todo = [i for i, v in enumerate(verdicts) if v is None]
-    if todo:
-        batch = getattr(answers, "are_equivalent", None)
-        pairs = ([preds[i] for i in todo], [golds[i] for i in todo])
-        results = (
-            batch(*pairs) if batch else [answers.is_equivalent(p, g) for p, g in zip(*pairs, strict=True)]
-        )
-        for i, ok in zip(todo, results, strict=True):
-            verdicts[i] = bool(ok)
-    return [bool(v) for v in verdicts]
+    """Equivalence per (pred, gold) pair, in one batch (`answers.are_equivalent`: quick exact checks first,
+    math-verify in worker processes for the rest)."""
+    return answers.are_equivalent(preds, golds) if preds else []
 
 
 @dataclass

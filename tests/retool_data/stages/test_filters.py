@@ -109,7 +109,8 @@ def test_answer_rule() -> None:
     assert one(GOOD, gold="84") is None
     assert one(GOOD, gold="85") == "answer_mismatch"
     assert one(GOOD, gold="84.0") is None  # equivalent, not equal
-    assert one(GOOD, gold=None) is None  # falls back to the verified teacher answer (row() sets it to gold)
+    verified_teacher = frame([row("q", GOOD, None, teacher_answer="84", verify_verdict="correct")])
+    assert filter_traces(verified_teacher).kept.height == 1  # no gold: the verified teacher answer is the reference
     no_box = trace(("code", "print(84)"), ("out", "84")) + "\n<answer>84</answer>"
     assert one(no_box, fatal_codes=None) is None  # <answer> content counts as the final answer
     assert one(GOOD, gold="85", check_answer=False) is None
