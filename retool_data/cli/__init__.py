@@ -30,6 +30,9 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import train as _train  # noqa: E402
+
+_train.register(app)
 
 
 def main() -> None:
