@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def plot_loss_curve(loss_history: Sequence[tuple[int, float]], path: str | Path, title: str = "SFT loss") -> Path:
+def plot_loss_curve(
+    loss_history: Sequence[tuple[int, float]], path: str | Path, title: str = "SFT loss"
+) -> Path:
     """Write a PNG of (step, loss) pairs to `path` and return it."""
     import matplotlib
 

@@ -19,8 +19,21 @@ from typing import Any
 from training.sft_config import SFTRunConfig
 from training.sft_tokenize import TraceMaskError, tokenize_trace
 
-__all__ = ["SFTRunConfig", "SFTRunResult", "TraceMaskError", "cli", "main", "parse_config", "run_sft", "tokenize_trace"]
+__all__ = [
+    "SFTRunConfig",
+    "SFTRunResult",
+    "TraceMaskError",
+    "cli",
+    "main",
+    "parse_config",
+    "run_sft",
+    "tokenize_trace",
+]
 
+CLI_DESCRIPTION = (
+    "Cold-start SFT on ReTool traces with the interpreter output masked from the loss. `--config recipe.yaml` "
+    "sets any of the options below (see configs/sft_*.yaml); options on the command line override it."
+)
 RUN_CONFIG_FILE = "run_config.yaml"
 FINGERPRINT_FILE = "dataset_fingerprint.json"
 RESULT_FILE = "sft_result.json"
@@ -57,7 +70,8 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> SFTR
     """`--config recipe.yaml` plus CLI overrides (TRL's TrlParser; unknown keys are an error)."""
     from trl import TrlParser
 
-    (config,) = TrlParser([SFTRunConfig], prog=prog).parse_args_and_config(args=argv)
+    parser = TrlParser([SFTRunConfig], prog=prog, description=CLI_DESCRIPTION)
+    (config,) = parser.parse_args_and_config(args=argv)
     return config
 
 
@@ -71,7 +85,9 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     from training.sft_data import dataset_fingerprint, load_sft_dataset, prepare_sft_dataset
 
     set_seed(config.seed)
-    tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path, config.chat_template_path)
+    tokenizer = load_tokenizer(
+        config.tokenizer_name_or_path or config.model_name_or_path, config.chat_template_path
+    )
     raw = load_sft_dataset(config.dataset_name_or_path, config.dataset_split, config.max_samples)
     fingerprint = dataset_fingerprint(raw, config.dataset_name_or_path, config.messages_column)
     with config.main_process_first(desc="tokenize SFT traces"):
@@ -91,8 +107,13 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     resume = config.resolve_resume()
     model = load_causal_lm(config.model_name_or_path, **(config.model_init_kwargs or {}))
     peft = (
-        lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules,
-                    config.lora_modules_to_save)
+        lora_config(
+            config.lora_r,
+            config.lora_alpha,
+            config.lora_dropout,
+            config.lora_target_modules,
+            config.lora_modules_to_save,
+        )
         if config.use_peft
         else None
     )
@@ -131,7 +152,9 @@ def _write_run_files(config: SFTRunConfig, result: SFTRunResult) -> None:
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_CONFIG_FILE).write_text(yaml.safe_dump(config.to_recipe_dict(), sort_keys=True, allow_unicode=True))
+    (out / RUN_CONFIG_FILE).write_text(
+        yaml.safe_dump(config.to_recipe_dict(), sort_keys=True, allow_unicode=True)
+    )
     (out / FINGERPRINT_FILE).write_text(json.dumps(result.dataset_fingerprint, indent=2, ensure_ascii=False))
     if config.loss_plot and result.loss_history:
         from training.plots import plot_loss_curve

@@ -44,7 +44,8 @@ class SFTRunConfig(SFTConfig):
     )
     dataset_split: str = field(default="train", metadata={"help": "Split to train on."})
     messages_column: str = field(
-        default="messages", metadata={"help": "Column holding the chat; its last message is the assistant trace."}
+        default="messages",
+        metadata={"help": "Column holding the chat; its last message is the assistant trace."},
     )
     max_samples: int | None = field(
         default=None, metadata={"help": "Train on the first N rows only (smoke runs); None = all rows."}
@@ -64,18 +65,25 @@ class SFTRunConfig(SFTConfig):
             "assistant content up to its first special token (e.g. '<|im_end|>'), else the tokenizer's eos_token."
         },
     )
-    use_peft: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."})
+    use_peft: bool = field(
+        default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."}
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     lora_target_modules: list[str] | None = field(
         default=None,
-        metadata={"help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."},
+        metadata={
+            "help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."
+        },
     )
     lora_modules_to_save: list[str] | None = field(
-        default=None, metadata={"help": "Modules trained fully alongside the adapters (e.g. lm_head embed_tokens)."}
+        default=None,
+        metadata={"help": "Modules trained fully alongside the adapters (e.g. lm_head embed_tokens)."},
     )
-    loss_plot: bool = field(default=True, metadata={"help": "Write loss_curve.png into output_dir after training."})
+    loss_plot: bool = field(
+        default=True, metadata={"help": "Write loss_curve.png into output_dir after training."}
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -106,7 +114,9 @@ class SFTRunConfig(SFTConfig):
                 "inside segments; bfd keeps each row whole (rows are already within max_length)."
             )
         if self.overlong_policy not in OVERLONG_POLICIES:
-            raise ValueError(f"Set overlong_policy to one of {OVERLONG_POLICIES}, not {self.overlong_policy!r}.")
+            raise ValueError(
+                f"Set overlong_policy to one of {OVERLONG_POLICIES}, not {self.overlong_policy!r}."
+            )
         if self.chat_template_path is not None and not self.chat_template_path.endswith((".jinja", ".j2")):
             raise ValueError(
                 "Set chat_template_path to a .jinja/.j2 file, or unset it. Cloning a template from another tokenizer "
@@ -151,5 +161,7 @@ class SFTRunConfig(SFTConfig):
                 )
             return last
         if not os.path.isdir(value):
-            raise ValueError(f"resume_from_checkpoint={value!r} is not a checkpoint directory; set 'auto' or a path.")
+            raise ValueError(
+                f"resume_from_checkpoint={value!r} is not a checkpoint directory; set 'auto' or a path."
+            )
         return value

@@ -57,7 +57,9 @@ def load_sft_dataset(name_or_path: str, split: str = "train", max_samples: int |
                 raise ValueError(f"{path} has splits {list(ds)}; set dataset_split to one of them")
             ds = ds[split]
     elif path.is_dir() and any(path.rglob("*.parquet")):
-        ds = load_dataset("parquet", data_files=sorted(str(p) for p in path.rglob("*.parquet")), split="train")
+        ds = load_dataset(
+            "parquet", data_files=sorted(str(p) for p in path.rglob("*.parquet")), split="train"
+        )
     elif path.suffix == ".parquet":
         ds = load_dataset("parquet", data_files=str(path), split="train")
     elif path.suffix in (".jsonl", ".json"):
@@ -81,9 +83,10 @@ def row_chat(row: dict[str, Any], messages_column: str = "messages") -> tuple[li
             raise TraceMaskError("no_assistant_turn")
         return msgs[:-1], msgs[-1]["content"]
     if row.get("problem") and row.get("trace"):
-        return [{"role": "system", "content": SYSTEM_TEMPLATE.text}, {"role": "user", "content": row["problem"]}], row[
-            "trace"
-        ]
+        return [
+            {"role": "system", "content": SYSTEM_TEMPLATE.text},
+            {"role": "user", "content": row["problem"]},
+        ], row["trace"]
     raise TraceMaskError("no_assistant_turn", f"row has no {messages_column!r} nor problem + trace")
 
 
@@ -184,7 +187,9 @@ def dataset_fingerprint(dataset: Any, source: str, messages_column: str = "messa
     cols = [c for c in (messages_column, "problem", "trace") if c in dataset.column_names]
     for batch in dataset.select_columns(cols).iter(batch_size=1000):
         for i in range(len(batch[cols[0]])):
-            digest.update(json.dumps({c: batch[c][i] for c in cols}, sort_keys=True, ensure_ascii=False).encode())
+            digest.update(
+                json.dumps({c: batch[c][i] for c in cols}, sort_keys=True, ensure_ascii=False).encode()
+            )
             digest.update(b"\n")
     return {
         "source": source,

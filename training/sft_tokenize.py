@@ -105,7 +105,9 @@ def end_of_turn_text(tokenizer: Any, prompt_messages: list[dict[str, str]]) -> s
 
 
 def prompt_token_ids(tokenizer: Any, prompt_messages: list[dict[str, str]]) -> list[int]:
-    out = tokenizer.apply_chat_template(prompt_messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+    out = tokenizer.apply_chat_template(
+        prompt_messages, add_generation_prompt=True, tokenize=True, return_dict=True
+    )
     return list(out["input_ids"])
 
 
@@ -129,7 +131,9 @@ def tokenize_spans(
     for owner, text in [*pieces, ("end_of_turn", eot)]:
         ids = tuple(tokenizer.encode(text, add_special_tokens=False))
         if check_roundtrip and owner != "end_of_turn":
-            decoded = tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            decoded = tokenizer.decode(
+                list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False
+            )
             if decoded != text:
                 raise TraceMaskError("tokenizer_roundtrip", f"{text[:60]!r} decodes as {decoded[:60]!r}")
         spans.append(TokenSpan(owner, text, ids))
@@ -174,7 +178,9 @@ def tokenize_trace(
     the answer, the end-of-turn) and 0 on the prompt and on every interpreter block the environment contributes.
     Raises TraceMaskError (a ValueError with a stable ``code``) for traces whose mask cannot be exact.
     """
-    spans = tokenize_spans(tokenizer, prompt_messages, trace, end_of_turn=end_of_turn, check_roundtrip=check_roundtrip)
+    spans = tokenize_spans(
+        tokenizer, prompt_messages, trace, end_of_turn=end_of_turn, check_roundtrip=check_roundtrip
+    )
     return flatten_spans(spans)
 
 

@@ -16,8 +16,10 @@ CHATML_TEMPLATE = (
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 _DEFAULT_CORPUS = [
-    "Let me compute this step by step.\n<code>\n```python\nprint(12 * 7)\n```\n</code>\n<interpreter>\n84\n"
-    "</interpreter>\nSo the answer is <answer>\\boxed{84}</answer>",
+    (
+        "Let me compute this step by step.\n<code>\n```python\nprint(12 * 7)\n```\n</code>\n<interpreter>\n84\n"
+        "</interpreter>\nSo the answer is <answer>\\boxed{84}</answer>"
+    ),
     "def f(x):\n    return x ** 2 + 3 * x - 1\nfor i in range(10):\n    print(i, f(i))",
     "The sum of the first n integers is n(n+1)/2, and we verify it numerically.",
     "import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x**2 - 4, x))",
@@ -52,7 +54,9 @@ def tiny_chatml_tokenizer(corpus: Iterable[str] = (), vocab_size: int = 512) -> 
     return tokenizer
 
 
-def tiny_qwen2(vocab_size: int, hidden_size: int = 64, layers: int = 2, seed: int = 0, **overrides: Any) -> Any:
+def tiny_qwen2(
+    vocab_size: int, hidden_size: int = 64, layers: int = 2, seed: int = 0, **overrides: Any
+) -> Any:
     """A random-init `Qwen2ForCausalLM` with a few small layers (float32)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
@@ -72,7 +76,9 @@ def tiny_qwen2(vocab_size: int, hidden_size: int = 64, layers: int = 2, seed: in
     return Qwen2ForCausalLM(config)
 
 
-def save_tiny_checkpoint(path: str, corpus: Iterable[str] = (), hidden_size: int = 64, layers: int = 2) -> str:
+def save_tiny_checkpoint(
+    path: str, corpus: Iterable[str] = (), hidden_size: int = 64, layers: int = 2
+) -> str:
     """Write a tiny tokenizer + model to `path` (loadable by `from_pretrained`) and return the path."""
     tokenizer = tiny_chatml_tokenizer(corpus)
     model = tiny_qwen2(len(tokenizer), hidden_size=hidden_size, layers=layers)

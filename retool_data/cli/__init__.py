@@ -30,7 +30,7 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
-from retool_data.cli import train as _train  # noqa: E402
+from retool_data.cli import train as _train
 
 _train.register(app)
 
