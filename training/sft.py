@@ -105,7 +105,10 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     fingerprint = {**fingerprint, "tokenization": stats.to_dict(), "max_length": config.max_length}
 
     resume = config.resolve_resume()
-    model = load_causal_lm(config.model_name_or_path, **(config.model_init_kwargs or {}))
+    if config.process_index == 0:  # written before training, so a crashed run still says what it was
+        _write_start_files(config, fingerprint)
+    init_kwargs = config.model_init_kwargs
+    model = load_causal_lm(config.model_name_or_path, **(init_kwargs or {}))
     peft = (
         lora_config(
             config.lora_r,
@@ -117,14 +120,18 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
         if config.use_peft
         else None
     )
-    trainer = SFTTrainer(
-        model=model,
-        args=config,
-        train_dataset=train_dataset,
-        processing_class=tokenizer,
-        peft_config=peft,
-        callbacks=callbacks,
-    )
+    config.model_init_kwargs = None  # already applied above; SFTTrainer would warn that it ignores them
+    try:
+        trainer = SFTTrainer(
+            model=model,
+            args=config,
+            train_dataset=train_dataset,
+            processing_class=tokenizer,
+            peft_config=peft,
+            callbacks=callbacks,
+        )
+    finally:
+        config.model_init_kwargs = init_kwargs
     train_output = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(config.output_dir)  # model (or adapter) + tokenizer
 
@@ -133,7 +140,9 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
         output_dir=str(config.output_dir),
         loss_history=[(int(h["step"]), float(h["loss"])) for h in history if "loss" in h and "step" in h],
         global_step=trainer.state.global_step,
-        tokens_seen=int(max((h.get("num_tokens", 0) for h in history), default=0)),
+        tokens_seen=int(
+            max([trainer.state.num_input_tokens_seen, *(h.get("num_tokens", 0) for h in history)], default=0)
+        ),
         loss_tokens=stats.loss_tokens,
         masked_token_share=stats.masked_token_share,
         interpreter_token_share=stats.interpreter_tokens / stats.total_tokens,
@@ -143,25 +152,30 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
         resumed_from=resume,
     )
     if trainer.is_world_process_zero():
-        _write_run_files(config, result)
+        _write_result_files(config, result)
     return result
 
 
-def _write_run_files(config: SFTRunConfig, result: SFTRunResult) -> None:
+def _write_start_files(config: SFTRunConfig, fingerprint: dict[str, Any]) -> None:
     import yaml
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_CONFIG_FILE).write_text(
-        yaml.safe_dump(config.to_recipe_dict(), sort_keys=True, allow_unicode=True)
+    recipe = yaml.safe_dump(config.to_recipe_dict(), sort_keys=True, allow_unicode=True)
+    (out / RUN_CONFIG_FILE).write_text(recipe, encoding="utf-8")
+    (out / FINGERPRINT_FILE).write_text(
+        json.dumps(fingerprint, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    (out / FINGERPRINT_FILE).write_text(json.dumps(result.dataset_fingerprint, indent=2, ensure_ascii=False))
+
+
+def _write_result_files(config: SFTRunConfig, result: SFTRunResult) -> None:
+    out = Path(config.output_dir)
     if config.loss_plot and result.loss_history:
         from training.plots import plot_loss_curve
 
         title = f"SFT loss: {Path(str(config.model_name_or_path)).name}"
         result.loss_curve_png = str(plot_loss_curve(result.loss_history, out / LOSS_PLOT_FILE, title))
-    (out / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False))
+    (out / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def main(config: SFTRunConfig) -> SFTRunResult:
