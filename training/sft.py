@@ -81,7 +81,7 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     from transformers import set_seed
     from trl import SFTTrainer
 
-    from training.model_loading import load_causal_lm, load_tokenizer, lora_config
+    from training.model_loading import load_causal_lm, load_tokenizer
     from training.sft_data import dataset_fingerprint, load_sft_dataset, prepare_sft_dataset
 
     set_seed(config.seed)
@@ -109,17 +109,6 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
         _write_start_files(config, fingerprint)
     init_kwargs = config.model_init_kwargs
     model = load_causal_lm(config.model_name_or_path, **(init_kwargs or {}))
-    peft = (
-        lora_config(
-            config.lora_r,
-            config.lora_alpha,
-            config.lora_dropout,
-            config.lora_target_modules,
-            config.lora_modules_to_save,
-        )
-        if config.use_peft
-        else None
-    )
     config.model_init_kwargs = None  # already applied above; SFTTrainer would warn that it ignores them
     try:
         trainer = SFTTrainer(
@@ -127,7 +116,7 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
             args=config,
             train_dataset=train_dataset,
             processing_class=tokenizer,
-            peft_config=peft,
+            peft_config=config.lora_config(),
             callbacks=callbacks,
         )
     finally:

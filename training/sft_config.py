@@ -139,9 +139,19 @@ class SFTRunConfig(SFTConfig):
                 out[key] = value
         return out
 
-    @property
-    def model_is_gguf(self) -> bool:
-        return str(self.model_name_or_path).endswith(".gguf")
+    def lora_config(self) -> Any:
+        """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
+        if not self.use_peft:
+            return None
+        from training.model_loading import lora_config
+
+        return lora_config(
+            self.lora_r,
+            self.lora_alpha,
+            self.lora_dropout,
+            self.lora_target_modules,
+            self.lora_modules_to_save,
+        )
 
     def resolve_resume(self) -> str | None:
         """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""

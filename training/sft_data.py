@@ -56,10 +56,8 @@ def load_sft_dataset(name_or_path: str, split: str = "train", max_samples: int |
             if split not in ds:
                 raise ValueError(f"{path} has splits {list(ds)}; set dataset_split to one of them")
             ds = ds[split]
-    elif path.is_dir() and any(path.rglob("*.parquet")):
-        ds = load_dataset(
-            "parquet", data_files=sorted(str(p) for p in path.rglob("*.parquet")), split="train"
-        )
+    elif path.is_dir() and (shards := _parquet_shards(path, split)):
+        ds = load_dataset("parquet", data_files=shards, split="train")
     elif path.suffix == ".parquet":
         ds = load_dataset("parquet", data_files=str(path), split="train")
     elif path.suffix in (".jsonl", ".json"):
@@ -72,6 +70,14 @@ def load_sft_dataset(name_or_path: str, split: str = "train", max_samples: int |
     if max_samples is not None:
         ds = ds.select(range(min(max_samples, ds.num_rows)))
     return ds
+
+
+def _parquet_shards(path: Path, split: str) -> list[str]:
+    """Parquet files directly in `path` or in its `data/` (Hub layout), restricted to `split`-* files if named so.
+    Not recursive: an export directory may hold other parquet files (e.g. the verl copy) with another schema."""
+    files = sorted(path.glob("*.parquet")) or sorted((path / "data").glob("*.parquet"))
+    of_split = [f for f in files if f.name.startswith(split)]
+    return [str(f) for f in (of_split or files)]
 
 
 def row_chat(row: dict[str, Any], messages_column: str = "messages") -> tuple[list[dict[str, str]], str]:

@@ -40,10 +40,12 @@ def test_load_every_input_format(tmp_path, fmt):
         DatasetDict({"train": ds, "test": ds.select([0])}).save_to_disk(path := tmp_path / "dd")
     elif fmt == "parquet_file":
         ds.to_parquet(path := tmp_path / "data.parquet")
-    elif fmt == "parquet_dir":
+    elif fmt == "parquet_dir":  # Hub layout: data/<split>-*.parquet; other splits' shards are not read
         (path := tmp_path / "shards").mkdir()
-        ds.select(range(4)).to_parquet(path / "train-00000.parquet")
-        ds.select(range(4, len(GOOD))).to_parquet(path / "train-00001.parquet")
+        (path / "data").mkdir()
+        ds.select(range(4)).to_parquet(path / "data" / "train-00000-of-00002.parquet")
+        ds.select(range(4, len(GOOD))).to_parquet(path / "data" / "train-00001-of-00002.parquet")
+        ds.select([0]).to_parquet(path / "data" / "test-00000-of-00001.parquet")
     else:
         path = tmp_path / "data.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in GOOD), encoding="utf-8")

@@ -95,7 +95,7 @@ def test_tiny_model_overfits_and_learns_only_the_model_tokens(tmp_path, tiny_che
     assert result.tokens_seen == 50 * result.data_stats["total_tokens"]  # one batch = the whole dataset
 
 
-def test_lora_adapter_saves_reloads_and_gives_the_same_logits(tmp_path, tiny_checkpoint, traces_dir):
+def test_lora_with_checkpointing_saves_reloads_and_gives_the_same_logits(tmp_path, tiny_checkpoint, traces_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
@@ -115,8 +115,10 @@ def test_lora_adapter_saves_reloads_and_gives_the_same_logits(tmp_path, tiny_che
         lora_alpha=8,
         lora_dropout=0.0,
         loss_plot=False,
+        activation_checkpointing=True,  # LoRA + checkpointing needs input grads enabled (TRL does it)
     )
     run_sft(config, callbacks=[Capture()])
+    assert captured["model"].get_base_model().is_activation_checkpointing
     out = tmp_path / "out"
     assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
 
