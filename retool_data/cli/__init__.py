@@ -30,6 +30,9 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import sandbox as _sandbox_cli  # noqa: E402
+
+_sandbox_cli.register(app)
 
 
 def main() -> None:
