@@ -24,6 +24,7 @@ from sandbox.protocol import encode, recv_frame
 
 CTL_FD = 3
 FILENAME = "<string>"
+TRACEBACK_FRAMES = 50
 _MEMORY_FALLBACK = encode({"status": "memory", "error": "MemoryError"})
 _RUNNER_FILE = __file__
 
@@ -203,7 +204,8 @@ def _print_traceback(e: BaseException) -> None:
     while tb is not None and tb.tb_frame.f_code.co_filename == _RUNNER_FILE:
         tb = tb.tb_next
     try:
-        traceback.print_exception(type(e), e, tb, file=sys.stderr)
+        # The innermost frames only: formatting a million-frame recursion would outlast the deadline.
+        traceback.print_exception(type(e), e, tb, limit=-TRACEBACK_FRAMES, file=sys.stderr)
     except BaseException:  # noqa: BLE001
         pass
 

@@ -32,6 +32,7 @@ def serve(
 ) -> None:
     """Serve POST /run_code (SandboxFusion request/response shape) until interrupted."""
     import logging
+    import signal
 
     from sandbox import Sandbox
     from sandbox.server import SandboxFusionServer
@@ -45,12 +46,17 @@ def serve(
         server = SandboxFusionServer(sb, host, port, token=token, max_timeout_s=max_timeout_s,
                                      max_memory_mb=max_memory_mb)
         typer.echo(f"sandbox serving on {server.url} (POST /run_code); layers: {', '.join(sb.layers)}", err=True)
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.server_close()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 @sandbox_app.command("check")
