@@ -10,6 +10,7 @@ and, on its own, report the exit status of each run it forked.
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import selectors
@@ -45,7 +46,6 @@ class ForkServer:
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.sock.setblocking(False)
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ)
         sel.register(wake_r, selectors.EVENT_READ)
@@ -68,7 +68,7 @@ class ForkServer:
     def _read_commands(self) -> None:
         while True:
             try:
-                data, fds, _, _ = socket.recv_fds(self.sock, MAX_MSG, 8)
+                data, fds = _recv_fds(self.sock)
             except (BlockingIOError, InterruptedError):
                 return
             if not data:
@@ -87,7 +87,8 @@ class ForkServer:
         try:
             if "mount_namespace" not in self.layers:
                 scratch = tempfile.mkdtemp(prefix=f"retool-sandbox-{uid}-")
-                os.chown(scratch, uid, uid)
+                if "uid_drop" in self.layers:
+                    os.chown(scratch, uid, uid)
                 self.scratch[uid] = scratch
             pid = os.fork()
         except OSError as e:
@@ -127,6 +128,8 @@ class ForkServer:
                     found[uid].append(pid)
         for uid, pids in found.items():
             for pid in pids:
+                if pid in self.children and "uid_drop" not in self.layers:
+                    _killpg(pid)  # degraded: the run's process group is all we can find
                 _kill(pid, None if pid in self.children else uid)
             if not pids:
                 self.cleaning.discard(uid)
@@ -154,6 +157,16 @@ class ForkServer:
         os._exit(0)
 
 
+def _recv_fds(sock: socket.socket, maxfds: int = 8) -> tuple[bytes, list[int]]:
+    """Non-blocking receive of one message and its descriptors (socket.recv_fds ignores `flags`)."""
+    fds = array.array("i")
+    data, ancdata, _, _ = sock.recvmsg(MAX_MSG, socket.CMSG_LEN(maxfds * fds.itemsize), socket.MSG_DONTWAIT)
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds)
+
+
 def _proc_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
@@ -171,6 +184,13 @@ def _real_uid(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _kill(pid: int, expected_uid: int | None = None) -> None:

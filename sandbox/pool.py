@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from sandbox.protocol import encode, recv_frame
 from sandbox.result import ExecResult
 
 log = logging.getLogger(__name__)
+
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0  # more supervisor deaths than this in the window: stop restarting
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sandbox.supervisor import main; main(int(sys.argv[2]))"
@@ -59,7 +62,7 @@ class _Supervisor:
         ours.settimeout(start_timeout_s)
         try:
             ready = recv_frame(ours)
-        except (TimeoutError, OSError) as e:
+        except (TimeoutError, OSError, ValueError) as e:
             self.kill()
             raise SandboxError(f"the sandbox supervisor did not start within {start_timeout_s} s: {e}") from None
         ours.settimeout(None)
@@ -170,6 +173,8 @@ class Sandbox:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
+        self._owner_pid = os.getpid()
+        self._restart_times: list[float] = []
         self.restarts = 0
         self._sup: _Supervisor | None = _Supervisor(cfg, start_timeout_s)
 
@@ -257,11 +262,18 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
+            if os.getpid() != self._owner_pid:
+                raise SandboxError("a Sandbox cannot be used from a forked child process; create one per process")
             if self._sup is None or not self._sup.alive:
                 if self._sup is not None:
                     log.warning("sandbox supervisor exited (status %s); starting a new one", self._sup.proc.poll())
                     self._sup.kill()
                     self.restarts += 1
+                    now = time.monotonic()
+                    self._restart_times = [t for t in self._restart_times if now - t < RESTART_WINDOW_S] + [now]
+                    if len(self._restart_times) > MAX_RESTARTS:
+                        raise SandboxError(f"the sandbox supervisor died {len(self._restart_times)} times within "
+                                           f"{RESTART_WINDOW_S:.0f} s; giving up (see its stderr above)")
                 self._sup = _Supervisor(self.config, self._start_timeout_s)
             return self._sup
 

@@ -20,7 +20,7 @@ import types
 from typing import Any, NoReturn
 
 from sandbox import isolation
-from sandbox.protocol import encode, recv_frame
+from sandbox.protocol import MAX_CONTROL_FRAME, encode, recv_frame
 
 CTL_FD = 3
 FILENAME = "<string>"
@@ -30,38 +30,48 @@ _RUNNER_FILE = __file__
 
 
 def child_main(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[str], scratch: str | None) -> NoReturn:
-    """Entry point right after fork; never returns."""
-    exit_code = 0
+    """Entry point right after fork; never returns (a run must never fall back into the fork server's loop)."""
+    ctl = None
     try:
         _prepare(uid, fds, cfg, layers, scratch)
         ctl = socket.socket(fileno=CTL_FD)
-        msg = recv_frame(ctl, cfg["max_code_bytes"] + (1 << 20))
+        msg = recv_frame(ctl, MAX_CONTROL_FRAME)
         if msg is None:
             os._exit(0)
         _enter(uid, msg, cfg, layers)
-        module = types.ModuleType("__main__")
-        sys.modules["__main__"] = module
-        while True:
-            try:
-                for name, data in (msg.get("files") or {}).items():
-                    _write_input_file(name, data)
-            except Exception as e:  # noqa: BLE001 - a bad input file is the request's error
-                report = {"status": "error", "error": _error_line(e), "expr": None}
-            else:
-                report = execute(msg["code"], module.__dict__, cfg["max_capture_bytes"], stateless=not msg.get("session"))
-            if msg.get("fetch_files"):
-                report["files"] = _read_output_files(msg["fetch_files"])
-            _report(ctl, report)
-            if not msg.get("session"):
-                break
-            msg = recv_frame(ctl, cfg["max_code_bytes"] + (1 << 20))
-            if msg is None:
-                break
-            _renew_cpu_limit(msg["timeout_s"], cfg["session_cpu_s"])
-    except BaseException:  # noqa: BLE001 - a run must never fall back into the fork server's loop
-        exit_code = 70
+    except BaseException as e:  # noqa: BLE001 - the code has not run: say why, never run it
+        try:
+            if ctl is not None:
+                ctl.sendall(encode({"setup_error": f"{type(e).__name__}: {e}"}))
+        finally:
+            os._exit(70)
+    try:
+        _serve(ctl, msg, cfg)
     finally:
-        os._exit(exit_code)
+        os._exit(0)
+
+
+def _serve(ctl: socket.socket, msg: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """Execute the first block and, for a session, every later one in the same namespace."""
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module
+    while True:
+        try:
+            for name, data in (msg.get("files") or {}).items():
+                _write_input_file(name, data)
+        except Exception as e:  # noqa: BLE001 - a bad input file is the request's error
+            report = {"status": "error", "error": _error_line(e), "expr": None}
+        else:
+            report = execute(msg["code"], module.__dict__, cfg["max_capture_bytes"], stateless=not msg.get("session"))
+        if msg.get("fetch_files"):
+            report["files"] = _read_output_files(msg["fetch_files"])
+        _report(ctl, report)
+        if not msg.get("session"):
+            return
+        msg = recv_frame(ctl, MAX_CONTROL_FRAME)
+        if msg is None:
+            return
+        _renew_cpu_limit(msg["timeout_s"], cfg["session_cpu_s"])
 
 
 def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[str], scratch: str | None) -> None:
@@ -76,7 +86,8 @@ def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[st
     os.dup2(devnull, 0)
     for target, fd in zip((CTL_FD, 1, 2), high):
         os.dup2(fd, target)
-    os.closerange(CTL_FD + 1, 1 << 16)  # every other run's pipes and the fork server's socket
+    # Every other run's pipes and the fork server's socket.
+    os.closerange(CTL_FD + 1, max(1 << 16, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
     if "mount_namespace" in layers:
         isolation.mount_scratch(uid, cfg["scratch_mb"])
         os.chdir("/tmp")

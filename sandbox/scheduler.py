@@ -259,6 +259,10 @@ class Scheduler:
                 self._on_result(proc, frame)
 
     def _on_result(self, proc: Proc, frame: dict[str, Any]) -> None:
+        if "setup_error" in frame:  # the code never ran: the sandbox could not set the run up
+            self._kill(proc, "setup")
+            self._finish(proc, "killed", f"Killed: sandbox setup failed ({str(frame['setup_error'])[:500]})", None, None)
+            return
         status = frame.get("status")
         error, expr = frame.get("error"), frame.get("expr")
         if status not in ("ok", "error", "memory") or not isinstance(error, (str, type(None))) \

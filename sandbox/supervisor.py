@@ -74,6 +74,10 @@ def bootstrap(cfg: SandboxConfig, caller: socket.socket) -> tuple[socket.socket,
     layers |= _unshare(cfg.allow_degraded, warnings)
     if "mount_namespace" not in layers:
         layers.discard("private_tmp")  # a fresh directory per run on the host's /tmp instead
+    if not is_root:
+        # Without our own uid per run, leftovers can only be found by process group (setsid escapes it).
+        layers.discard("kill_descendants")
+        warnings.append("DEGRADED: not root: runs keep the caller's uid; only their process group is killed")
 
     uid_count = 2 * cfg.workers + cfg.spare_count + cfg.max_sessions + 16
     uid_base = random.SystemRandom().randrange(1 << 20, (1 << 31) - uid_count)
@@ -82,6 +86,8 @@ def bootstrap(cfg: SandboxConfig, caller: socket.socket) -> tuple[socket.socket,
     etc = etc_files(range(uid_base, uid_base + uid_count))
 
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    for s in (parent_end, child_end):
+        _grow_buffers(s)
     fs_pid = os.fork()
     if fs_pid == 0:
         caller.close()
@@ -100,6 +106,15 @@ def bootstrap(cfg: SandboxConfig, caller: socket.socket) -> tuple[socket.socket,
     layers |= set(reply.get("layers", []))
     info = {"warnings": warnings, "uid_range": [uid_base, uid_base + uid_count], "hugepages_mb": reply["hugepages_mb"]}
     return parent_end, fs_pid, frozenset(layers), info
+
+
+def _grow_buffers(sock: socket.socket, size: int = 8 << 20) -> None:
+    """Room for thousands of small messages, so neither side of the fork-server link ever blocks long."""
+    for force, plain in ((33, socket.SO_RCVBUF), (32, socket.SO_SNDBUF)):  # SO_{RCV,SND}BUFFORCE
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, size)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, plain, size)
 
 
 def _unshare(allow_degraded: bool, warnings: list[str]) -> set[str]:
@@ -143,9 +158,13 @@ def _restrict_sys_path(exposed: list[str]) -> None:
     """Drop import paths the runs cannot see (the repository this package was started from, PYTHONPATH)."""
     if not exposed:
         return
-    visible = [os.path.realpath(p) for p in exposed] + exposed
-    sys.path[:] = [p for p in sys.path if any(os.path.realpath(p or ".").startswith(v) for v in visible)]
+    visible = {os.path.realpath(p) for p in exposed} | set(exposed)
+    sys.path[:] = [p for p in sys.path if p and any(_is_within(os.path.realpath(p), v) for v in visible)]
     importlib.invalidate_caches()
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def etc_files(uids: range) -> dict[str, bytes]:

@@ -14,6 +14,14 @@ from sandbox import Sandbox
 from tests.conftest import require
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A deadlocked sandbox must fail its test, not hang CI (needs pytest-timeout, in the dev extra).
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(120))
+
+
 def require_isolation() -> None:
     require(sys.platform == "linux" and os.geteuid() == 0,
             "the sandbox's isolation needs Linux and root (CI and containers run as root)")
