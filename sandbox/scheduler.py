@@ -315,7 +315,7 @@ class Scheduler:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             text = f"Killed by signal {name} ({signal.strsignal(sig)})"
             if sig == signal.SIGXCPU:
-                self._finish(proc, "timeout", f"TimeoutError: CPU time limit exceeded ({text})", None, -sig)
+                self._finish(proc, "timeout", "TimeoutError: CPU time limit exceeded (SIGXCPU)", None, -sig)
             else:
                 self._finish(proc, "killed", text, None, -sig)
         else:

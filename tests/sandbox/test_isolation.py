@@ -32,6 +32,13 @@ def test_infinite_loop_times_out(sb: Sandbox) -> None:
     assert_serves_correctly(sb)
 
 
+def test_cpu_time_limit_counts_as_timeout(sb: Sandbox) -> None:
+    code = "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 10))\nwhile True:\n    pass"
+    r = sb.run(code, timeout_s=8)
+    assert (r.status, r.output, r.return_code) == ("timeout", "TimeoutError: CPU time limit exceeded (SIGXCPU)", -24)
+    assert r.duration_s < 5
+
+
 @pytest.mark.parametrize("code", [
     "x = bytearray(10**10)",
     "chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))",
