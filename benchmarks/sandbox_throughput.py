@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox import Sandbox  # noqa: E402
-from sandbox.config import default_workers  # noqa: E402
+from sandbox import Sandbox
+from sandbox.config import default_workers
 
 SNIPPETS = {
     "print(1)": ("print(1)", "1\n"),
@@ -37,7 +37,7 @@ SNIPPETS = {
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def summary(latencies: list[float], elapsed: float | None = None) -> dict[str, float]:

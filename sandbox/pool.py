@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sandbox.config import DEFAULT_PRELOAD, DEFAULT_WARMUP, SandboxConfig
 from sandbox.isolation import IsolationError
@@ -239,13 +239,13 @@ class Sandbox:
         if sup is not None:
             sup.close()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> Sandbox:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

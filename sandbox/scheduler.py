@@ -15,84 +15,14 @@ import signal
 import socket
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from sandbox.config import SandboxConfig
+from sandbox.procs import Capture, Job, Proc, outcome_of_exit
 from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, read_available
 
 RESULT_FRAME = 4 << 20  # a run's report: status, error line, capped repr
 PARENT_CHECK_S = 0.5
-
-
-class Capture:
-    """Keeps the first and last `limit/2` bytes of a stream and counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.half = limit // 2
-        self.head = bytearray()
-        self.tail: deque[bytes] = deque()
-        self.tail_len = 0
-        self.total = 0
-
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail.append(data)
-            self.tail_len += len(data)
-            while self.tail and self.tail_len - len(self.tail[0]) >= self.half:
-                self.tail_len -= len(self.tail.popleft())
-
-    def fields(self, name: str) -> dict[str, Any]:
-        tail = b"".join(self.tail)[-self.half :] if self.tail else b""
-        omitted = self.total - len(self.head) - len(tail)
-        if omitted == 0:
-            return {f"{name}_head": (bytes(self.head) + tail).decode("utf-8", "replace")}
-        return {
-            f"{name}_head": self.head.decode("utf-8", "replace"),
-            f"{name}_tail": tail.decode("utf-8", "replace"),
-            f"{name}_omitted": omitted,
-        }
-
-
-@dataclass(eq=False)
-class Job:
-    id: int
-    code: str
-    session: str | None
-    timeout_s: float
-    memory_mb: int
-    stdin: str | None = None
-    files: dict[str, str] | None = None
-    fetch_files: list[str] | None = None
-    cancelled: bool = False
-
-
-@dataclass(eq=False)
-class Proc:
-    """One forked run: a spare, a running snippet, or a session's process between blocks."""
-
-    tag: int
-    uid: int
-    ctl: Channel
-    out_fd: int
-    err_fd: int
-    out: Capture
-    err: Capture
-    forked: bool = False
-    session: str | None = None
-    job: Job | None = None
-    started: float = 0.0
-    deadline: float = float("inf")
-    last_used: float = field(default_factory=time.monotonic)
-    kill_reason: str | None = None
-    exit_status: int | None = None
-    retired: bool = False
-    close_after: bool = False
 
 
 class Scheduler:
@@ -303,25 +233,8 @@ class Scheduler:
 
     def _finish_dead(self, proc: Proc) -> None:
         """The run's process is gone without a result: classify from how it ended."""
-        if proc.kill_reason == "timeout":
-            msg = f"TimeoutError: execution timed out after {proc.job.timeout_s:g} s"
-            self._finish(proc, "timeout", msg, None, None)
-            return
-        status = proc.exit_status
-        if status is None or proc.kill_reason is not None:
-            self._finish(proc, "killed", f"Killed: run stopped ({proc.kill_reason or 'lost'})", None, None)
-        elif os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-            text = f"Killed by signal {name} ({signal.strsignal(sig)})"
-            if sig == signal.SIGXCPU:
-                self._finish(proc, "timeout", "TimeoutError: CPU time limit exceeded (SIGXCPU)", None, -sig)
-            else:
-                self._finish(proc, "killed", text, None, -sig)
-        else:
-            code = os.WEXITSTATUS(status)
-            self._finish(proc, "ok" if code == 0 else "error", None if code == 0 else f"SystemExit: {code}",
-                         None, code)
+        status, error, rc = outcome_of_exit(proc.exit_status, proc.kill_reason, proc.job.timeout_s)
+        self._finish(proc, status, error, None, rc)
 
     def _kill(self, proc: Proc, reason: str) -> None:
         if proc.kill_reason is None:

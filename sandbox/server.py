@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         expected = f"Bearer {self.server.token}".encode()
         return hmac.compare_digest(self.headers.get("Authorization", "").encode(), expected)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path in ("/v1/ping", "/ping"):
             self._reply(200, b"pong", "text/plain")
         elif self.path == "/health":
@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, {"detail": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"detail": f"body over {MAX_BODY} bytes"})
@@ -144,10 +144,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             req = json.loads(body)
-            if not isinstance(req, dict):
-                raise ValueError("the body must be a JSON object")
         except ValueError as e:
             self._reply(400, {"detail": f"invalid JSON body: {e}"})
+            return
+        if not isinstance(req, dict):
+            self._reply(400, {"detail": "the body must be a JSON object"})
             return
         try:
             self._reply(200, self.server.handle_run_code(req))

@@ -22,7 +22,7 @@ import sys
 import traceback
 from typing import Any
 
-from sandbox import forkserver, isolation, runner, scheduler  # noqa: F401 - all imported before the pivot
+from sandbox import forkserver, isolation, procs, runner, scheduler  # noqa: F401 - imported before the pivot
 from sandbox.config import SandboxConfig
 from sandbox.protocol import encode, recv_frame
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,13 +19,13 @@ _DEGRADED = typer.Option(False, "--allow-degraded",
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; loopback by default."),
     port: int = typer.Option(8080, help="TCP port."),
-    workers: Optional[int] = _WORKERS,
+    workers: int | None = _WORKERS,
     timeout_s: float = typer.Option(10.0, help="Default run timeout when a request has no run_timeout."),
     memory_mb: int = typer.Option(1024, help="Default memory when a request has no memory_limit_MB."),
     max_timeout_s: float = typer.Option(60.0, help="Upper bound on a request's run_timeout."),
     max_memory_mb: int = typer.Option(4096, help="Upper bound on a request's memory_limit_MB."),
     max_output_chars: int = typer.Option(400, help="Length of the `retool.output` field before truncation."),
-    token: Optional[str] = typer.Option(None, envvar="RETOOL_SANDBOX_TOKEN",
+    token: str | None = typer.Option(None, envvar="RETOOL_SANDBOX_TOKEN",
                                         help="Require `Authorization: Bearer TOKEN` on every request."),
     allow_degraded: bool = _DEGRADED,
 ) -> None:
@@ -74,8 +73,8 @@ def check(allow_degraded: bool = _DEGRADED) -> None:
 
 @sandbox_app.command("run")
 def run(
-    file: Optional[Path] = typer.Argument(None, help="Python file to run; '-' or nothing reads stdin."),
-    code: Optional[str] = typer.Option(None, "-c", help="Code to run instead of a file."),
+    file: Path | None = typer.Argument(None, help="Python file to run; '-' or nothing reads stdin."),
+    code: str | None = typer.Option(None, "-c", help="Code to run instead of a file."),
     timeout_s: float = typer.Option(5.0),
     memory_mb: int = typer.Option(1024),
     max_output_chars: int = typer.Option(400),

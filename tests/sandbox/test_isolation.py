@@ -11,7 +11,12 @@ import pytest
 
 from sandbox import TRUNCATION_MARKER, Sandbox
 from tests.conftest import REPO_ROOT
-from tests.sandbox.conftest import assert_serves_correctly, host_processes_with_uid, require_isolation, wait_until
+from tests.sandbox.conftest import (
+    assert_serves_correctly,
+    host_processes_with_uid,
+    require_isolation,
+    wait_until,
+)
 
 
 def run_uid(output: str) -> int:

@@ -73,3 +73,18 @@ def test_from_record_expression_repr_and_unknown_status() -> None:
     assert ExecResult.from_record({"status": "ok", "expr": "3"}, 400).output == "3"
     with pytest.raises(ValueError):
         ExecResult.from_record({"status": "exploded"}, 400)
+
+
+def test_outcome_of_a_run_that_died_without_reporting() -> None:
+    import signal
+
+    from sandbox.procs import outcome_of_exit
+
+    segv = signal.SIGSEGV  # wait status of a process killed by a signal is the signal number
+    assert outcome_of_exit(segv, None, 5) == ("killed", "Killed by signal SIGSEGV (Segmentation fault)", -segv)
+    assert outcome_of_exit(signal.SIGXCPU, None, 5)[0] == "timeout"
+    assert outcome_of_exit(3 << 8, None, 5) == ("error", "SystemExit: 3", 3)
+    assert outcome_of_exit(0, None, 5) == ("ok", None, 0)
+    assert outcome_of_exit(signal.SIGKILL, "timeout", 2.5) == (
+        "timeout", "TimeoutError: execution timed out after 2.5 s", None)
+    assert outcome_of_exit(None, "cancel", 5)[0] == "killed"
