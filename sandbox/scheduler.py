@@ -57,6 +57,8 @@ class Scheduler:
             wait = min([p.deadline for p in self.by_tag.values() if p.job is not None] + [now + PARENT_CHECK_S])
             for key, mask in self.sel.select(max(0.0, wait - now)):
                 kind, proc = key.data
+                if proc is not None and self.by_tag.get(proc.tag) is not proc:
+                    continue  # its descriptors were closed by an earlier event of this batch
                 if mask & selectors.EVENT_WRITE:
                     self._flush(proc.ctl if proc is not None else self.caller)
                 if mask & selectors.EVENT_READ:

@@ -92,8 +92,13 @@ def test_no_network_not_even_to_a_listener_on_loopback(sb: Sandbox) -> None:
     listener.listen()
     listener.setblocking(False)
     port = listener.getsockname()[1]
+    hosts = ["127.0.0.1"]
     try:
-        for host in ("127.0.0.1", socket.gethostbyname(socket.gethostname())):
+        hosts.append(socket.gethostbyname(socket.gethostname()))  # the host's own address, if it has one
+    except OSError:
+        pass
+    try:
+        for host in hosts:
             r = sb.run(f"import socket\nsocket.create_connection(({host!r}, {port}), timeout=2)")
             assert r.status == "error" and "Network is unreachable" in r.output, (host, r.output)
         with pytest.raises(BlockingIOError):
