@@ -90,3 +90,26 @@ def test_closing_the_sandbox_stops_its_processes() -> None:
     assert wait_until(lambda: not host_processes_with_uid(range(*info["uid_range"])))
     with pytest.raises(Exception, match="closed"):
         sandbox.run("print(1)")
+
+
+def children_of(pid: int) -> list[int]:
+    kids = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                if name.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(name))
+        except OSError:
+            continue
+    return kids
+
+
+def test_killed_spares_are_replaced(box: Sandbox) -> None:
+    forkserver = box.info["forkserver_pid"]
+    assert wait_until(lambda: len(children_of(forkserver)) >= 2)
+    killed = set(children_of(forkserver))  # the idle pre-forked runs
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: len(set(children_of(forkserver)) - killed) >= 2)  # fresh spares took their place
+    assert [box.run(f"print({i} + 1)").output for i in range(4)] == [f"{i + 1}\n" for i in range(4)]
+    assert box.restarts == 0 and box.info["forkserver_pid"] == forkserver
