@@ -11,6 +11,7 @@ import ctypes
 import errno
 import os
 import platform
+import random
 import resource
 import stat
 
@@ -176,16 +177,18 @@ def build_root(
     mount(None, dev, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     for d in ("/proc", "/tmp", "/.oldroot"):
         os.mkdir(new_root + d, 0o755)
+    # Before the pivot: inside a user namespace the kernel only allows a new procfs while a fully visible
+    # one is still mounted in this mount namespace.
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    try:
+        mount("proc", new_root + "/proc", "proc", flags, "hidepid=invisible" if proc_hidepid else None)
+    except IsolationError:
+        mount("proc", new_root + "/proc", "proc", flags, None)
     os.chdir(new_root)
     pivot_root(".", ".oldroot")
     os.chdir("/")
     umount("/.oldroot", MNT_DETACH)
     os.rmdir("/.oldroot")
-    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-    try:
-        mount("proc", "/proc", "proc", flags, "hidepid=invisible" if proc_hidepid else None)
-    except IsolationError:
-        mount("proc", "/proc", "proc", flags, None)
     mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
 
 
@@ -241,6 +244,37 @@ def collapse_hugepages() -> int:
         if _libc.madvise(lo, hi - lo, MADV_COLLAPSE) == 0:
             done += (hi - lo) >> 20
     return done
+
+
+def _id_map(path: str) -> list[tuple[int, int]]:
+    try:
+        with open(path) as f:
+            return [(int(inner), int(count)) for inner, _, count in (line.split() for line in f)]
+    except (OSError, ValueError):
+        return [(0, 1 << 32)]
+
+
+def pick_id_range(count: int, rng: random.Random) -> int:
+    """A random first id of `count` consecutive uids (and gids) that exist in this user namespace.
+
+    On a host every id exists and the range is drawn from [2^20, 2^31); in a rootless container only the
+    mapped ids (often 0-65535) can be used, nobody (65534) excluded. Random, so that two sandboxes on one
+    kernel almost never share a uid (RLIMIT_NPROC counts per uid).
+    """
+    spans = []
+    for u_lo, u_n in _id_map("/proc/self/uid_map"):
+        for g_lo, g_n in _id_map("/proc/self/gid_map"):
+            lo, hi = max(u_lo, g_lo, 1000), min(u_lo + u_n, g_lo + g_n, 1 << 31)
+            if lo < 65534 < hi:
+                spans += [(lo, 65534), (65535, hi)]
+            else:
+                spans.append((lo, hi))
+    spans = [(max(lo, 1 << 20) if hi - lo > 1 << 24 else lo, hi) for lo, hi in spans]
+    spans = [(lo, hi) for lo, hi in spans if hi - lo >= count]
+    if not spans:
+        raise IsolationError(f"no range of {count} unused uids/gids is mapped in this user namespace")
+    lo, hi = max(spans, key=lambda span: span[1] - span[0])
+    return rng.randrange(lo, hi - count + 1)
 
 
 def vm_size_bytes() -> int:

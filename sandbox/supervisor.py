@@ -80,7 +80,7 @@ def bootstrap(cfg: SandboxConfig, caller: socket.socket) -> tuple[socket.socket,
         warnings.append("DEGRADED: not root: runs keep the caller's uid; only their process group is killed")
 
     uid_count = 2 * cfg.workers + cfg.spare_count + cfg.max_sessions + 16
-    uid_base = random.SystemRandom().randrange(1 << 20, (1 << 31) - uid_count)
+    uid_base = isolation.pick_id_range(uid_count, random.SystemRandom())
     sources = isolation.open_sources(exposed_paths(cfg)) if "mount_namespace" in layers else []
     _restrict_sys_path([p for p, _, _ in sources])
     etc = etc_files(range(uid_base, uid_base + uid_count))
@@ -204,6 +204,7 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
                 extra.append("proc_hidepid")
         if "uts_namespace" in layers:
             socket.sethostname("sandbox")
+        _probe_run_setup(cfg, layers, uid_range.start)
         runner.prepare_interpreter()
         mb = isolation.collapse_hugepages() if cfg.hugepages else 0
         gc.collect()
@@ -218,6 +219,30 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
         forkserver.ForkServer(sock, cfg.to_dict(), layers, uid_range).serve()
     finally:
         os._exit(4)
+
+
+def _probe_run_setup(cfg: SandboxConfig, layers: frozenset[str], uid: int) -> None:
+    """Set up one throw-away run now, so a kernel that refuses a per-run step fails the start, not every run."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        msg = b""
+        try:
+            if "mount_namespace" in layers:
+                isolation.mount_scratch(uid, 1)
+            if "uid_drop" in layers:
+                isolation.drop_privileges(uid)
+        except BaseException as e:  # noqa: BLE001
+            msg = f"{type(e).__name__}: {e}".encode()
+        os.write(w, msg)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        error = f.read().decode()
+    os.waitpid(pid, 0)
+    if error:
+        raise isolation.IsolationError(f"a run could not be set up: {error}")
 
 
 def _hidepid_active() -> bool:

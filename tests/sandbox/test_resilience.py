@@ -113,3 +113,50 @@ def test_killed_spares_are_replaced(box: Sandbox) -> None:
     assert wait_until(lambda: len(set(children_of(forkserver)) - killed) >= 2)  # fresh spares took their place
     assert [box.run(f"print({i} + 1)").output for i in range(4)] == [f"{i + 1}\n" for i in range(4)]
     assert box.restarts == 0 and box.info["forkserver_pid"] == forkserver
+
+
+USERNS_LAUNCHER = """
+import ctypes, os, sys
+# Become root of a new user namespace that maps ids 0-65535 onto the host's (a rootless container's view).
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:
+        sys.exit("unshare(CLONE_NEWUSER) failed")
+    os.read(r, 1)
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+    os.execv(sys.executable, [sys.executable, "-c", sys.argv[1]])
+os.close(r)
+import time
+while os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user"):
+    time.sleep(0.005)
+for name in ("uid_map", "gid_map"):
+    with open(f"/proc/{pid}/{name}", "w") as f:
+        f.write("0 0 65536\\n")
+os.write(w, b"x")
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+INSIDE = """
+import json, sys
+sys.path.insert(0, %r)
+from sandbox import Sandbox
+with Sandbox(workers=1, preload=("math",), warmup="") as sb:
+    r = sb.run("import os, socket\\nprint(os.getuid())\\nsocket.create_connection(('127.0.0.1', 22))")
+    print(json.dumps({"layers": sb.layers, "uids": sb.info["uid_range"], "output": r.output}))
+"""
+
+
+def test_works_as_root_of_a_user_namespace_with_few_ids() -> None:
+    require_isolation()
+    out = subprocess.run([sys.executable, "-c", USERNS_LAUNCHER, INSIDE % str(REPO_ROOT)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.splitlines()[-1])
+    lo, hi = got["uids"]
+    assert 1000 <= lo and hi <= 65534  # only mapped ids, never nobody
+    assert "uid_drop" in got["layers"] and "network_namespace" in got["layers"]
+    uid, error = got["output"].splitlines()
+    assert lo <= int(uid) < hi and error == "OSError: [Errno 101] Network is unreachable"
