@@ -25,6 +25,7 @@ from sandbox.protocol import MAX_CONTROL_FRAME, encode, recv_frame
 CTL_FD = 3
 FILENAME = "<string>"
 TRACEBACK_FRAMES = 50
+FETCH_LIMIT = 8 << 20
 _MEMORY_FALLBACK = encode({"status": "memory", "error": "MemoryError"})
 _RUNNER_FILE = __file__
 
@@ -155,14 +156,19 @@ def _write_input_file(name: str, data_b64: str) -> None:
         f.write(base64.b64decode(data_b64))
 
 
-def _read_output_files(names: list[str], limit: int = 1 << 20) -> dict[str, str]:
-    out = {}
+def _read_output_files(names: list[str]) -> dict[str, str]:
+    """`fetch_files`, base64, at most FETCH_LIMIT bytes in all (the report frame is capped)."""
+    out, budget = {}, FETCH_LIMIT
     for name in names:
         try:
             with open(name, "rb") as f:
-                out[name] = base64.b64encode(f.read(limit)).decode()
+                data = f.read(budget + 1)
         except (OSError, TypeError, ValueError):
-            pass
+            continue
+        if len(data) > budget:
+            break
+        budget -= len(data)
+        out[name] = base64.b64encode(data).decode()
     return out
 
 

@@ -21,7 +21,9 @@ from sandbox.config import SandboxConfig
 from sandbox.procs import Capture, Job, Proc, outcome_of_exit
 from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, read_available
 
-RESULT_FRAME = 4 << 20  # a run's report: status, error line, capped repr
+# A run's report: status, error line, the repr (<= max_capture_bytes characters, up to 6 bytes each in JSON)
+# and fetched files (<= runner.FETCH_LIMIT bytes, base64).
+RESULT_FRAME_BASE = 12 << 20
 PARENT_CHECK_S = 0.5
 
 
@@ -331,7 +333,7 @@ class Scheduler:
         for fd in (out_r, err_r):
             os.set_blocking(fd, False)
         tag, self.next_tag = self.next_tag, self.next_tag + 1
-        proc = Proc(tag, uid, Channel(ours, RESULT_FRAME), out_r, err_r,
+        proc = Proc(tag, uid, Channel(ours, RESULT_FRAME_BASE + 6 * self.cfg.max_capture_bytes), out_r, err_r,
                     Capture(self.cfg.max_capture_bytes), Capture(self.cfg.max_capture_bytes))
         self.by_tag[tag] = proc
         self.by_uid[uid] = proc
