@@ -36,6 +36,8 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
+HOST_TMP_STAGE = "/.host-tmp"  # where exposed paths that live under the host's /tmp are staged
+
 MADV_HUGEPAGE = 14
 MADV_COLLAPSE = 25
 
@@ -144,15 +146,23 @@ def open_sources(paths: list[str]) -> list[tuple[str, int, str | None]]:
 
 def build_root(
     new_root: str, sources: list[tuple[str, int, str | None]], etc_files: dict[str, bytes], proc_hidepid: bool
-) -> None:
+) -> list[str]:
     """Turn `new_root` (a fresh tmpfs) into the sandbox's whole filesystem and pivot into it.
 
     The result: the given sources read-only at their own paths, a synthetic /etc, a minimal /dev, a
     private /proc for the new pid namespace, and an empty read-only /tmp on which each run mounts its own
     scratch tmpfs. Everything else of the host (homes, the repository, /root, /run, /var, /sys) is absent.
+    Sources under the host's /tmp (a virtualenv in a CI checkout there) would be hidden by each run's /tmp:
+    they are staged under HOST_TMP_STAGE and returned, for `mount_scratch` to bind into every run's /tmp.
     """
+    under_tmp = []
     for path, fd, link in sources:
         dst = new_root + path
+        if path == "/tmp":
+            raise IsolationError("cannot expose the host's /tmp itself")
+        if path.startswith("/tmp/"):
+            under_tmp.append(path[len("/tmp"):])
+            dst = new_root + HOST_TMP_STAGE + path[len("/tmp"):]
         if link is not None:
             os.symlink(link, dst)
             continue
@@ -176,7 +186,7 @@ def build_root(
         os.symlink(target, f"{dev}/{name}")
     mount(None, dev, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     for d in ("/proc", "/tmp", "/.oldroot"):
-        os.mkdir(new_root + d, 0o755)
+        _mkdirs(new_root + d)
     # Before the pivot: inside a user namespace the kernel only allows a new procfs while a fully visible
     # one is still mounted in this mount namespace.
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
@@ -190,13 +200,16 @@ def build_root(
     umount("/.oldroot", MNT_DETACH)
     os.rmdir("/.oldroot")
     mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    return under_tmp
 
 
-def mount_scratch(uid: int, size_mb: int) -> None:
+def mount_scratch(uid: int, size_mb: int, under_tmp: list[str] = ()) -> None:
     """A per-run tmpfs at /tmp in a per-run mount namespace: empty, private, freed with the run."""
     unshare(CLONE_NEWNS | CLONE_NEWIPC, "per-run mount namespace")
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={size_mb}m,nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
+    for rel in under_tmp:
+        bind_ro(HOST_TMP_STAGE + rel, "/tmp" + rel, True)
 
 
 # ----------------------------------------------------------------------------------------- the process

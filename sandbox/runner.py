@@ -90,7 +90,7 @@ def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[st
     # Every other run's pipes and the fork server's socket.
     os.closerange(CTL_FD + 1, max(1 << 16, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
     if "mount_namespace" in layers:
-        isolation.mount_scratch(uid, cfg["scratch_mb"])
+        isolation.mount_scratch(uid, cfg["scratch_mb"], cfg["under_tmp"])
         os.chdir("/tmp")
     else:
         os.chdir(scratch or "/")

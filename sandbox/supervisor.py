@@ -192,19 +192,20 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
     """In the forked child: become pid 1 of the sandbox, build its filesystem, serve forks. Never returns."""
     try:
         isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
-        extra = []
+        extra, under_tmp = [], []
         if "pid_namespace" not in layers:
             isolation.prctl(isolation.PR_SET_CHILD_SUBREAPER, 1)
         if "mount_namespace" in layers:
             isolation.mount(None, "/", None, isolation.MS_REC | isolation.MS_PRIVATE)
             isolation.mount("tmpfs", "/tmp", "tmpfs", isolation.MS_NOSUID | isolation.MS_NODEV, "size=16m,mode=0755")
-            isolation.build_root("/tmp", sources, etc, proc_hidepid=True)
+            under_tmp = isolation.build_root("/tmp", sources, etc, proc_hidepid=True)
             extra.append("read_only_root")
             if _hidepid_active():
                 extra.append("proc_hidepid")
         if "uts_namespace" in layers:
             socket.sethostname("sandbox")
-        _probe_run_setup(cfg, layers, uid_range.start)
+        run_cfg = dict(cfg.to_dict(), under_tmp=under_tmp)
+        _probe_run_setup(run_cfg, layers, uid_range.start)
         runner.prepare_interpreter()
         mb = isolation.collapse_hugepages() if cfg.hugepages else 0
         gc.collect()
@@ -216,12 +217,12 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
         finally:
             os._exit(3)
     try:
-        forkserver.ForkServer(sock, cfg.to_dict(), layers, uid_range).serve()
+        forkserver.ForkServer(sock, run_cfg, layers, uid_range).serve()
     finally:
         os._exit(4)
 
 
-def _probe_run_setup(cfg: SandboxConfig, layers: frozenset[str], uid: int) -> None:
+def _probe_run_setup(cfg: dict[str, Any], layers: frozenset[str], uid: int) -> None:
     """Set up one throw-away run now, so a kernel that refuses a per-run step fails the start, not every run."""
     r, w = os.pipe()
     pid = os.fork()
@@ -230,7 +231,7 @@ def _probe_run_setup(cfg: SandboxConfig, layers: frozenset[str], uid: int) -> No
         msg = b""
         try:
             if "mount_namespace" in layers:
-                isolation.mount_scratch(uid, 1)
+                isolation.mount_scratch(uid, 1, cfg["under_tmp"])
             if "uid_drop" in layers:
                 isolation.drop_privileges(uid)
         except BaseException as e:  # noqa: BLE001

@@ -235,3 +235,35 @@ def test_forged_or_garbage_reports_only_affect_their_own_run(sb: Sandbox) -> Non
     r = sb.run("import os, struct\nos.write(3, struct.pack('>I', 5) + b'[1,2]')\nimport time\ntime.sleep(1)")
     assert r.status == "error" and "invalid result" in r.output
     assert_serves_correctly(sb)
+
+
+def test_an_interpreter_living_under_the_hosts_tmp_stays_usable() -> None:
+    # CI may check out the repository, and create its virtualenv, under /tmp: each run's private /tmp must
+    # not hide it, and it stays read-only.
+    require_isolation()
+    import shutil
+    import subprocess
+    import tempfile
+
+    checkout = Path(tempfile.mkdtemp(dir="/tmp", prefix="sandbox-ci-"))
+    try:
+        venv = checkout / ".venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        code = f"""
+import sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+from sandbox import Sandbox
+with Sandbox(workers=1, preload=("math",), warmup="") as sb:
+    print(sb.run("import sys, decimal\\nprint(sys.prefix)").output, end="")
+    print(sb.run("import sys\\nopen(sys.prefix + '/x', 'w')").output)
+    print(sb.run("import os\\nopen('/tmp/mine', 'w').close()\\nprint(sorted(os.listdir('/tmp')))").output, end="")
+"""
+        out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                             timeout=60, check=False)
+        assert out.returncode == 0, out.stderr
+        prefix, refused, listing = out.stdout.splitlines()
+        assert prefix == str(venv)
+        assert refused.startswith(("PermissionError", "OSError: [Errno 30]"))
+        assert listing == str(sorted(["mine", checkout.name]))  # the run's own /tmp, plus the staged path
+    finally:
+        shutil.rmtree(checkout)
