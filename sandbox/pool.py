@@ -164,7 +164,8 @@ class Sandbox:
                             max_sessions=max_sessions, session_ttl_s=session_ttl_s, preload=tuple(preload),
                             warmup=warmup, nproc=nproc, max_file_mb=max_file_mb, max_open_files=max_open_files,
                             scratch_mb=scratch_mb, max_capture_bytes=max_capture_bytes,
-                            extra_ro_paths=tuple(extra_ro_paths), allow_degraded=allow_degraded, hugepages=hugepages)
+                            extra_ro_paths=tuple(os.path.abspath(p) for p in extra_ro_paths),
+                            allow_degraded=allow_degraded, hugepages=hugepages)
         if workers is not None:
             cfg.workers = workers
         cfg.validate()

@@ -267,3 +267,15 @@ with Sandbox(workers=1, preload=("math",), warmup="") as sb:
         assert listing == str(sorted(["mine", checkout.name]))  # the run's own /tmp, plus the staged path
     finally:
         shutil.rmtree(checkout)
+
+
+def test_extra_read_only_paths(tmp_path: Path) -> None:
+    require_isolation()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "table.txt").write_text("1 2 3")
+    code = f"print(sum(map(int, open({str(data / 'table.txt')!r}).read().split())))"
+    with Sandbox(workers=1, preload=("math",), warmup="", extra_ro_paths=(str(data),)) as box:
+        assert box.run(code).output == "6\n"
+        assert box.run(f"open({str(data / 'new.txt')!r}, 'w')").status == "error"
+    assert not (data / "new.txt").exists()
