@@ -57,6 +57,7 @@ class _Supervisor:
         theirs.close()
         self.pending: dict[int, Future] = {}
         self.lock = threading.Lock()
+        self.send_lock = threading.Lock()
         self.alive = True
         ours.sendall(encode({"config": cfg.to_dict()}))
         ours.settimeout(start_timeout_s)
@@ -78,15 +79,15 @@ class _Supervisor:
 
     def submit(self, req: dict[str, Any]) -> Future:
         fut: Future = Future()
-        with self.lock:
+        with self.lock:  # registered before it is sent: the result may come back at once
             if not self.alive:
                 fut.set_result(ExecResult.crashed("sandbox supervisor is not running"))
                 return fut
             self.pending[req["id"]] = fut
-            try:
-                self.sock.sendall(encode(req))
-            except OSError:
+        if not self.send(req):
+            with self.lock:
                 self.pending.pop(req["id"], None)
+            if not fut.done():
                 fut.set_result(ExecResult.crashed("sandbox supervisor is not running"))
         return fut
 
@@ -95,13 +96,14 @@ class _Supervisor:
             self.pending.pop(req_id, None)
         self.send({"op": "cancel", "id": req_id})
 
-    def send(self, req: dict[str, Any]) -> None:
-        with self.lock:
-            if self.alive:
-                try:
-                    self.sock.sendall(encode(req))
-                except OSError:
-                    pass
+    def send(self, req: dict[str, Any]) -> bool:
+        data = encode(req)
+        with self.send_lock:  # a separate lock, so a slow send never holds up the delivery of results
+            try:
+                self.sock.sendall(data)
+                return True
+            except OSError:
+                return False
 
     def _read_loop(self) -> None:
         try:
@@ -113,7 +115,7 @@ class _Supervisor:
                     fut = self.pending.pop(msg.get("id"), None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
-        except OSError:
+        except (OSError, ValueError):
             pass
         finally:
             with self.lock:

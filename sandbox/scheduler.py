@@ -154,11 +154,11 @@ class Scheduler:
                 waiting.append(job)
                 continue
             if proc is None:
-                if job.session is not None and len(self.sessions) >= self.cfg.max_sessions and not self._evict():
-                    waiting.append(job)
-                    continue
-                proc = self._take_spare()
+                full = job.session is not None and len(self.sessions) >= self.cfg.max_sessions
+                proc = None if full and not self._evict() else self._take_spare()
                 if proc is None:
+                    if job.session is not None:
+                        blocked.add(job.session)  # its later blocks must not overtake it
                     waiting.append(job)
                     continue
                 if job.session is not None:
