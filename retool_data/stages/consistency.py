@@ -161,12 +161,6 @@ def _report(trace_text: str, run: _Run, repair: bool, gold_answer: str | None) -
     return ConsistencyReport(False, reason, blocks, False, trace_text, detail)
 
 
-def _end_session(sandbox: Any, session: str) -> None:
-    close = getattr(sandbox, "close_session", None)
-    if close is not None:
-        close(session)
-
-
 def check_consistency(
     trace_text: str, sandbox: Any, *, repair: bool = False, gold_answer: str | None = None
 ) -> ConsistencyReport:
@@ -178,7 +172,7 @@ def check_consistency(
             if run.results[-1].status == "timeout":
                 break
     finally:
-        _end_session(sandbox, run.session)
+        sandbox.close_session(run.session)
     return _report(trace_text, run, repair, gold_answer)
 
 
@@ -193,7 +187,7 @@ async def acheck_consistency(
             if run.results[-1].status == "timeout":
                 break
     finally:
-        _end_session(sandbox, run.session)
+        await sandbox.aclose_session(run.session)
     return _report(trace_text, run, repair, gold_answer)
 
 
@@ -222,6 +216,9 @@ def consistency_stage(
     the repaired one). Rejected rows carry the report's reason and the first failing block as detail.
     """
     rows = df.to_dicts()
+    # Each trace in flight holds a session; beyond the sandbox's session cap an idle one (a trace between two
+    # blocks) would be evicted and lose its state.
+    concurrency = max(1, min(concurrency, sandbox.config.max_sessions))
 
     async def check_all() -> list[ConsistencyReport | None]:
         gate = asyncio.Semaphore(concurrency)

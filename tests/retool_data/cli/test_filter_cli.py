@@ -107,3 +107,32 @@ def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
         ],
     )
     assert result.exit_code != 0 and "math500" in str(result.exception)
+
+
+def test_filter_with_the_sandbox_and_repair(tmp_path: Path) -> None:
+    from tests.retool_data.frames import trace
+
+    rows = [
+        row("What is 12 times 7?", simple_trace("12*7", "84"), "84"),
+        row(
+            "What is 2 to the 10th?", trace(("code", "print(2**10)"), ("out", "1000"), answer="1024"), "1024"
+        ),
+        row("What is 1/0?", trace(("code", "print(1/0)"), ("out", "0"), answer="0"), "0"),
+    ]
+    src = tmp_path / "in.parquet"
+    frame(rows).write_parquet(src)
+    base = ["filter", str(src), "--benchmarks", "", "--sandbox-workers", "1", "--sandbox-timeout", "3"]
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "strict.parquet")])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(tmp_path / "strict.parquet").height == 1
+    reasons = pl.read_parquet(tmp_path / "strict.rejects.parquet").select("stage", "reason").rows()
+    assert sorted(reasons) == [("consistency", "output_mismatch"), ("consistency", "unexpected_error")]
+
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "repaired.parquet"), "--repair"])
+    assert result.exit_code == 0, result.output
+    kept = pl.read_parquet(tmp_path / "repaired.parquet")
+    assert sorted(kept["consistency_verdict"].to_list()) == ["consistent", "repaired"]
+    assert (
+        "<interpreter>\n1024\n</interpreter>"
+        in kept.filter(pl.col("consistency_verdict") == "repaired")["trace"][0]
+    )

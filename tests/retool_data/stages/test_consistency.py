@@ -203,3 +203,15 @@ def test_frame_stage_from_inside_a_running_event_loop(sb: object) -> None:
         return consistency_stage(df, sb).kept.height
 
     assert asyncio.run(inside()) == 1
+
+
+def test_long_output_truncated_by_the_sandbox(sb: object) -> None:
+    code = "for i in range(300):\n    print(i)"
+    full = "\n".join(str(i) for i in range(300))
+    assert verdicts(trace(("code", code), ("out", full), answer="299"), sb)[2] == ["match"]
+    shown = sb.run(code).output  # what the RL rollout would show: head + marker + tail
+    assert "truncated" in shown
+    assert verdicts(trace(("code", code), ("out", shown), answer="299"), sb)[2] == ["match"]
+    assert verdicts(trace(("code", code), ("out", full.replace("150", "151")), answer="299"), sb)[2] == [
+        "mismatch"
+    ]
