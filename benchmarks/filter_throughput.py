@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -127,7 +128,7 @@ def main() -> None:
         default=Path(os.environ.get("RETOOL_BENCHMARKS_DIR", "../shared/data/benchmarks")),
     )
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=48)
     ap.add_argument("--no-consistency", action="store_true")
     args = ap.parse_args()
 
@@ -153,17 +154,32 @@ def main() -> None:
     if not args.no_consistency:
         from sandbox import Sandbox
 
-        with Sandbox(workers=args.workers, timeout_s=5.0, memory_mb=1024, max_output_chars=400) as sb:
-            consistency_stage(current.head(50), sb)  # warm the pool
+        def children_cpu() -> float:
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+
+        settings = {"workers": args.workers, "timeout_s": 5.0, "memory_mb": 1024, "max_output_chars": 400}
+        before = children_cpu()
+        with Sandbox(**settings) as sb:  # start + stop alone: subtracted from the CPU per row below
+            sb.run("print(1)")
+        startup_cpu = children_cpu() - before
+        before, ours = children_cpu(), time.process_time()
+        with Sandbox(**settings) as sb:
+            sb.run("print(1)")
             result, took = timed(
                 "consistency",
                 lambda: consistency_stage(current, sb, concurrency=args.concurrency),
                 current.height,
             )
-            blocks = sum(len(b) for b in result.kept["consistency_blocks"].to_list()) + result.rejected.height
-            current = q.record("consistency", current.height, result)
-            total += took
-            print(f"{'':>24}  ~{blocks / took:9.0f} code blocks/s")
+        cpu = children_cpu() - before - startup_cpu + time.process_time() - ours
+        blocks = sum(len(b) for b in result.kept["consistency_blocks"].to_list()) + result.rejected.height
+        print(f"{'':>24}  ~{blocks / took:9.0f} code blocks/s ({blocks / current.height:.2f} per trace)")
+        print(
+            f"{'':>24}  CPU {1000 * cpu / current.height:.1f} ms/row (sandbox + caller): "
+            f"~{os.cpu_count() / (cpu / current.height):.0f} rows/s on {os.cpu_count()} idle cores"
+        )
+        current = q.record("consistency", current.height, result)
+        total += took
     q.check(df.height, current.height)
     print(
         f"{'chain':>24}: {total:7.2f} s  {df.height / total:9.0f} rows/s  (kept {current.height}/{df.height})"
