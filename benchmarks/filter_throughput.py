@@ -12,6 +12,7 @@ the chain with 2 sandbox workers, < 60 s for 100k problems.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -57,8 +58,9 @@ def synthetic_problem(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "?"
 
 
-def synthetic_trace(rng: random.Random) -> tuple[str, str]:
-    """A consistent trace (1-4 blocks sharing state) and its answer; ~10% carry a wrong written output."""
+def synthetic_trace(rng: random.Random) -> tuple[str, str, bool]:
+    """A trace (1-4 blocks sharing state), its answer, and whether a written output was planted wrong (3% of
+    blocks get a changed last digit)."""
     a, b = rng.randint(2, 999), rng.randint(2, 999)
     blocks = [(f"a = {a}\nb = {b}\nprint(a * b)", str(a * b))]
     value = a * b
@@ -77,12 +79,14 @@ def synthetic_trace(rng: random.Random) -> tuple[str, str]:
         else:
             blocks.append(("import sympy as sp\nprint(sp.gcd(a, b))", str(__import__("math").gcd(a, b))))
     parts = ["We compute step by step."]
+    planted = False
     for code, out in blocks:
         if rng.random() < 0.03:
+            planted = True
             out = out[:-1] + str((int(out[-1]) + 1) % 10) if out[-1].isdigit() else out + "0"
         parts += [format_code_block(code), f"<interpreter>\n{out}\n</interpreter>", "That checks out."]
     answer = blocks[-1][1]
-    return "\n".join(parts) + f"\n<answer>\\boxed{{{answer}}}</answer>", answer
+    return "\n".join(parts) + f"\n<answer>\\boxed{{{answer}}}</answer>", answer, planted
 
 
 def synthetic_frame(n: int, seed: int = 0) -> pl.DataFrame:
@@ -90,7 +94,7 @@ def synthetic_frame(n: int, seed: int = 0) -> pl.DataFrame:
     rows = []
     for i in range(n):
         problem = synthetic_problem(rng)
-        trace, answer = synthetic_trace(rng)
+        trace, answer, planted = synthetic_trace(rng)
         rows.append(
             {
                 "id": problem_id(problem),
@@ -105,6 +109,7 @@ def synthetic_frame(n: int, seed: int = 0) -> pl.DataFrame:
                 "rewrite_backend": "heuristic",
                 "rewrite_status": "ok",
                 "num_code_blocks": trace.count("<code>"),
+                "planted_error": planted,
             }
         )
     return conform(pl.DataFrame(rows), {**PROBLEM_SCHEMA, **VERIFY_COLUMNS, **REWRITE_COLUMNS})
@@ -177,6 +182,12 @@ def main() -> None:
         print(
             f"{'':>24}  CPU {1000 * cpu / current.height:.1f} ms/row (sandbox + caller): "
             f"~{os.cpu_count() / (cpu / current.height):.0f} rows/s on {os.cpu_count()} idle cores"
+        )
+        planted = set(current.filter(pl.col("planted_error"))["source_id"].to_list())
+        caught = {json.loads(r)["source_id"] for r in result.rejected["row"].to_list()}
+        print(
+            f"{'':>24}  planted output errors caught: {len(planted & caught)}/{len(planted)}, "
+            f"consistent traces rejected: {len(caught - planted)}"
         )
         current = q.record("consistency", current.height, result)
         total += took
