@@ -163,6 +163,14 @@ def export_dataset(
     missing = [c for c in ("problem", "trace") if c not in df.columns]
     if missing:
         raise ValueError(f"cannot export: input frame lacks columns {missing}")
+    empty = df.filter(
+        pl.col("problem").is_null() | pl.col("trace").is_null() | (pl.col("trace").str.strip_chars() == "")
+    )
+    if empty.height:
+        ids = empty["id"].head(5).to_list() if "id" in empty.columns else []
+        raise ValueError(
+            f"cannot export {empty.height} rows without a problem or trace (ids {ids}); filter first"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in MANAGED:

@@ -10,6 +10,10 @@ from typing import Annotated
 
 import typer
 
+LINEAGE_PREFIX = (
+    b"retool_data."  # parquet metadata keys each stage adds for lineage (ingest stats, filter report)
+)
+
 
 def _off(value: float | int | None) -> float | int | None:
     """CLI convention: 0 (or a negative value) switches a threshold off."""
@@ -24,6 +28,37 @@ def _write_atomic(path: Path, write) -> None:  # noqa: ANN001 - a callable takin
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write(tmp)
     tmp.replace(path)
+
+
+def _lineage(path: Path) -> dict[str, object]:
+    """The ``retool_data.*`` entries earlier stages left in a parquet file's metadata (ingest stats, revision)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    out: dict[str, object] = {}
+    for key, value in meta.items():
+        if key.startswith(LINEAGE_PREFIX):
+            try:
+                out[key.decode()] = json.loads(value)
+            except ValueError:
+                out[key.decode()] = value.decode(errors="replace")
+    return out
+
+
+def _write_with_lineage(df, path: Path, lineage: dict[str, object]) -> None:  # noqa: ANN001 - polars frame
+    import pyarrow.parquet as pq
+
+    table = df.to_arrow()
+    meta = dict(table.schema.metadata or {})
+    meta.update({k.encode(): json.dumps(v, default=str).encode() for k, v in lineage.items()})
+    _write_atomic(
+        path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    )
+
+
+def _source_revision(lineage: dict[str, object]) -> str | None:
+    ingest = lineage.get("retool_data.ingest")
+    return str(ingest["revision"]) if isinstance(ingest, dict) and ingest.get("revision") else None
 
 
 def filter_command(
@@ -138,10 +173,10 @@ def filter_command(
     rejects = rejects or _sibling(output, ".rejects.parquet")
     report = report or _sibling(output, ".report.json")
     output.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(output, kept.write_parquet)
-    _write_atomic(rejects, quarantine.rejects.write_parquet)
+    upstream = _lineage(input)
     summary = {
         "input": str(input),
+        "upstream": upstream,
         "rows_in": df.height,
         "rows_kept": kept.height,
         "rows_rejected": quarantine.rejects.height,
@@ -149,6 +184,8 @@ def filter_command(
         "config_hash": config_hash(config.as_dict() | {"dedup": not no_dedup}),
         "stages": quarantine.summary(),
     }
+    _write_with_lineage(kept, output, {**upstream, "retool_data.filter": summary})
+    _write_atomic(rejects, quarantine.rejects.write_parquet)
     _write_atomic(
         report, lambda p: p.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     )
@@ -172,7 +209,7 @@ def export_command(
         Path | None, typer.Option(help="Rejects parquet (default: <input>.rejects.parquet if present).")
     ] = None,
     source_revision: Annotated[
-        str | None, typer.Option(help="Revision of the source dataset, for the card.")
+        str | None, typer.Option(help="Source dataset revision for the card (default: from ingest metadata).")
     ] = None,
     rows_per_shard: Annotated[int, typer.Option(help="Rows per parquet shard.")] = 50_000,
     pretty_name: Annotated[str, typer.Option(help="Dataset title in the card.")] = "ReTool cold-start traces",
@@ -197,10 +234,12 @@ def export_command(
         _sibling(input, ".rejects.parquet") if _sibling(input, ".rejects.parquet").exists() else None
     )
     filter_report = json.loads(report.read_text(encoding="utf-8")) if report else {}
+    lineage = _lineage(input)
+    source_revision = source_revision or _source_revision(lineage)
     result = export_dataset(
         df,
         output_dir,
-        config={"filter": filter_report.get("config"), "input": str(input)},
+        config={"filter": filter_report.get("config"), "input": str(input), "upstream": lineage},
         stage_summary=filter_report.get("stages"),
         rejects=pl.read_parquet(rejects) if rejects else None,
         source_revision=source_revision,

@@ -135,6 +135,13 @@ def test_export_is_idempotent_and_config_changes_the_hash(tmp_path: Path) -> Non
     assert export_dataset(kept, tmp_path / "y", config={"t": 2}).config_hash != a.config_hash
     with pytest.raises(ValueError, match="lacks columns"):
         export_dataset(kept.drop("trace"), tmp_path / "z")
+    with pytest.raises(ValueError, match="1 rows without a problem or trace"):
+        export_dataset(
+            kept.with_columns(
+                pl.when(pl.col("source_id") == "2").then(None).otherwise(pl.col("trace")).alias("trace")
+            ),
+            tmp_path / "z",
+        )
 
 
 def test_push_to_hub_commits_card_shards_and_verl(exported, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from retool_data.benchmark_sets import load_benchmark
 from retool_data.cli import app
+from retool_data.cli.ingest import PARQUET_STATS_KEY, write_parquet
 from tests.retool_data.frames import frame, row, simple_trace
 
 runner = CliRunner()
@@ -25,7 +27,12 @@ def _input(tmp_path: Path, benchmarks_dir: Path) -> Path:
         row("Name a prime.", "Two. <answer>\\boxed{2}</answer>", "2"),
     ]
     path = tmp_path / "rewritten.parquet"
-    frame(rows).write_parquet(path)
+    # as `retool-data ingest` leaves it: the reader's stats, with the upstream revision, in the file's metadata
+    write_parquet(
+        frame(rows),
+        path,
+        {"reader": "openthoughts", "dataset": "open-thoughts/OpenThoughts-114k", "revision": "rev-9f1c"},
+    )
     return path
 
 
@@ -64,12 +71,17 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert "dedup: 5 in, 4 kept, 1 rejected (duplicate_exact=1)" in result.output
 
     export_dir = tmp_path / "export"
-    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
+    meta = pq.read_schema(out).metadata
+    assert json.loads(meta[PARQUET_STATS_KEY])["revision"] == "rev-9f1c"  # lineage carried forward
+    assert json.loads(meta[b"retool_data.filter"])["rows_kept"] == 1
+    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir)])
     assert result.exit_code == 0, result.output
     card = (export_dir / "README.md").read_text()
     assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
-    # the filter's configuration travels into the card
-    assert '"max_tokens": 16384' in card and "| source revision | `r1` |" in card
+    # the filter's configuration and the ingest revision travel into the card
+    assert '"max_tokens": 16384' in card and "| source revision | `rev-9f1c` |" in card
+    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
+    assert "| source revision | `r1` |" in (export_dir / "README.md").read_text()
     assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
 
 

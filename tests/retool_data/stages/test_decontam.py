@@ -202,3 +202,13 @@ def test_finds_the_amc23_problems_reused_in_gaokao2023en(index: Decontaminator, 
     assert len(hits) >= 20
     assert {m.benchmark for m in hits} == {"amc23"}
     assert len({m.index for m in hits}) >= 20
+
+
+def test_local_override_reads_a_save_to_disk_directory(tmp_path: Path, benchmarks_dir: Path) -> None:
+    from datasets import Dataset
+
+    rows = load_benchmark("amc23", benchmarks_dir / "amc23")
+    Dataset.from_dict(
+        {"question": [r["problem"] for r in rows], "answer": [r["answer"] for r in rows]}
+    ).save_to_disk(str(tmp_path / "amc23"))
+    assert load_benchmarks(("amc23",), local_dir=tmp_path)["amc23"] == [r["problem"] for r in rows]
