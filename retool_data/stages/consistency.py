@@ -11,7 +11,8 @@ verdict                when                                                     
 ``mismatch``           the run succeeded but the written output differs                               no
 ``error_unexpected``   the run raised (or hit the memory limit / was killed) and the trace did not    no
                        expect that exception
-``timeout``            the run hit the wall-clock limit; later blocks are ``skipped``                 no
+``timeout``            the run hit the wall-clock limit; later blocks are ``skipped`` (as after a      no
+                       ``killed`` run: the sandbox dropped the session's state)
 ``missing_interpreter``  the code block has no ``<interpreter>`` block after it                       no
 =====================  ===========================================================================  ========
 
@@ -35,7 +36,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -43,7 +44,12 @@ from retool_data.schema import StageResult, make_rejects
 from retool_data.stages.consistency_repair import repair_trace
 from retool_data.trace import ToolCall, parse_trace
 
+if TYPE_CHECKING:
+    from sandbox import ExecResult, Sandbox
+
 PASSING = frozenset({"match", "error_expected"})
+# After these the sandbox has killed the session's process: later blocks would run in an empty namespace.
+SESSION_LOST = frozenset({"timeout", "killed"})
 REASONS = {  # first failing block -> the report's reason
     "mismatch": "output_mismatch",
     "error_unexpected": "unexpected_error",
@@ -104,7 +110,7 @@ def _error_class(text: str | None) -> str | None:
     return m.group(1).rsplit(".", 1)[-1] if m else None
 
 
-def judge_block(index: int, call: ToolCall, result: Any) -> BlockVerdict:
+def judge_block(index: int, call: ToolCall, result: ExecResult) -> BlockVerdict:
     """The verdict of one code block given the sandbox's ExecResult (`status`, `output`, `stdout`, `truncated`)."""
     actual, status = result.output, result.status
     if status == "timeout":
@@ -114,8 +120,7 @@ def judge_block(index: int, call: ToolCall, result: Any) -> BlockVerdict:
     if status == "ok":
         written = normalize_output(call.output)
         same = written == normalize_output(actual) or (
-            bool(getattr(result, "truncated", False))
-            and written == normalize_output(getattr(result, "stdout", ""))
+            result.truncated and written == normalize_output(result.stdout)
         )
         return BlockVerdict(index, "match" if same else "mismatch", call.output, actual, status)
     expected_class = _error_class(call.output)
@@ -134,7 +139,7 @@ class _Run:
 
     calls: list[ToolCall]
     session: str = field(default_factory=lambda: f"consistency-{uuid.uuid4().hex}")
-    results: list[Any] = field(default_factory=list)
+    results: list[ExecResult] = field(default_factory=list)
 
     def judged(self) -> list[BlockVerdict]:
         verdicts = [
@@ -162,14 +167,14 @@ def _report(trace_text: str, run: _Run, repair: bool, gold_answer: str | None) -
 
 
 def check_consistency(
-    trace_text: str, sandbox: Any, *, repair: bool = False, gold_answer: str | None = None
+    trace_text: str, sandbox: Sandbox, *, repair: bool = False, gold_answer: str | None = None
 ) -> ConsistencyReport:
     """Run the trace's code blocks in one sandbox session and judge each against its written output."""
     run = _Run(parse_trace(trace_text).tool_calls)
     try:
         for call in run.calls:
             run.results.append(sandbox.run(call.code, session=run.session))
-            if run.results[-1].status == "timeout":
+            if run.results[-1].status in SESSION_LOST:
                 break
     finally:
         sandbox.close_session(run.session)
@@ -177,14 +182,14 @@ def check_consistency(
 
 
 async def acheck_consistency(
-    trace_text: str, sandbox: Any, *, repair: bool = False, gold_answer: str | None = None
+    trace_text: str, sandbox: Sandbox, *, repair: bool = False, gold_answer: str | None = None
 ) -> ConsistencyReport:
     """`check_consistency` on the sandbox's async API, so many traces can be checked concurrently."""
     run = _Run(parse_trace(trace_text).tool_calls)
     try:
         for call in run.calls:
             run.results.append(await sandbox.arun(call.code, session=run.session))
-            if run.results[-1].status == "timeout":
+            if run.results[-1].status in SESSION_LOST:
                 break
     finally:
         await sandbox.aclose_session(run.session)
@@ -207,7 +212,7 @@ def _run_coroutine(coro: Any) -> Any:
 
 
 def consistency_stage(
-    df: pl.DataFrame, sandbox: Any, *, repair: bool = False, concurrency: int = 32, column: str = "trace"
+    df: pl.DataFrame, sandbox: Sandbox, *, repair: bool = False, concurrency: int = 32, column: str = "trace"
 ) -> StageResult:
     """Check every row's trace concurrently through the sandbox's async API.
 

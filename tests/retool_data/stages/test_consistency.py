@@ -215,3 +215,20 @@ def test_long_output_truncated_by_the_sandbox(sb: object) -> None:
     assert verdicts(trace(("code", code), ("out", full.replace("150", "151")), answer="299"), sb)[2] == [
         "mismatch"
     ]
+
+
+def test_a_crashed_block_ends_the_session_and_skips_the_rest(sb: object) -> None:
+    crash = trace(
+        ("code", "import ctypes\nctypes.string_at(0)"),
+        ("out", "b''"),
+        ("code", "print(1)"),
+        ("out", "1"),
+        answer="1",
+    )
+    rep = check_consistency(crash, sb)
+    assert rep.blocks[0].status == "killed"
+    assert (rep.consistent, rep.reason, rep.verdicts) == (
+        False,
+        "unexpected_error",
+        ["error_unexpected", "skipped"],
+    )
