@@ -34,10 +34,13 @@ BLOCK_KINDS: tuple[str, ...] = ("code", "interpreter", "answer")
 CODE_LANGUAGES = frozenset({"python", "py", "python3", ""})
 
 _TAG_RE = re.compile(r"<(/?)(code|interpreter|answer)>")
-# A fenced body: optional language tag on the opening fence, body up to the LAST closing fence.
-_FENCED_RE = re.compile(r"\A[ \t]*\n?[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*)\n[ \t]*```[ \t]*\n?[ \t]*\Z", re.S)
-_OPEN_FENCE_RE = re.compile(r"\A[ \t]*\n?[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*)\Z", re.S)
-_OUTPUT_FENCE_RE = re.compile(r"\A\n?```[ \t]*(?:output|text|plaintext)?[ \t]*\n(.*)\n```\n?\Z", re.S)
+_OPEN_RE = re.compile(r"<(code|interpreter|answer)>")
+# An opening tag at the start of a line: where a new block surely begins, even inside a broken code block.
+_LINE_OPEN_RE = re.compile(r"(?m)^[ \t]*<(?:code|interpreter|answer)>")
+_FENCE_OPEN_RE = re.compile(r"[ \t]*\r?\n?[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n")
+_FENCE_LINE_RE = re.compile(r"(?m)^[ \t]*```[ \t]*\r?$")
+_CLOSE_CODE_AFTER_FENCE_RE = re.compile(r"[ \t]*\r?\n?[ \t]*</code>")
+_OUTPUT_FENCE_RE = re.compile(r"\A\r?\n?```[ \t]*(?:output|text|plaintext)?[ \t]*\r?\n(.*)\r?\n```\r?\n?\Z", re.S)
 
 
 @dataclass(frozen=True)
@@ -167,36 +170,71 @@ def make_trace(*parts: tuple[SegmentKind, str]) -> Trace:
 # ---------------------------------------------------------------------------------------------- parse
 
 
-def _code_body(inner: str, closed: bool) -> tuple[str, str | None]:
-    m = _FENCED_RE.match(inner)
-    if m:
-        return m.group(2), m.group(1)
-    if inner.strip() == "":
-        return "", None
-    m = _OPEN_FENCE_RE.match(inner)
-    if m:  # opening fence only: an unclosed block, or a model that forgot the closing fence
-        body = m.group(2)
-        return (body[:-1] if body.endswith("\n") else body), m.group(1)
-    # No fences at all: tolerate, strip one newline on each side (the canonical separators).
-    body = inner[1:] if inner.startswith("\n") else inner
-    return (body[:-1] if closed and body.endswith("\n") else body), None
+def _strip_one_newline(body: str, leading: bool = True, trailing: bool = True) -> str:
+    if leading:
+        body = body[2:] if body.startswith("\r\n") else body[1:] if body.startswith("\n") else body
+    if trailing:
+        body = body[:-2] if body.endswith("\r\n") else body[:-1] if body.endswith("\n") else body
+    return body
 
 
-def _interpreter_body(inner: str) -> str:
+def _generic_block_end(text: str, kind: str, start: int) -> tuple[int, int, bool]:
+    """(inner_end, block_end, closed) for a block whose content may hold other tags (program output).
+
+    The block closes at the first ``</kind>`` unless another ``<kind>`` opens first (a forgotten closing tag);
+    an unclosed block ends where the next block of any kind opens, or at the end of the text.
+    """
+    close = f"</{kind}>"
+    c = text.find(close, start)
+    same = text.find(f"<{kind}>", start)
+    if c != -1 and (same == -1 or c < same):
+        return c, c + len(close), True
+    nxt = _OPEN_RE.search(text, start)
+    end = nxt.start() if nxt else len(text)
+    return end, end, False
+
+
+def _code_block_end(text: str, start: int) -> tuple[int, int, bool, str | None, int]:
+    """(inner_end, block_end, closed, lang, body_start) for a ``<code>`` block starting at ``start``.
+
+    Fence-aware: between the fences, tags are code (``print('<code>')``). The closing fence is searched up to
+    the next opening tag at the start of a line, so an unclosed block cannot swallow the next one.
+    """
+    fence = _FENCE_OPEN_RE.match(text, start)
+    if fence is None:
+        inner_end, block_end, closed = _generic_block_end(text, "code", start)
+        return inner_end, block_end, closed, None, start
+    limit_m = _LINE_OPEN_RE.search(text, fence.end())
+    limit = limit_m.start() if limit_m else len(text)
+    close_fence = _FENCE_LINE_RE.search(text, fence.end(), limit)
+    close_tag = text.find("</code>", fence.end(), limit)
+    if close_fence is not None:
+        after = _CLOSE_CODE_AFTER_FENCE_RE.match(text, close_fence.end())
+        if after is not None:
+            return after.end() - len("</code>"), after.end(), True, fence.group(1), fence.end()
+        if close_tag == -1 or close_tag > close_fence.start():
+            # fenced code ended but </code> never came: the block is unclosed, the rest is ordinary text
+            return close_fence.end(), close_fence.end(), False, fence.group(1), fence.end()
+    if close_tag != -1:  # </code> without a closing fence: tolerate
+        return close_tag, close_tag + len("</code>"), True, fence.group(1), fence.end()
+    nxt = _OPEN_RE.search(text, fence.end())
+    end = min(nxt.start() if nxt else len(text), limit)
+    return end, end, False, fence.group(1), fence.end()
+
+
+def _code_content(body: str) -> str:
+    """Code between the opening fence and the closing fence (or the block's end)."""
+    m = _FENCE_LINE_RE.search(body)
+    if m is not None:
+        body = body[: m.start()]
+    return _strip_one_newline(body, leading=False)
+
+
+def _interpreter_content(inner: str) -> str:
     m = _OUTPUT_FENCE_RE.match(inner)
     if m:
         return m.group(1)
-    body = inner[1:] if inner.startswith("\n") else inner
-    return body[:-1] if body.endswith("\n") else body
-
-
-def _make_block(kind: str, inner: str, raw: str, closed: bool) -> Segment:
-    if kind == "code":
-        content, lang = _code_body(inner, closed)
-        return Segment("code", content, closed, lang, raw)
-    if kind == "interpreter":
-        return Segment("interpreter", _interpreter_body(inner), closed, None, raw)
-    return Segment("answer", inner, closed, None, raw)
+    return _strip_one_newline(inner)
 
 
 def _append_text(segments: list[Segment], text: str) -> None:
@@ -212,32 +250,28 @@ def _append_text(segments: list[Segment], text: str) -> None:
 def parse_trace(text: str) -> Trace:
     """Split a trace into ordered text/code/interpreter/answer segments, tolerating real model output.
 
-    A block whose closing tag never comes ends where the next opening tag starts (or at the end of the text)
-    and has ``closed=False``. A closing tag with no opener stays in the text (``validate_trace`` reports it).
+    A block whose closing tag never comes has ``closed=False`` and ends where the next block opens (or at the
+    end of the text). A closing tag with no opener stays in the text (``validate_trace`` reports it).
     """
     segments: list[Segment] = []
     pos = 0
-    tags = list(_TAG_RE.finditer(text))
-    i = 0
-    while i < len(tags):
-        tag = tags[i]
-        if tag.group(1):  # stray closing tag: leave it as text
-            i += 1
-            continue
-        kind = tag.group(2)
-        _append_text(segments, text[pos : tag.start()])
-        # find our closing tag, stopping at the next opening tag of any block
-        j = i + 1
-        while j < len(tags) and tags[j].group(1) and tags[j].group(2) != kind:
-            j += 1
-        if j < len(tags) and tags[j].group(1) and tags[j].group(2) == kind:
-            end = tags[j].end()
-            segments.append(_make_block(kind, text[tag.end() : tags[j].start()], text[tag.start() : end], True))
-            pos, i = end, j + 1
+    while (m := _OPEN_RE.search(text, pos)) is not None:
+        _append_text(segments, text[pos : m.start()])
+        kind = m.group(1)
+        if kind == "code":
+            inner_end, block_end, closed, lang, body_start = _code_block_end(text, m.end())
+            if lang is None:
+                content = _strip_one_newline(text[m.end() : inner_end], trailing=closed)
+            else:
+                content = _code_content(text[body_start:inner_end])
+            seg = Segment("code", content, closed, lang, text[m.start() : block_end])
         else:
-            end = tags[j].start() if j < len(tags) else len(text)
-            segments.append(_make_block(kind, text[tag.end() : end], text[tag.start() : end], False))
-            pos, i = end, j
+            inner_end, block_end, closed = _generic_block_end(text, kind, m.end())
+            inner = text[m.end() : inner_end]
+            content = _interpreter_content(inner) if kind == "interpreter" else inner
+            seg = Segment(kind, content, closed, None, text[m.start() : block_end])  # type: ignore[arg-type]
+        segments.append(seg)
+        pos = block_end
     _append_text(segments, text[pos:])
     return Trace(tuple(segments))
 
