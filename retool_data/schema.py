@@ -35,7 +35,9 @@ VERIFY_COLUMNS: dict[str, pl.DataType] = {
     "teacher_answer": pl.String(),  # the answer extracted from reasoning/solution
     "verify_method": pl.String(),  # "rule" | "judge" | "none"
     "verify_verdict": pl.String(),  # "correct" | "incorrect" | "undecided" | "judge_error"
-    "verify_reason": pl.String(),
+    "verify_reason": pl.String(),  # why: the rule's comparison, or the judge's reason (+ the rules' view)
+    "verify_judge": pl.String(),  # the judge backend, e.g. "openai:deepseek-reasoner"; null unless judged
+    "verify_template": pl.String(),  # the judge prompt's id, e.g. "retool-judge@1"; null unless judged
 }
 
 REWRITE_COLUMNS: dict[str, pl.DataType] = {

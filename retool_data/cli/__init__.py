@@ -30,6 +30,9 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import llm as _llm  # noqa: E402
+
+_llm.register(app)
 
 
 def main() -> None:
