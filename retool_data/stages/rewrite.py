@@ -29,7 +29,15 @@ from retool_data.trace import parse_trace, validate_trace
 
 STAGE = "rewrite"
 DEFAULT_REWRITE_PARAMS: dict[str, Any] = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 16384}
-STATUS_REASONS = {"error": "rewrite_error", "unparseable": "unparseable_reply", "no_code": "no_code"}
+# rewrite_status -> reject reason (every status but "ok" is quarantined)
+STATUS_REASONS = {
+    "error": "rewrite_error",
+    "unparseable": "unparseable_reply",
+    "invalid": "invalid_trace",
+    "no_code": "no_code",
+    "no_reasoning": "no_reasoning",
+    "no_answer": "no_answer",
+}
 _THINK_RE = re.compile(r"\A\s*<think>.*?</think>", re.S)
 
 
@@ -63,15 +71,15 @@ def trace_from_reply(reply: str) -> str:
     return _THINK_RE.sub("", reply).strip()
 
 
-def finish(df: pl.DataFrame, cols: dict[str, list[Any]], skipped: list[bool], stats: dict[str, Any]) -> StageResult:
-    """Attach the rewrite columns and split kept/rejected; shared by the LLM and heuristic rewriters."""
+def finish(df: pl.DataFrame, cols: dict[str, list[Any]], stats: dict[str, Any]) -> StageResult:
+    """Attach the rewrite columns and split kept/rejected by status; shared by the LLM and heuristic rewriters."""
     out = df.with_columns(pl.Series(name, cols[name], dtype=dtype) for name, dtype in REWRITE_COLUMNS.items())
     status = cols["rewrite_status"]
-    reasons = ["no_reasoning" if skip else STATUS_REASONS.get(s) for s, skip in zip(status, skipped, strict=True)]
+    reasons = [None if s == "ok" else STATUS_REASONS[s] for s in status]
     keep = pl.Series([r is None for r in reasons], dtype=pl.Boolean)
     kept, dropped = out.filter(keep), out.filter(~keep)
     dropped_reasons = [r for r in reasons if r is not None]
-    details = [r or "" for r, k in zip(cols["rewrite_reason"], keep.to_list(), strict=True) if not k]
+    details = [d or "" for d, r in zip(cols["rewrite_reason"], reasons, strict=True) if r is not None]
     stats = {"rows_in": out.height, "kept": kept.height, "status": dict(Counter(status)), **stats}
     result = StageResult(kept, make_rejects(dropped, STAGE, dropped_reasons, details), stats)
     result.check_invariant(out.height)
@@ -93,12 +101,10 @@ def rewrite(
     cols["rewrite_backend"] = [backend.name] * n
     cols["rewrite_template"] = [template.id] * n
     cols["num_code_blocks"] = [0] * n
-    skipped = [not original_response(r) for r in rows]
-    todo = [i for i in range(n) if not skipped[i]]
+    todo = [i for i in range(n) if original_response(rows[i])]
+    for i in set(range(n)) - set(todo):
+        cols["rewrite_status"][i], cols["rewrite_reason"][i] = "no_reasoning", "no reasoning or solution text"
     replies = backend.complete([rewrite_request(rows[i], params, template) for i in todo], desc="rewrite")
-    for i in range(n):
-        if skipped[i]:
-            cols["rewrite_status"][i], cols["rewrite_reason"][i] = "skipped", "no reasoning or solution text"
     for i, reply in zip(todo, replies, strict=True):
         if not reply.ok:
             cols["rewrite_status"][i], cols["rewrite_reason"][i] = "error", reply.error
@@ -108,4 +114,4 @@ def rewrite(
         status, reason, n_code = classify_trace(trace)
         cols["trace"][i], cols["rewrite_status"][i] = trace, status
         cols["rewrite_reason"][i], cols["num_code_blocks"][i] = reason, n_code
-    return finish(df, cols, skipped, {"backend": backend.name, "usage": backend.usage.as_dict()})
+    return finish(df, cols, {"backend": backend.name, "usage": backend.usage.as_dict()})

@@ -26,9 +26,8 @@ from retool_data.schema import PROBLEM_SCHEMA, VERIFY_COLUMNS, StageResult, conf
 STAGE = "verify"
 _PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
 _LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
-_MATH_WORDS = frozenset(
-    "sin cos tan cot sec csc log ln exp sqrt frac pi max min gcd lcm mod deg inf infty arcsin arccos arctan"
-    " and or no none yes".split()  # short connectives are not enough to call an answer "text"
+_MATH_WORDS = frozenset(  # words that still make a math answer (functions, constants, connectives of lists)
+    "sin cos tan cot sec csc log exp sqrt frac max min gcd lcm mod deg inf infty arcsin arccos arctan and".split()
 )
 
 
@@ -41,17 +40,14 @@ def gold_answer(row: dict[str, Any]) -> str | None:
     return gold or answers.extract_answer(row.get("gold_solution"))
 
 
-def _words(answer: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[A-Za-z]{3,}", _LATEX_CMD_RE.sub(" ", answer))]
+def _normalized_text(answer: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", _LATEX_CMD_RE.sub(" ", answer).lower()))
 
 
 def is_text_answer(answer: str) -> bool:
-    """A worded answer ("Alice wins", "\\text{no such n}") that math parsing cannot compare."""
-    return any(w not in _MATH_WORDS for w in _words(answer)) or answer.strip().lower() in ("yes", "no")
-
-
-def _normalized_text(answer: str) -> str:
-    return " ".join(_words(answer)) or answer.strip().lower()
+    """A worded answer ("Alice wins", "\\text{no such n}", "yes") that math parsing cannot compare."""
+    words = re.findall(r"[a-z]{3,}", _normalized_text(answer))
+    return any(w not in _MATH_WORDS for w in words) or _normalized_text(answer) in ("yes", "no")
 
 
 def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str]:
