@@ -156,12 +156,14 @@ def arithmetic_in_clause(clause: str, line: int) -> list[Calculation]:
 def _chain_calculation(chain: list[tuple[Node, str]], clause: str, line: int) -> list[Calculation]:
     if len(chain) < 2:
         return []
-    computed = next(((n, t) for n, t in chain[:-1] if operator_count(n) >= 1 and not is_result_form(n)), None)
-    if computed is None:
-        computed = next(((n, t) for n, t in chain[:-1] if operator_count(n) >= 1), None)
-    claim_node, claim_text = chain[-1]
-    if computed is None or computed[1] == claim_text or not is_result_form(claim_node) or _is_trivial(computed[0]):
+    at = next((i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1 and not is_result_form(n)), None)
+    if at is None:
+        at = next((i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1), None)
+    # the claim: the last stated result after it ("5^2 + 12^2 = 169 = 13^2" claims 169)
+    claims = [] if at is None else [(n, t) for n, t in chain[at + 1 :] if is_result_form(n)]
+    if at is None or not claims or _is_trivial(chain[at][0]) or chain[at][1] == claims[-1][1]:
         return []
+    computed, (claim_node, claim_text) = chain[at], claims[-1]
     node, text = computed
     try:
         value, claimed = to_sympy(node), to_sympy(claim_node)

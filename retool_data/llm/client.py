@@ -180,8 +180,8 @@ class AsyncChatClient:
         cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
         return random.uniform(cap / 2, cap)  # "equal jitter": never hammer, never synchronise
 
-    async def complete_one(self, sdk: Any, req: ChatRequest) -> ChatResponse:
-        key = fingerprint(self.model, req)
+    async def complete_one(self, sdk: Any, req: ChatRequest, key: str | None = None) -> ChatResponse:
+        key = key or fingerprint(self.model, req)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
@@ -234,7 +234,7 @@ class AsyncChatClient:
                     i = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                resp = await self.complete_one(sdk, requests[i])
+                resp = await self.complete_one(sdk, requests[i], keys[i])
                 results[i] = resp
                 self.usage.record(resp)
                 bar.update(1)

@@ -32,6 +32,15 @@ HEURISTIC_VERSION = "retool-heuristic@1"  # recorded as rewrite_template; bump w
 DEFAULT_MAX_BLOCKS = 8
 
 
+def final_answer(row: dict[str, Any]) -> str | None:
+    """The teacher's answer; the gold answer only when verification judged the teacher right without one."""
+    found = row.get("teacher_answer") or answers.extract_answer(row.get("solution"))
+    found = found or answers.extract_answer(original_response(row))
+    if found is None and row.get("verify_verdict") == "correct":
+        found = (row.get("gold_answer") or "").strip() or None
+    return found
+
+
 def plan_blocks(text: str, max_blocks: int = DEFAULT_MAX_BLOCKS) -> list[tuple[int, list[Calculation]]]:
     """``(line index, calculations)`` per code block, in text order, at most ``max_blocks`` blocks."""
     moved = insertion_lines(text)
@@ -90,7 +99,7 @@ def heuristic_rewrite(
     final: dict[int, str] = {}
     for i, row in enumerate(rows):
         text = original_response(row)
-        answer = row.get("teacher_answer") or answers.extract_answer(row.get("solution")) or answers.extract_answer(text)
+        answer = final_answer(row)
         if not text:
             cols["rewrite_status"][i], cols["rewrite_reason"][i] = "no_reasoning", "no reasoning or solution text"
         elif not answer:
