@@ -98,10 +98,13 @@ def verify_cmd(
     price_out: PriceOut = 0.0,
     judge_all: Annotated[bool, typer.Option(help="Send every row with a reference to the judge.")] = False,
     judge_mismatches: Annotated[bool, typer.Option(help="Give rule mismatches a second opinion from the judge.")] = False,
+    response_format: Annotated[
+        str, typer.Option(help="Constrain the verdict: none | json_object (llama.cpp) | json_schema (OpenAI, vLLM).")
+    ] = "none",
     progress: Progress = True,
 ) -> None:
     """Verify R1's final answers against the gold answers (rules first, then an LLM judge)."""
-    from retool_data.llm.judge import DEFAULT_JUDGE_PARAMS
+    from retool_data.llm import judge as judge_prompts
     from retool_data.stages.verify import verify
 
     df = _read(input, limit)
@@ -112,7 +115,13 @@ def verify_cmd(
             max_retries=max_retries, cache_dir=cache_dir, use_cache=not no_cache, progress=progress,
             price_in=price_in, price_out=price_out,
         )
-    params = _params(max_tokens, temperature, DEFAULT_JUDGE_PARAMS)
+    params = _params(max_tokens, temperature, judge_prompts.DEFAULT_JUDGE_PARAMS)
+    try:
+        fmt = judge_prompts.response_format(response_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if fmt is not None:
+        params["response_format"] = fmt
     result = verify(df, judge, judge_params=params, judge_all=judge_all, judge_mismatches=judge_mismatches)
     _finish(result, output, rejects)
 

@@ -48,6 +48,26 @@ it:
 {"correct": true or false, "reason": "one short sentence"}""",
 )
 
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"correct": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["correct", "reason"],
+}
+RESPONSE_FORMATS = ("none", "json_object", "json_schema")
+
+
+def response_format(kind: str) -> dict[str, Any] | None:
+    """Constrained decoding of the verdict, for servers that have it (not R1's own API, which thinks first):
+    ``json_schema`` is OpenAI's and vLLM's form, ``json_object`` with a schema is llama.cpp's."""
+    if kind == "none":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object", "schema": VERDICT_SCHEMA}
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
+    raise ValueError(f"unknown response format {kind!r}; choose one of {RESPONSE_FORMATS}")
+
+
 # R1's recommended sampling; max_tokens leaves room for its thinking.
 DEFAULT_JUDGE_PARAMS: dict[str, Any] = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 8192}
 MAX_FIELD_CHARS = 6000  # long reasoning is cut from the front: the end holds the answer
