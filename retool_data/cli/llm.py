@@ -155,7 +155,7 @@ def rewrite_cmd(
     if backend == "heuristic":
         from retool_data.stages.heuristic_rewrite import heuristic_rewrite
 
-        result = heuristic_rewrite(df, workers=workers, progress=progress)
+        result = heuristic_rewrite(df, workers=workers)
     else:
         from retool_data.stages.rewrite import DEFAULT_REWRITE_PARAMS, rewrite
 

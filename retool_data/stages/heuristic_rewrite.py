@@ -86,7 +86,6 @@ def heuristic_rewrite(
     workers: int = 2,
     max_blocks: int = DEFAULT_MAX_BLOCKS,
     timeout_s: float = 10.0,
-    progress: bool = False,
 ) -> StageResult:
     """Add `REWRITE_COLUMNS` with the heuristic rewriter; ``sandbox`` defaults to a fresh `sandbox.Sandbox`."""
     df = conform(df, PROBLEM_SCHEMA)
