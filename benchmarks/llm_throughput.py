@@ -31,7 +31,9 @@ DEFAULT_GRID = [(16, 0.5), (64, 1.0), (128, 1.0), (256, 2.0)]  # C/L up to 128 r
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.retool_data.llm.fake_openai", "--latency", str(latency)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("PORT "):
@@ -43,8 +45,9 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
 def measure(base_url: str, concurrency: int, latency: float, rounds: int, cache_dir: Path | None) -> dict:
     n = concurrency * rounds
     cache = ResponseCache(cache_dir) if cache_dir is not None else NullCache()
-    cfg = ClientConfig(base_url=base_url, model="bench", api_key="x", concurrency=concurrency, timeout_s=30,
-                       progress=False)
+    cfg = ClientConfig(
+        base_url=base_url, model="bench", api_key="x", concurrency=concurrency, timeout_s=30, progress=False
+    )
     client = AsyncChatClient(cfg, cache)
     tag = time.time_ns()  # fresh prompts every time: nothing comes from the cache
     requests = [ChatRequest.user(f"bench {tag} {i}") for i in range(n)]
@@ -53,8 +56,16 @@ def measure(base_url: str, concurrency: int, latency: float, rounds: int, cache_
     elapsed = time.perf_counter() - t0
     assert all(r.ok for r in out), [r.error for r in out if not r.ok][:3]
     ideal = concurrency / latency
-    return {"C": concurrency, "L": latency, "requests": n, "seconds": elapsed, "req_s": n / elapsed,
-            "ideal": ideal, "efficiency": n / elapsed / ideal, "cache": cache_dir is not None}
+    return {
+        "C": concurrency,
+        "L": latency,
+        "requests": n,
+        "seconds": elapsed,
+        "req_s": n / elapsed,
+        "ideal": ideal,
+        "efficiency": n / elapsed / ideal,
+        "cache": cache_dir is not None,
+    }
 
 
 def main() -> int:
@@ -75,8 +86,11 @@ def main() -> int:
                 for cache_dir in (None, Path(tmp) / f"c{concurrency}"):
                     r = measure(url, concurrency, latency, args.rounds, cache_dir)
                     worst = min(worst, r["efficiency"])
-                    print(f"{r['C']:>5} {r['L']:>6} {'on' if r['cache'] else 'off':>6} {r['requests']:>8} "
-                          f"{r['req_s']:>8.1f} {r['ideal']:>8.1f} {r['efficiency']:>10.1%}", flush=True)
+                    print(
+                        f"{r['C']:>5} {r['L']:>6} {'on' if r['cache'] else 'off':>6} {r['requests']:>8} "
+                        f"{r['req_s']:>8.1f} {r['ideal']:>8.1f} {r['efficiency']:>10.1%}",
+                        flush=True,
+                    )
             finally:
                 server.terminate()
                 server.wait(10)

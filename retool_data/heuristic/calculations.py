@@ -17,13 +17,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from retool_data.heuristic.codegen import code_mode, to_python
 from retool_data.heuristic.latex_math import (
     MathParseError,
     Node,
-    code_mode,
     operator_count,
     parse_math,
-    to_python,
     to_sympy,
     variables,
 )
@@ -35,7 +34,9 @@ _SEPARATORS = re.compile(
     r"|geq|ge|equiv|pmod|bmod|mod|lt|gt|sim|cong|in|iff)(?![A-Za-z])|(?<![A-Za-z])(?:so|then|and|thus)\s"
 )
 _RELATION = re.compile(r"(?<![<>!=])=(?!=)|\\approx(?![A-Za-z])|≈")
-_DISPLAY = re.compile(r"\\\[.*?\\\]|\$\$.*?\$\$|\\begin\{(align|equation|gather|aligned)\*?\}.*?\\end\{\1\*?\}", re.S)
+_DISPLAY = re.compile(
+    r"\\\[.*?\\\]|\$\$.*?\$\$|\\begin\{(align|equation|gather|aligned)\*?\}.*?\\end\{\1\*?\}", re.S
+)
 _DECIMALS = re.compile(r"\d+\.(\d+)")
 
 
@@ -109,7 +110,11 @@ def is_result_form(node: Node) -> bool:
 def _is_trivial(node: Node) -> bool:
     """One operation on one-digit integers (3 + 4, 2 \\times 5): not worth a tool call."""
     lits = re.findall(r"'num', '([^']*)'", repr(node))
-    return operator_count(node) <= 1 and all(len(v) == 1 for v in lits) and node[0] in ("add", "sub", "mul", "div")
+    return (
+        operator_count(node) <= 1
+        and all(len(v) == 1 for v in lits)
+        and node[0] in ("add", "sub", "mul", "div")
+    )
 
 
 def _tolerance(claim: str) -> float:
@@ -156,7 +161,9 @@ def arithmetic_in_clause(clause: str, line: int) -> list[Calculation]:
 def _chain_calculation(chain: list[tuple[Node, str]], clause: str, line: int) -> list[Calculation]:
     if len(chain) < 2:
         return []
-    at = next((i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1 and not is_result_form(n)), None)
+    at = next(
+        (i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1 and not is_result_form(n)), None
+    )
     if at is None:
         at = next((i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1), None)
     # the claim: the last stated result after it ("5^2 + 12^2 = 169 = 13^2" claims 169)
@@ -180,13 +187,28 @@ def _chain_calculation(chain: list[tuple[Node, str]], clause: str, line: int) ->
     if tolerance:
         digits = len(claim_text.split(".")[-1].rstrip("}"))
         expr = f"round({expr if mode == 'float' else f'float({expr})'}, {digits})"
-    return [Calculation("arithmetic", clause.strip(), f"print({expr})", py.imports, value, tolerance, line,
-                        key=f"a:{py.code}")]
+    return [
+        Calculation(
+            "arithmetic",
+            clause.strip(),
+            f"print({expr})",
+            py.imports,
+            value,
+            tolerance,
+            line,
+            key=f"a:{py.code}",
+        )
+    ]
 
 
 _SOLVED_RE = r"(?<![A-Za-z\\]){var}\s*=\s*(?=([^=<>]+))"  # lookahead: "3x = 15, so x = 5" has two
-_NORMALIZE = [(re.compile(r"\\boxed\s*"), ""), (re.compile(r"&"), ""), (re.compile(r"\\left\.|\\right\."), ""),
-              (re.compile(r"\\displaystyle"), ""), (re.compile(r"\\,"), " ")]
+_NORMALIZE = [
+    (re.compile(r"\\boxed\s*"), ""),
+    (re.compile(r"&"), ""),
+    (re.compile(r"\\left\.|\\right\."), ""),
+    (re.compile(r"\\displaystyle"), ""),
+    (re.compile(r"\\,"), " "),
+]
 
 
 def normalize_line(line: str) -> str:
@@ -226,7 +248,14 @@ def equation_in_clause(clause: str, line: int, lines: list[str]) -> list[Calcula
         if not 1 <= poly.degree() <= 4:
             return []
         solutions = sympy.solve(sympy.Eq(left, right), sym)
-    except (MathParseError, sympy.PolynomialError, sympy.GeneratorsNeeded, TypeError, ValueError, NotImplementedError):
+    except (
+        MathParseError,
+        sympy.PolynomialError,
+        sympy.GeneratorsNeeded,
+        TypeError,
+        ValueError,
+        NotImplementedError,
+    ):
         return []
     if not solutions or len(solutions) > 4:
         return []
@@ -244,12 +273,22 @@ def equation_in_clause(clause: str, line: int, lines: list[str]) -> list[Calcula
     return []
 
 
-def _equation_calc(clause: str, lhs: Node, rhs: Node, var: str, solutions: list[Any], line: int) -> Calculation:
+def _equation_calc(
+    clause: str, lhs: Node, rhs: Node, var: str, solutions: list[Any], line: int
+) -> Calculation:
     left, right = to_python(lhs, "sympy"), to_python(rhs, "sympy")
     imports = frozenset({"from sympy import Eq, solve, symbols"} | left.imports | right.imports)
     statement = f"{var} = symbols('{var}')\nprint(solve(Eq({left.code}, {right.code}), {var}))"
-    return Calculation("equation", clause.strip(), statement, imports, solutions, 0.0, line,
-                       key=f"e:{var}:{sorted(map(str, solutions))}")
+    return Calculation(
+        "equation",
+        clause.strip(),
+        statement,
+        imports,
+        solutions,
+        0.0,
+        line,
+        key=f"e:{var}:{sorted(map(str, solutions))}",
+    )
 
 
 def find_calculations(text: str) -> list[Calculation]:

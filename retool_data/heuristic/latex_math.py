@@ -6,14 +6,12 @@ Covers what hand calculations in math reasoning are made of: integers and decima
 variables (for equations). Anything else (words, ``\\text``, ``\\cdots``, ``\\pmod``) is a `MathParseError`: the
 caller skips that piece of text rather than guess.
 
-`to_python` writes code a person would write: plain ints for integer arithmetic, `Fraction` when there is
-division, floats when the text has decimals, sympy when there are roots or pi.
+`heuristic.codegen.to_python` turns the same AST into the Python a person would write.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 Node = tuple  # ("num", "12") ("var", "x") ("neg", a) ("add"|"sub"|"mul"|"div"|"pow"|"binom", a, b) ...
@@ -29,16 +27,53 @@ class MathParseError(ValueError):
 _SKIP = re.compile(r"\s+|\\[,;:! ]|~|\\quad|\\qquad|\\displaystyle|\\(?:big|Big|bigg|Bigg)[lr]?(?=[(\[)\]])")
 _NUM = re.compile(r"\d{1,3}(?:(?:\{,\}|,)\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?|\.\d+")
 _COMMANDS = {
-    r"\times": "*", r"\cdot": "*", r"\ast": "*", r"\div": "/", r"\left(": "(", r"\right)": ")",
-    r"\left[": "[", r"\right]": "]", r"\left\{": "(", r"\right\}": ")", r"\{": "(", r"\}": ")",
-    r"\frac": "frac", r"\dfrac": "frac", r"\tfrac": "frac", r"\sqrt": "sqrt", r"\binom": "binom",
-    r"\dbinom": "binom", r"\tbinom": "binom", r"\pi": "pi",
+    r"\times": "*",
+    r"\cdot": "*",
+    r"\ast": "*",
+    r"\div": "/",
+    r"\left(": "(",
+    r"\right)": ")",
+    r"\left[": "[",
+    r"\right]": "]",
+    r"\left\{": "(",
+    r"\right\}": ")",
+    r"\{": "(",
+    r"\}": ")",
+    r"\frac": "frac",
+    r"\dfrac": "frac",
+    r"\tfrac": "frac",
+    r"\sqrt": "sqrt",
+    r"\binom": "binom",
+    r"\dbinom": "binom",
+    r"\tbinom": "binom",
+    r"\pi": "pi",
 }
-_COMMAND_RE = re.compile("|".join(re.escape(c) + (r"(?![A-Za-z])" if c[-1].isalpha() else "") for c in
-                                  sorted(_COMMANDS, key=len, reverse=True)))
+_COMMAND_RE = re.compile(
+    "|".join(
+        re.escape(c) + (r"(?![A-Za-z])" if c[-1].isalpha() else "")
+        for c in sorted(_COMMANDS, key=len, reverse=True)
+    )
+)
 _WORD = re.compile(r"[A-Za-z]+")
-_SINGLE = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "·": "*", "⋅": "*", "/": "/", "÷": "/", "^": "^",
-           "!": "!", "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}"}
+_SINGLE = {
+    "+": "+",
+    "-": "-",
+    "−": "-",
+    "*": "*",
+    "×": "*",
+    "·": "*",
+    "⋅": "*",
+    "/": "/",
+    "÷": "/",
+    "^": "^",
+    "!": "!",
+    "(": "(",
+    ")": ")",
+    "[": "[",
+    "]": "]",
+    "{": "{",
+    "}": "}",
+}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -69,7 +104,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             tokens.append(("var", m.group(0)))
             i = m.end()
             continue
-        raise MathParseError(f"cannot read {text[i:i + 12]!r}")
+        raise MathParseError(f"cannot read {text[i : i + 12]!r}")
     return tokens
 
 
@@ -104,7 +139,9 @@ class _Parser:
         return node
 
     def _starts_primary(self, tok: tuple[str, str] | None) -> bool:
-        return tok is not None and (tok[0] in ("num", "var") or tok[1] in ("(", "[", "frac", "sqrt", "binom", "pi"))
+        return tok is not None and (
+            tok[0] in ("num", "var") or tok[1] in ("(", "[", "frac", "sqrt", "binom", "pi")
+        )
 
     def term(self) -> Node:
         node = self.unary()
@@ -204,7 +241,7 @@ def operator_count(node: Node) -> int:
     return own + sum(operator_count(c) for c in node[1:] if isinstance(c, tuple))
 
 
-def _is_int_literal(node: Node) -> bool:
+def is_int_literal(node: Node) -> bool:
     return node[0] == "num" and "." not in node[1]
 
 
@@ -253,108 +290,3 @@ def to_sympy(node: Node, symbols: dict[str, Any] | None = None) -> Any:
         raise MathParseError(f"unknown node {op}")
 
     return go(node)
-
-
-# ------------------------------------------------------------------------------------------- python code
-
-_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
-
-
-@dataclass(frozen=True)
-class PyExpr:
-    code: str
-    imports: frozenset[str]  # import lines the code needs
-
-
-def code_mode(node: Node) -> str:
-    """int | fraction | float | sympy: the simplest Python that computes this exactly (or as R1 wrote it)."""
-    ks = kinds(node)
-    if "var" in ks or "pi" in ks or "root" in ks or _has_non_integer_power(node):
-        return "sympy"
-    if any(n == "num" and "." in v for n, v in _literals(node)):
-        return "float"
-    return "fraction" if "div" in ks else "int"
-
-
-def _literals(node: Node) -> list[tuple[str, str]]:
-    if node[0] in ("num", "var"):
-        return [(node[0], node[1])]
-    return [lit for c in node[1:] if isinstance(c, tuple) for lit in _literals(c)]
-
-
-def _has_non_integer_power(node: Node) -> bool:
-    if node[0] == "pow":
-        exp = node[2]
-        if not (_is_int_literal(exp) or (exp[0] == "neg" and _is_int_literal(exp[1]))):
-            return True
-        if exp[0] == "neg":  # 2^{-3}: exact only as a Fraction/sympy Rational
-            return True
-    return any(_has_non_integer_power(c) for c in node[1:] if isinstance(c, tuple))
-
-
-def to_python(node: Node, mode: str | None = None) -> PyExpr:
-    mode = mode or code_mode(node)
-    imports: set[str] = set()
-
-    def wrap(n: Node, parent_prec: int, right: bool = False) -> str:
-        code = go(n)
-        atomic_div = n[0] == "div" and mode in ("fraction", "sympy") and _is_int_literal(n[1]) and _is_int_literal(n[2])
-        prec = 5 if atomic_div else _PREC.get(n[0], 5)
-        if prec < parent_prec or (right and prec == parent_prec and n[0] in ("sub", "div", "add", "mul")):
-            return f"({code})"
-        return code
-
-    def go(n: Node) -> str:
-        op = n[0]
-        if op in ("num", "var"):
-            return n[1]
-        if op == "pi":
-            imports.add("from sympy import pi")
-            return "pi"
-        if op == "neg":
-            return "-" + wrap(n[1], 3)
-        if op == "fact":
-            if mode == "sympy":
-                imports.add("from sympy import factorial")
-                return f"factorial({go(n[1])})"
-            imports.add("import math")
-            return f"math.factorial({go(n[1])})"
-        if op == "root":
-            if mode != "sympy":
-                raise MathParseError("root outside sympy mode")
-            if n[2] == ("num", "2"):
-                imports.add("from sympy import sqrt")
-                return f"sqrt({go(n[1])})"
-            imports.add("from sympy import root")
-            return f"root({go(n[1])}, {go(n[2])})"
-        if op == "binom":
-            if mode == "sympy":
-                imports.add("from sympy import binomial")
-                return f"binomial({go(n[1])}, {go(n[2])})"
-            imports.add("import math")
-            return f"math.comb({go(n[1])}, {go(n[2])})"
-        a, b = n[1], n[2]
-        if op == "div":
-            if mode == "fraction":
-                imports.add("from fractions import Fraction")
-                if _is_int_literal(a) and _is_int_literal(b):
-                    return f"Fraction({a[1]}, {b[1]})"
-                return f"Fraction({go(a)}) / {wrap(b, 2, right=True)}"
-            if mode == "sympy" and not variables(a):
-                imports.add("from sympy import Rational" if _is_int_literal(a) and _is_int_literal(b) else
-                            "from sympy import S")
-                if _is_int_literal(a) and _is_int_literal(b):
-                    return f"Rational({a[1]}, {b[1]})"
-                return f"S({go(a)}) / {wrap(b, 2, right=True)}"
-        if op == "pow":
-            base = wrap(a, 5)
-            if mode == "sympy" and _is_int_literal(a) and not _is_int_literal(b):  # 2**(-3), 2**(1/2): exact
-                imports.add("from sympy import S")
-                base = f"S({a[1]})"
-            return f"{base}**{wrap(b, 4)}"
-        sym = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / "}[op]
-        prec = _PREC[op]
-        return wrap(a, prec) + sym + wrap(b, prec, right=True)
-
-    code = go(node)
-    return PyExpr(code, frozenset(imports))

@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from retool_data.llm.cache import NullCache, ResponseCache, ResponseStore, default_cache_dir, fingerprint, open_cache
+from retool_data.llm.cache import (
+    NullCache,
+    ResponseCache,
+    ResponseStore,
+    default_cache_dir,
+    fingerprint,
+    open_cache,
+)
 from retool_data.llm.client import AsyncChatClient, ClientConfig, OpenAIBackend
 from retool_data.llm.types import ChatBackend, ChatRequest, ChatResponse, Pricing, UsageLedger
 
@@ -35,8 +42,14 @@ def make_chat_backend(
     cache = open_cache(cache_dir, enabled=use_cache)
     if kind == "openai":
         cfg = ClientConfig(
-            base_url=endpoint, model=model, api_key=api_key, concurrency=concurrency, timeout_s=timeout_s,
-            max_retries=max_retries, pricing=pricing or Pricing(), progress=progress,
+            base_url=endpoint,
+            model=model,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            pricing=pricing or Pricing(),
+            progress=progress,
         )
         return OpenAIBackend(cfg, cache)
     if kind == "vllm":

@@ -94,16 +94,23 @@ class ResponseCache:
     def get(self, key: str) -> ChatResponse | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT text, prompt_tokens, completion_tokens, finish_reason FROM responses WHERE key = ?", (key,)
+                "SELECT text, prompt_tokens, completion_tokens, finish_reason FROM responses WHERE key = ?",
+                (key,),
             ).fetchone()
         if row is None:
             return None
-        return ChatResponse(text=row[0], prompt_tokens=row[1], completion_tokens=row[2], finish_reason=row[3], cached=True)
+        return ChatResponse(
+            text=row[0], prompt_tokens=row[1], completion_tokens=row[2], finish_reason=row[3], cached=True
+        )
 
     def put(self, key: str, model: str, request: ChatRequest, response: ChatResponse) -> None:
         if not response.ok:
             return
-        req: dict[str, Any] = {"messages": list(request.messages), "params": request.params, "attempt": request.attempt}
+        req: dict[str, Any] = {
+            "messages": list(request.messages),
+            "params": request.params,
+            "attempt": request.attempt,
+        }
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, model, template, text, prompt_tokens, completion_tokens,"

@@ -128,7 +128,9 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 class AsyncChatClient:
     """Sends `ChatRequest`s to one model; one `ChatResponse` per request, written to the cache first."""
 
-    def __init__(self, config: ClientConfig, cache: ResponseStore | None = None, usage: UsageLedger | None = None):
+    def __init__(
+        self, config: ClientConfig, cache: ResponseStore | None = None, usage: UsageLedger | None = None
+    ):
         self.config = config.resolved()
         self.cache = cache if cache is not None else NullCache()
         self.usage = usage if usage is not None else UsageLedger(pricing=self.config.pricing)
@@ -144,17 +146,24 @@ class AsyncChatClient:
         import openai
 
         c = self.config.concurrency
-        http = openai.DefaultAsyncHttpxClient(limits=httpx.Limits(max_connections=c, max_keepalive_connections=c))
+        http = openai.DefaultAsyncHttpxClient(
+            limits=httpx.Limits(max_connections=c, max_keepalive_connections=c)
+        )
         return openai.AsyncOpenAI(
-            base_url=self.config.base_url, api_key=self.config.api_key, max_retries=0,
-            timeout=self.config.timeout_s, http_client=http,
+            base_url=self.config.base_url,
+            api_key=self.config.api_key,
+            max_retries=0,
+            timeout=self.config.timeout_s,
+            http_client=http,
         )
 
     async def _send(self, sdk: Any, req: ChatRequest) -> ChatResponse:
         params = dict(req.params)
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                resp = await sdk.chat.completions.create(model=self.model, messages=list(req.messages), **params)
+                resp = await sdk.chat.completions.create(
+                    model=self.model, messages=list(req.messages), **params
+                )
         except (_Retryable, _Fatal):
             raise
         except Exception as exc:  # noqa: BLE001 - classified, never swallowed
@@ -206,8 +215,11 @@ class AsyncChatClient:
                 await asyncio.sleep(wait)
                 continue
             resp = ChatResponse(
-                text=resp.text, prompt_tokens=resp.prompt_tokens, completion_tokens=resp.completion_tokens,
-                finish_reason=resp.finish_reason, attempts=attempts,
+                text=resp.text,
+                prompt_tokens=resp.prompt_tokens,
+                completion_tokens=resp.completion_tokens,
+                finish_reason=resp.finish_reason,
+                attempts=attempts,
             )
             self.cache.put(key, self.model, req, resp)  # durable before anyone sees the reply
             return resp

@@ -64,7 +64,10 @@ def response_format(kind: str) -> dict[str, Any] | None:
     if kind == "json_object":
         return {"type": "json_object", "schema": VERDICT_SCHEMA}
     if kind == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True},
+        }
     raise ValueError(f"unknown response format {kind!r}; choose one of {RESPONSE_FORMATS}")
 
 
@@ -94,15 +97,18 @@ def judge_prompt(problem: str, gold_answer: str | None, gold_solution: str | Non
     )
 
 
-def judge_request(
-    row: dict[str, Any], params: dict[str, Any] | None = None, attempt: int = 0
-) -> ChatRequest:
+def judge_request(row: dict[str, Any], params: dict[str, Any] | None = None, attempt: int = 0) -> ChatRequest:
     """The judge request for one problem row (the teacher's written solution, else its reasoning)."""
     candidate = row.get("solution") or row.get("reasoning") or ""
-    prompt = judge_prompt(row.get("problem") or "", row.get("gold_answer"), row.get("gold_solution"), candidate)
+    prompt = judge_prompt(
+        row.get("problem") or "", row.get("gold_answer"), row.get("gold_solution"), candidate
+    )
     return ChatRequest.user(
-        prompt, params=params if params is not None else DEFAULT_JUDGE_PARAMS, template=JUDGE_TEMPLATE.id,
-        attempt=attempt, tag=str(row.get("id") or ""),
+        prompt,
+        params=params if params is not None else DEFAULT_JUDGE_PARAMS,
+        template=JUDGE_TEMPLATE.id,
+        attempt=attempt,
+        tag=str(row.get("id") or ""),
     )
 
 

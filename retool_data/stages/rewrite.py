@@ -49,9 +49,13 @@ def original_response(row: dict[str, Any]) -> str:
 def rewrite_request(
     row: dict[str, Any], params: dict[str, Any] | None = None, template: PromptTemplate = CURATION_TEMPLATE
 ) -> ChatRequest:
-    prompt = template.format(question=(row.get("problem") or "").strip(), original_response=original_response(row))
+    prompt = template.format(
+        question=(row.get("problem") or "").strip(), original_response=original_response(row)
+    )
     return ChatRequest.user(
-        prompt, params=params if params is not None else DEFAULT_REWRITE_PARAMS, template=template.id,
+        prompt,
+        params=params if params is not None else DEFAULT_REWRITE_PARAMS,
+        template=template.id,
         tag=str(row.get("id") or ""),
     )
 

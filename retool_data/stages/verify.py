@@ -27,7 +27,30 @@ STAGE = "verify"
 _PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
 _LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
 _MATH_WORDS = frozenset(  # words that still make a math answer (functions, constants, connectives of lists)
-    "sin cos tan cot sec csc log exp sqrt frac max min gcd lcm mod deg inf infty arcsin arccos arctan and".split()
+    [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "log",
+        "exp",
+        "sqrt",
+        "frac",
+        "max",
+        "min",
+        "gcd",
+        "lcm",
+        "mod",
+        "deg",
+        "inf",
+        "infty",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "and",
+    ]
 )
 
 
@@ -53,7 +76,9 @@ def is_text_answer(answer: str) -> bool:
 def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str]:
     """``(True|False, reason)`` when the rules decide, ``(None, why not)`` when the row needs a judge."""
     if gold is None:
-        return None, "proof problem without a reference answer" if _PROOF_RE.search(problem) else "no gold answer"
+        return None, "proof problem without a reference answer" if _PROOF_RE.search(
+            problem
+        ) else "no gold answer"
     if teacher is None:
         return None, "no final answer in the teacher's solution"
     if is_text_answer(gold) or is_text_answer(teacher):
@@ -122,7 +147,11 @@ def verify(
             to_judge.append(i)
             cols["verify_reason"][i] = reason  # replaced by the judge's reason below
         elif decided is None:
-            cols["verify_method"][i], cols["verify_verdict"][i], cols["verify_reason"][i] = "none", "undecided", reason
+            cols["verify_method"][i], cols["verify_verdict"][i], cols["verify_reason"][i] = (
+                "none",
+                "undecided",
+                reason,
+            )
         else:
             cols["verify_method"][i] = "rule"
             cols["verify_verdict"][i] = "correct" if decided else "incorrect"
@@ -133,7 +162,9 @@ def verify(
             cols["verify_method"][i], cols["verify_verdict"][i] = "judge", verdict
             cols["verify_reason"][i] = f"{reason} (rules: {cols['verify_reason'][i]})"
             cols["verify_judge"][i], cols["verify_template"][i] = judge.name, JUDGE_TEMPLATE.id
-    out = df.with_columns(pl.Series(name, values, dtype=VERIFY_COLUMNS[name]) for name, values in cols.items())
+    out = df.with_columns(
+        pl.Series(name, values, dtype=VERIFY_COLUMNS[name]) for name, values in cols.items()
+    )
     reasons = [_reject_reason(v, ref) for v, ref in zip(cols["verify_verdict"], has_reference, strict=True)]
     return _split(out, reasons, judge)
 
@@ -160,6 +191,8 @@ def _split(out: pl.DataFrame, row_reasons: list[str | None], judge: ChatBackend 
         "judge": judge.name if judge is not None else None,
         "judge_usage": judge.usage.as_dict() if judge is not None else None,
     }
-    result = StageResult(kept, make_rejects(dropped, STAGE, reasons, dropped["verify_reason"].to_list()), stats)
+    result = StageResult(
+        kept, make_rejects(dropped, STAGE, reasons, dropped["verify_reason"].to_list()), stats
+    )
     result.check_invariant(out.height)
     return result

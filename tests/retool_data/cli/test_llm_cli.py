@@ -23,7 +23,9 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
     sample = read_sample().kept
     sample.write_parquet(tmp_path / "sample.parquet")
 
-    verified = invoke("verify", str(tmp_path / "sample.parquet"), str(tmp_path / "verified.parquet"), "--no-progress")
+    verified = invoke(
+        "verify", str(tmp_path / "sample.parquet"), str(tmp_path / "verified.parquet"), "--no-progress"
+    )
     kept = pl.read_parquet(tmp_path / "verified.parquet")
     rejects = pl.read_parquet(tmp_path / "verified.rejects.parquet")
     assert kept.height + rejects.height == sample.height == verified["rows_in"]
@@ -31,7 +33,9 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
     assert set(rejects["reason"]) <= {"answer_mismatch", "unverifiable", "no_reference"}
     assert verified["judge"] is None
 
-    summary = invoke("rewrite", str(tmp_path / "verified.parquet"), str(tmp_path / "traces.parquet"), "--limit", "20")
+    summary = invoke(
+        "rewrite", str(tmp_path / "verified.parquet"), str(tmp_path / "traces.parquet"), "--limit", "20"
+    )
     traces = pl.read_parquet(tmp_path / "traces.parquet")
     assert summary["backend"] == "heuristic" and summary["rows_in"] == min(20, kept.height)
     assert set(traces["rewrite_backend"]) == {"heuristic"}
@@ -42,12 +46,27 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
 
 
 def test_bad_arguments_are_clear_errors(tmp_path):
-    result = CliRunner().invoke(app, ["verify", str(tmp_path / "missing.parquet"), str(tmp_path / "o.parquet")])
+    result = CliRunner().invoke(
+        app, ["verify", str(tmp_path / "missing.parquet"), str(tmp_path / "o.parquet")]
+    )
     assert result.exit_code != 0 and "no such file" in result.output
     pl.DataFrame({"id": ["a"]}).write_parquet(tmp_path / "in.parquet")
-    result = CliRunner().invoke(app, ["rewrite", str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"),
-                                      "--backend", "openai", "--model", "m", "--endpoint", ""])
+    result = CliRunner().invoke(
+        app,
+        [
+            "rewrite",
+            str(tmp_path / "in.parquet"),
+            str(tmp_path / "o.parquet"),
+            "--backend",
+            "openai",
+            "--model",
+            "m",
+            "--endpoint",
+            "",
+        ],
+    )
     assert result.exit_code != 0 and "no endpoint" in result.output
-    result = CliRunner().invoke(app, ["verify", str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"),
-                                      "--backend", "nope"])
+    result = CliRunner().invoke(
+        app, ["verify", str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"), "--backend", "nope"]
+    )
     assert result.exit_code != 0 and "unknown chat backend" in result.output

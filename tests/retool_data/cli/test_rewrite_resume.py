@@ -32,9 +32,25 @@ def trace_for(body: dict[str, Any], seen: int) -> Reply:
 
 def run_cli(inp: Path, out: Path, server: FakeOpenAIServer, cache: Path) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "retool_data", "rewrite", str(inp), str(out), "--backend", "openai",
-        "--endpoint", server.base_url, "--model", "fake-rewriter", "--concurrency", "4", "--cache-dir", str(cache),
-        "--timeout", "30", "--no-progress",
+        sys.executable,
+        "-m",
+        "retool_data",
+        "rewrite",
+        str(inp),
+        str(out),
+        "--backend",
+        "openai",
+        "--endpoint",
+        server.base_url,
+        "--model",
+        "fake-rewriter",
+        "--concurrency",
+        "4",
+        "--cache-dir",
+        str(cache),
+        "--timeout",
+        "30",
+        "--no-progress",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -46,8 +62,10 @@ def finish(proc: subprocess.Popen) -> None:
 
 
 def test_sigkill_half_way_then_resume(tmp_path):
-    rows = [row(f"What is {n} squared?", f"calc-{n} so {n} times {n}.", f"\\boxed{{{n * n}}}", str(n * n))
-            for n in range(N_ROWS)]
+    rows = [
+        row(f"What is {n} squared?", f"calc-{n} so {n} times {n}.", f"\\boxed{{{n * n}}}", str(n * n))
+        for n in range(N_ROWS)
+    ]
     inp = tmp_path / "in.parquet"
     frame(rows).write_parquet(inp)
 
@@ -90,4 +108,5 @@ def test_sigkill_half_way_then_resume(tmp_path):
     ref, got = pl.read_parquet(tmp_path / "ref.parquet"), pl.read_parquet(out)
     assert got.height == N_ROWS and got.equals(ref)
     assert pl.read_parquet(out.with_suffix(".rejects.parquet")).equals(
-        pl.read_parquet((tmp_path / "ref.parquet").with_suffix(".rejects.parquet")))
+        pl.read_parquet((tmp_path / "ref.parquet").with_suffix(".rejects.parquet"))
+    )

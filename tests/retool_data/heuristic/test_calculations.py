@@ -17,10 +17,16 @@ def test_equalities_in_inline_math_and_plain_text():
         "So the total is $12 \\times 7 = 84$ apples.\n"
         "Then 1024 - 243 = 781, and \\(\\frac{3}{4} + \\frac{5}{6} = \\frac{9}{12} + \\frac{10}{12} = \\frac{19}{12}\\)."
     )
-    assert statements(text) == ["print(12 * 7)", "print(1024 - 243)", "print(Fraction(3, 4) + Fraction(5, 6))"]
+    assert statements(text) == [
+        "print(12 * 7)",
+        "print(1024 - 243)",
+        "print(Fraction(3, 4) + Fraction(5, 6))",
+    ]
     calcs = find_calculations(text)
     assert [c.line for c in calcs] == [0, 1, 1]
-    assert calcs[2].expected == sympy.Rational(19, 12) and "from fractions import Fraction" in calcs[2].imports
+    assert (
+        calcs[2].expected == sympy.Rational(19, 12) and "from fractions import Fraction" in calcs[2].imports
+    )
 
 
 def test_wrong_trivial_reversed_and_repeated_calculations_stay_text():
@@ -72,4 +78,6 @@ def test_output_check_compares_printed_values():
     assert output_matches("ok", "84\n", calcs) == "unexpected_output_lines"
     assert output_matches("error", "NameError: x", calcs) == "sandbox_error"
     eq = find_calculations("We have 3x + 5 = 20, so x = 5.")
-    assert output_matches("ok", "[5]\n", eq) is None and output_matches("ok", "[4]\n", eq) == "solutions_differ"
+    assert (
+        output_matches("ok", "[5]\n", eq) is None and output_matches("ok", "[4]\n", eq) == "solutions_differ"
+    )

@@ -9,7 +9,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retool_data.heuristic.latex_math import MathParseError, code_mode, parse_math, to_python, to_sympy
+from retool_data.heuristic.codegen import code_mode, to_python
+from retool_data.heuristic.latex_math import MathParseError, parse_math, to_sympy
 
 
 def run_code(expr) -> object:
@@ -52,7 +53,8 @@ def test_parse_value_and_code(text, value, mode, code):
 
 
 @pytest.mark.parametrize(
-    "text", ["equation 3x", r"\text{cm}", "x2", "2 3", "1, 2", r"\cdots", r"17 \pmod{5}", "", "2^3^2", r"\frac{1}"]
+    "text",
+    ["equation 3x", r"\text{cm}", "x2", "2 3", "1, 2", r"\cdots", r"17 \pmod{5}", "", "2^3^2", r"\frac{1}"],
 )
 def test_what_is_not_arithmetic_is_refused(text):
     with pytest.raises(MathParseError):

@@ -104,10 +104,15 @@ class FakeOpenAIServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
+                }
                 body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
                 if method == "GET" and path.endswith("/models"):
-                    await self._write(writer, 200, {}, json.dumps({"object": "list", "data": [{"id": "fake"}]}))
+                    await self._write(
+                        writer, 200, {}, json.dumps({"object": "list", "data": [{"id": "fake"}]})
+                    )
                     continue
                 if not (method == "POST" and path.endswith("/chat/completions")):
                     await self._write(writer, 404, {}, json.dumps({"error": {"message": f"no route {path}"}}))

@@ -15,8 +15,15 @@ from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply, prompt_of
 
 def config(server: FakeOpenAIServer, **kw: Any) -> ClientConfig:
     base: dict[str, Any] = dict(
-        base_url=server.base_url, model="fake-model", api_key="k", concurrency=4, timeout_s=2.0,
-        max_retries=4, backoff_base_s=0.01, backoff_max_s=0.05, progress=False,
+        base_url=server.base_url,
+        model="fake-model",
+        api_key="k",
+        concurrency=4,
+        timeout_s=2.0,
+        max_retries=4,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        progress=False,
     )
     return ClientConfig(**{**base, **kw})
 
@@ -58,7 +65,10 @@ def test_every_fault_is_retried_until_a_reply(tmp_path):
     assert len(out) == len(requests)
     assert [r.text for r in out] == [f"answer:{q.messages[0]['content']}" for q in requests]
     assert all(r.error is None for r in out)
-    by_kind = {k: [r for q, r in zip(requests, out) if q.messages[0]["content"].startswith(k)] for k in KINDS}
+    by_kind = {
+        k: [r for q, r in zip(requests, out, strict=True) if q.messages[0]["content"].startswith(k)]
+        for k in KINDS
+    }
     assert all(r.attempts == 1 for r in by_kind["ok"])
     assert all(r.attempts == 3 for r in by_kind["e500"])
     for kind in ("rate", "e503", "hang", "drop", "malformed"):
@@ -86,8 +96,14 @@ def test_persistent_failures_end_as_recorded_errors():
 
 
 def test_unreachable_endpoint_is_an_error_not_an_exception():
-    cfg = ClientConfig(base_url="http://127.0.0.1:9/v1", model="m", max_retries=1, backoff_base_s=0.01,
-                       timeout_s=1.0, progress=False)
+    cfg = ClientConfig(
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        max_retries=1,
+        backoff_base_s=0.01,
+        timeout_s=1.0,
+        progress=False,
+    )
     out = OpenAIBackend(cfg).complete([ChatRequest.user("x")])
     assert out[0].error is not None and out[0].error.startswith("connection") and out[0].attempts == 2
 
@@ -126,7 +142,9 @@ def test_fingerprint_covers_model_messages_params_template_attempt():
     }
     assert len(keys) == 6
     # the tag (row id, for logs) does not change what is asked
-    assert fingerprint("m", base) == fingerprint("m", ChatRequest.user("p", {"temperature": 0.6}, "t@1", tag="x"))
+    assert fingerprint("m", base) == fingerprint(
+        "m", ChatRequest.user("p", {"temperature": 0.6}, "t@1", tag="x")
+    )
 
 
 def test_cost_accounting_uses_server_usage():
@@ -154,3 +172,14 @@ def test_missing_endpoint_or_model_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("RETOOL_LLM_MODEL", raising=False)
     with pytest.raises(ValueError, match="no model"):
         ClientConfig(base_url="http://x/v1").resolved()
+
+
+def test_requests_run_concurrently_up_to_the_limit():
+    # 32 requests, 0.5 s each, 16 at a time: two waves, ~1 s; one at a time would take 16 s
+    with FakeOpenAIServer(faulty, latency=0.5) as server:
+        backend = OpenAIBackend(config(server, concurrency=16, timeout_s=10))
+        t0 = time.monotonic()
+        out = backend.complete([ChatRequest.user(f"c{i}") for i in range(32)])
+        elapsed = time.monotonic() - t0
+    assert all(r.ok for r in out)
+    assert 1.0 <= elapsed < 3.0

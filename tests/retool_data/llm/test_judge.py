@@ -11,9 +11,18 @@ from retool_data.llm.judge import JUDGE_TEMPLATE, JudgeVerdict, judge_request, p
     ("reply", "expected"),
     [
         ('{"correct": true, "reason": "same value"}', JudgeVerdict(True, "same value")),
-        ('<think>\nIs {1,2} equal to {2,1}? yes\n</think>\n{"correct": true, "reason": "sets"}', JudgeVerdict(True, "sets")),
-        ('Reasoning... the answers differ.\n```json\n{"correct": false, "reason": "3 != 4"}\n```', JudgeVerdict(False, "3 != 4")),
-        ('first {"correct": true, "reason": "a"} then I changed my mind {"correct": false, "reason": "b"}', JudgeVerdict(False, "b")),
+        (
+            '<think>\nIs {1,2} equal to {2,1}? yes\n</think>\n{"correct": true, "reason": "sets"}',
+            JudgeVerdict(True, "sets"),
+        ),
+        (
+            'Reasoning... the answers differ.\n```json\n{"correct": false, "reason": "3 != 4"}\n```',
+            JudgeVerdict(False, "3 != 4"),
+        ),
+        (
+            'first {"correct": true, "reason": "a"} then I changed my mind {"correct": false, "reason": "b"}',
+            JudgeVerdict(False, "b"),
+        ),
         ('{"reason": "  spaces  ", "correct": false, "confidence": 0.9}', JudgeVerdict(False, "spaces")),
     ],
 )
@@ -39,7 +48,13 @@ def test_malformed_verdicts_say_why(reply, why):
 
 
 def test_judge_request_carries_template_attempt_and_the_row():
-    row = {"id": "r1", "problem": "Find x.", "solution": "So \\boxed{5}.", "gold_answer": "5", "gold_solution": None}
+    row = {
+        "id": "r1",
+        "problem": "Find x.",
+        "solution": "So \\boxed{5}.",
+        "gold_answer": "5",
+        "gold_solution": None,
+    }
     req = judge_request(row, attempt=2)
     prompt = req.messages[0]["content"]
     assert req.template == JUDGE_TEMPLATE.id and req.attempt == 2 and req.tag == "r1"

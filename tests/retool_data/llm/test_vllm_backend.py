@@ -19,7 +19,9 @@ def test_openai_params_map_to_sampling_params():
 
 def test_response_format_becomes_a_json_schema():
     schema = {"type": "object", "properties": {"correct": {"type": "boolean"}}}
-    _, got = sampling_kwargs({"response_format": {"type": "json_schema", "json_schema": {"name": "v", "schema": schema}}})
+    _, got = sampling_kwargs(
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "v", "schema": schema}}}
+    )
     assert got == schema
     _, got = sampling_kwargs({"response_format": {"type": "json_object"}})
     assert got == {"type": "object"}
@@ -39,7 +41,11 @@ def test_request_output_maps_to_a_response():
     )
     resp = response_from_output(out)
     assert (resp.text, resp.prompt_tokens, resp.completion_tokens, resp.finish_reason) == (
-        "<answer>\\boxed{2}</answer>", 4, 2, "stop")
+        "<answer>\\boxed{2}</answer>",
+        4,
+        2,
+        "stop",
+    )
     assert resp.ok and not resp.cached
     assert response_from_output(SimpleNamespace(prompt_token_ids=[1], outputs=[])).error is not None
 

@@ -9,7 +9,9 @@ import polars as pl
 from retool_data.schema import PROBLEM_SCHEMA, conform, problem_id
 
 
-def row(problem: str, reasoning: str, solution: str = "", gold_answer: str | None = None, **extra: Any) -> dict[str, Any]:
+def row(
+    problem: str, reasoning: str, solution: str = "", gold_answer: str | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": problem_id(problem),
         "dataset": "tests",
@@ -27,7 +29,9 @@ def row(problem: str, reasoning: str, solution: str = "", gold_answer: str | Non
 
 
 def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return conform(pl.DataFrame(rows, schema_overrides=PROBLEM_SCHEMA, infer_schema_length=None), PROBLEM_SCHEMA)
+    return conform(
+        pl.DataFrame(rows, schema_overrides=PROBLEM_SCHEMA, infer_schema_length=None), PROBLEM_SCHEMA
+    )
 
 
 CALC_ROWS = [

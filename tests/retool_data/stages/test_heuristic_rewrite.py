@@ -45,7 +45,9 @@ def execution_check(kept, sb: Sandbox) -> int:
 def strip_blocks(trace: str) -> str:
     """The trace minus the inserted code/interpreter blocks and the final answer: the original text."""
     for call in parse_trace(trace).tool_calls:
-        trace = trace.replace(format_code_block(call.code) + format_interpreter_block(call.output or ""), "", 1)
+        trace = trace.replace(
+            format_code_block(call.code) + format_interpreter_block(call.output or ""), "", 1
+        )
     return trace[: trace.rindex("\n\n<answer>")]
 
 
@@ -68,7 +70,12 @@ def test_rows_without_something_to_rewrite_are_quarantined(sandbox):
     assert result.kept.height == 0
     reasons = dict(zip(result.rejected["id"], result.rejected["reason"], strict=True))
     assert [reasons[r["id"]] for r in EDGE_ROWS] == [
-        "no_reasoning", "no_answer", "no_code", "no_code", "invalid_trace"]
+        "no_reasoning",
+        "no_answer",
+        "no_code",
+        "no_code",
+        "invalid_trace",
+    ]
 
 
 def test_verified_rows_without_a_boxed_answer_end_with_the_gold_answer(sandbox):

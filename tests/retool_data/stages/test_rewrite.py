@@ -28,21 +28,34 @@ def scripted(body: dict[str, Any], seen: int) -> Reply:
     if "KIND-nocode" in p:
         return Reply(text="Just thinking.\n<answer>\\boxed{84}</answer>")
     if "KIND-broken" in p:
-        return Reply(text="Let me compute.\n<code>\n```python\nprint(12 * 7)\n```\n<answer>\\boxed{84}</answer>")
+        return Reply(
+            text="Let me compute.\n<code>\n```python\nprint(12 * 7)\n```\n<answer>\\boxed{84}</answer>"
+        )
     if "KIND-400" in p:
         return Reply("status", status=400, text="prompt too long")
     return Reply("status", status=500)
 
 
 def backend(server: FakeOpenAIServer, cache: Any = None) -> OpenAIBackend:
-    cfg = ClientConfig(base_url=server.base_url, model="rewriter", concurrency=3, timeout_s=2, max_retries=1,
-                       backoff_base_s=0.01, progress=False)
+    cfg = ClientConfig(
+        base_url=server.base_url,
+        model="rewriter",
+        concurrency=3,
+        timeout_s=2,
+        max_retries=1,
+        backoff_base_s=0.01,
+        progress=False,
+    )
     return OpenAIBackend(cfg, cache)
 
 
 def rows() -> list[dict[str, Any]]:
     kinds = ["good", "think", "nocode", "broken", "400"]
-    out = [row(f"Problem {k} {i}", f"KIND-{k} reasoning {i}", "\\boxed{84}", "84") for i in range(2) for k in kinds]
+    out = [
+        row(f"Problem {k} {i}", f"KIND-{k} reasoning {i}", "\\boxed{84}", "84")
+        for i in range(2)
+        for k in kinds
+    ]
     out.append(row("Problem with nothing to rewrite", "", "", "1"))
     return out
 
@@ -59,9 +72,18 @@ def test_rewrite_statuses_and_quarantine(tmp_path):
         assert r["rewrite_status"] == "ok" and r["num_code_blocks"] == 1
         assert r["trace"] == GOOD and validate_trace(r["trace"]) == []
         assert r["rewrite_backend"] == "openai:rewriter" and r["rewrite_template"] == CURATION_TEMPLATE.id
-    assert result.kept.filter(result.kept["reasoning"].str.contains("think"))["raw_reply"].str.starts_with("<think>").all()
-    assert result.reject_counts() == {"no_code": 2, "no_reasoning": 1, "rewrite_error": 2, "unparseable_reply": 2}
-    details = dict(zip(result.rejected["reason"], result.rejected["detail"]))
+    assert (
+        result.kept.filter(result.kept["reasoning"].str.contains("think"))["raw_reply"]
+        .str.starts_with("<think>")
+        .all()
+    )
+    assert result.reject_counts() == {
+        "no_code": 2,
+        "no_reasoning": 1,
+        "rewrite_error": 2,
+        "unparseable_reply": 2,
+    }
+    details = dict(zip(result.rejected["reason"], result.rejected["detail"], strict=True))
     assert "code_without_interpreter" in details["unparseable_reply"]
     assert details["rewrite_error"].startswith("http_400")
     assert sent == 10  # the row without reasoning sent nothing; 400s are not retried

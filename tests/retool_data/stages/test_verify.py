@@ -21,8 +21,13 @@ ROWS = [
     row("P-wrong: 13 times 7?", "...", "\\boxed{90}", "91"),
     row("P-text: who wins?", "...", "\\boxed{\\text{Alice wins}}", "\\text{Alice}"),
     row("P-noanswer: sum?", "I could not finish.", "", "10"),
-    row("P-proof: Prove that sqrt 2 is irrational.", "Suppose ...", "Hence proved.", None,
-        gold_solution="Assume p/q in lowest terms ... contradiction."),
+    row(
+        "P-proof: Prove that sqrt 2 is irrational.",
+        "Suppose ...",
+        "Hence proved.",
+        None,
+        gold_solution="Assume p/q in lowest terms ... contradiction.",
+    ),
     row("P-retry: which city?", "...", "\\boxed{\\text{Paris}}", "\\text{the capital of France}"),
     row("P-garbage: which color?", "...", "\\boxed{\\text{red}}", "\\text{crimson}"),
     row("P-down: which shape?", "...", "\\boxed{\\text{circle}}", "\\text{round shape}"),
@@ -49,8 +54,15 @@ def judge_script(body: dict[str, Any], seen: int) -> Reply:
 
 
 def judge(server: FakeOpenAIServer, cache: Any = None) -> OpenAIBackend:
-    cfg = ClientConfig(base_url=server.base_url, model="r1", concurrency=4, timeout_s=2, max_retries=2,
-                       backoff_base_s=0.01, progress=False)
+    cfg = ClientConfig(
+        base_url=server.base_url,
+        model="r1",
+        concurrency=4,
+        timeout_s=2,
+        max_retries=2,
+        backoff_base_s=0.01,
+        progress=False,
+    )
     return OpenAIBackend(cfg, cache)
 
 
@@ -71,11 +83,15 @@ def test_rules_then_judge_every_row_ends_with_a_verdict(tmp_path):
     assert kept["P-equiv"]["verify_method"] == "rule"
     for name in ("P-text", "P-proof", "P-retry"):
         assert kept[name]["verify_method"] == "judge" and kept[name]["verify_verdict"] == "correct"
-        assert kept[name]["verify_judge"] == "openai:r1" and kept[name]["verify_template"] == JUDGE_TEMPLATE.id
+        assert (
+            kept[name]["verify_judge"] == "openai:r1" and kept[name]["verify_template"] == JUDGE_TEMPLATE.id
+        )
     assert kept["P-text"]["verify_reason"].startswith("same winner (rules: text answer)")
     assert kept["P-proof"]["verify_reason"].startswith("complete argument (rules: proof problem")
 
-    rejected = {json.loads(r["row"])["problem"].split(":")[0]: r for r in result.rejected.iter_rows(named=True)}
+    rejected = {
+        json.loads(r["row"])["problem"].split(":")[0]: r for r in result.rejected.iter_rows(named=True)
+    }
     assert {k: v["reason"] for k, v in rejected.items()} == {
         "P-wrong": "answer_mismatch",
         "P-noanswer": "answer_mismatch",
@@ -98,7 +114,10 @@ def test_without_a_judge_undecidable_rows_are_quarantined():
     assert sorted(by_problem(result.kept)) == ["P-equiv", "P-right"]
     assert result.reject_counts() == {"answer_mismatch": 1, "no_reference": 1, "unverifiable": 6}
     assert set(result.rejected.filter(result.rejected["reason"] == "unverifiable")["detail"]) >= {
-        "text answer", "no final answer in the teacher's solution", "proof problem without a reference answer"}
+        "text answer",
+        "no final answer in the teacher's solution",
+        "proof problem without a reference answer",
+    }
 
 
 def test_judge_all_and_rerun_is_served_from_cache(tmp_path):
