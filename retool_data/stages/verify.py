@@ -12,82 +12,17 @@ Kept: ``verify_verdict == "correct"``. Quarantined (reject reasons):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
 import polars as pl
 
-from retool_data import answers
 from retool_data.llm.judge import JUDGE_TEMPLATE, JudgeVerdict, judge_request, parse_judge_reply
 from retool_data.llm.types import ChatBackend
 from retool_data.schema import PROBLEM_SCHEMA, VERIFY_COLUMNS, StageResult, conform, make_rejects
+from retool_data.stages.verify_rules import gold_answer, rule_decisions, teacher_answer
 
 STAGE = "verify"
-_PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
-_LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
-_MATH_WORDS = frozenset(  # words that still make a math answer (functions, constants, connectives of lists)
-    [
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "log",
-        "exp",
-        "sqrt",
-        "frac",
-        "max",
-        "min",
-        "gcd",
-        "lcm",
-        "mod",
-        "deg",
-        "inf",
-        "infty",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "and",
-    ]
-)
-
-
-def teacher_answer(row: dict[str, Any]) -> str | None:
-    return answers.extract_answer(row.get("solution")) or answers.extract_answer(row.get("reasoning"))
-
-
-def gold_answer(row: dict[str, Any]) -> str | None:
-    gold = (row.get("gold_answer") or "").strip()
-    return gold or answers.extract_answer(row.get("gold_solution"))
-
-
-def _normalized_text(answer: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", _LATEX_CMD_RE.sub(" ", answer).lower()))
-
-
-def is_text_answer(answer: str) -> bool:
-    """A worded answer ("Alice wins", "\\text{no such n}", "yes") that math parsing cannot compare."""
-    words = re.findall(r"[a-z]{3,}", _normalized_text(answer))
-    return any(w not in _MATH_WORDS for w in words) or _normalized_text(answer) in ("yes", "no")
-
-
-def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str]:
-    """``(True|False, reason)`` when the rules decide, ``(None, why not)`` when the row needs a judge."""
-    if gold is None:
-        return None, "proof problem without a reference answer" if _PROOF_RE.search(
-            problem
-        ) else "no gold answer"
-    if teacher is None:
-        return None, "no final answer in the teacher's solution"
-    if is_text_answer(gold) or is_text_answer(teacher):
-        if _normalized_text(gold) == _normalized_text(teacher):
-            return True, f"text answers match: {teacher!r}"
-        return None, "text answer"
-    if answers.is_equivalent(teacher, gold):
-        return True, f"{teacher!r} is equivalent to {gold!r}"
-    return False, f"{teacher!r} is not equivalent to {gold!r}"
 
 
 def _judge_rows(
@@ -134,28 +69,24 @@ def verify(
     rows = df.to_dicts()
     cols: dict[str, list[Any]] = {name: [None] * len(rows) for name in VERIFY_COLUMNS}
     to_judge: list[int] = []
-    has_reference = [False] * len(rows)
-    for i, row in enumerate(rows):
-        teacher, gold = teacher_answer(row), gold_answer(row)
-        cols["teacher_answer"][i] = teacher
-        decided, reason = rule_decision(teacher, gold, row.get("problem") or "")
-        has_reference[i] = gold is not None or bool((row.get("gold_solution") or "").strip())
+    teachers, golds = [teacher_answer(r) for r in rows], [gold_answer(r) for r in rows]
+    decisions = rule_decisions(teachers, golds, [r.get("problem") or "" for r in rows])
+    has_reference = [
+        g is not None or bool((r.get("gold_solution") or "").strip())
+        for r, g in zip(rows, golds, strict=True)
+    ]
+    cols["teacher_answer"] = teachers
+    for i, (decided, reason) in enumerate(decisions):
         if not has_reference[i]:
             cols["verify_method"][i], cols["verify_verdict"][i] = "none", "undecided"
             cols["verify_reason"][i] = "no gold answer or gold solution"
         elif judge is not None and (judge_all or decided is None or (judge_mismatches and decided is False)):
             to_judge.append(i)
             cols["verify_reason"][i] = reason  # replaced by the judge's reason below
-        elif decided is None:
-            cols["verify_method"][i], cols["verify_verdict"][i], cols["verify_reason"][i] = (
-                "none",
-                "undecided",
-                reason,
-            )
         else:
-            cols["verify_method"][i] = "rule"
-            cols["verify_verdict"][i] = "correct" if decided else "incorrect"
-            cols["verify_reason"][i] = reason
+            verdict = "undecided" if decided is None else "correct" if decided else "incorrect"
+            cols["verify_method"][i] = "none" if decided is None else "rule"
+            cols["verify_verdict"][i], cols["verify_reason"][i] = verdict, reason
     if judge is not None and to_judge:
         verdicts = _judge_rows([rows[i] for i in to_judge], judge, judge_params, judge_attempts)
         for i, (verdict, reason) in zip(to_judge, verdicts, strict=True):

@@ -11,7 +11,8 @@ from retool_data.llm import OpenAIBackend, ResponseCache
 from retool_data.llm.client import ClientConfig
 from retool_data.llm.judge import JUDGE_TEMPLATE
 from retool_data.schema import VERIFY_COLUMNS
-from retool_data.stages.verify import is_text_answer, rule_decision, verify
+from retool_data.stages.verify import verify
+from retool_data.stages.verify_rules import is_text_answer, rule_decision, rule_decisions
 from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply, prompt_of
 from tests.retool_data.stages.rows import frame, row
 
@@ -155,3 +156,12 @@ def test_text_answers():
     assert is_text_answer("\\text{Alice wins}") and is_text_answer("yes")
     assert not is_text_answer("\\frac{\\sqrt{3}}{2}") and not is_text_answer("12 \\text{ cm}")
     assert not is_text_answer("\\sin x + \\log 2") and not is_text_answer("(A)")
+
+
+def test_batched_rule_decisions_match_one_by_one():
+    teachers = ["84", "\\frac{1}{2}", "90", None, "\\text{Yes}", "2\\sqrt{2}"]
+    golds = ["84", "0.5", "91", "7", "yes", "\\sqrt{8}"]
+    problems = [""] * len(teachers)
+    assert rule_decisions(teachers, golds, problems) == [
+        rule_decision(t, g, p) for t, g, p in zip(teachers, golds, problems, strict=True)
+    ]
