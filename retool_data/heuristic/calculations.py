@@ -71,8 +71,31 @@ def _boundaries(text: str) -> list[int]:
     return sorted(set(cuts))
 
 
+_OPERATOR_CMD = r"\\(?:times|cdot|div|pm|mp|ast|frac|sqrt|binom)"
+# Math continues across the cut: an operator, a digit, a decimal point glued to it, a single-letter variable
+# (not "a", "I", nor the "s" of "that's").
+_LEFT_OPEN = re.compile(
+    r"(?:(?:[-+*/×·÷−^_=(\[{\\\d]|" + _OPERATOR_CMD + r"|(?<![A-Za-z'’])[b-zA-HJ-Z])\s*|\.)\Z"
+)
+_RIGHT_OPEN = re.compile(
+    r"\A(?:\s*(?:[-+*/×·÷−^_!(\[{\d]|" + _OPERATOR_CMD + r"|[b-zA-HJ-Z](?![A-Za-z]))|\.\d)"
+)
+
+
+def _continues_left(before: str) -> bool:
+    """The math goes on to the left (``x^2 + |16``): a piece cut there is not what the text computes."""
+    return bool(_LEFT_OPEN.search(before))
+
+
+def _continues_right(after: str) -> bool:
+    """The math goes on to the right (``= 5|x + 3``): the stated value is not what was cut."""
+    return bool(_RIGHT_OPEN.match(after))
+
+
 def longest_suffix(text: str, ok: Any) -> Node | None:
     for i in _boundaries(text):
+        if i and _continues_left(text[:i]):
+            continue
         node = _parse(text[i:])
         if node is not None and ok(node):
             return node
@@ -81,6 +104,8 @@ def longest_suffix(text: str, ok: Any) -> Node | None:
 
 def longest_prefix(text: str, ok: Any) -> tuple[Node, str] | None:
     for j in reversed(_boundaries(text)):
+        if j < len(text) and _continues_right(text[j:]):
+            continue
         node = _parse(text[:j])
         if node is not None and ok(node):
             return node, text[:j].strip()

@@ -81,3 +81,19 @@ def test_output_check_compares_printed_values():
     assert (
         output_matches("ok", "[5]\n", eq) is None and output_matches("ok", "[4]\n", eq) == "solutions_differ"
     )
+
+
+def test_pieces_of_larger_expressions_are_not_calculations():
+    # each right-hand side happens to equal a piece of the left: only the whole expression counts
+    for text in [
+        "x^2 + 16 = 18",
+        "x_1 + 12 = 13",
+        "\\cdot 5 + 30 = 35",
+        "3 + 40 = 43x",
+        "2 + 30 = 32^2",
+        "y - 20 + 50 = 30",
+    ]:
+        assert statements(text) == [], text
+    # sentence ends, articles and contractions are not math
+    assert statements("So n = 8. 2^8 = 256.") == ["print(2**8)"]
+    assert statements("so that's 17 + 40 = 57 a day") == ["print(17 + 40)"]
