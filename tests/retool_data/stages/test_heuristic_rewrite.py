@@ -93,3 +93,8 @@ def test_bundled_sample_gets_code_for_most_rows(sandbox):
     assert set(result.reject_counts()) <= {"no_answer", "no_code"}
     assert result.stats["blocks_dropped"] == {}
     assert execution_check(result.kept, sandbox) >= result.kept.height
+
+
+def test_rerunning_gives_the_same_output(sandbox):
+    first, again = heuristic_rewrite(frame(CALC_ROWS), sandbox), heuristic_rewrite(frame(CALC_ROWS), sandbox)
+    assert first.kept.equals(again.kept) and first.rejected.equals(again.rejected)
