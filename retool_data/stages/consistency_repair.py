@@ -1,6 +1,7 @@
 """Repair of an inconsistent trace: write the real interpreter outputs in, then re-check the final answer.
 
-Only ``mismatch`` and ``missing_interpreter`` blocks are repairable (an unexpected error or a timeout means the
+The real output goes in verbatim (`ExecResult.output`, what the RL rollout will show the model). Only
+``mismatch`` and ``missing_interpreter`` blocks are repairable (an unexpected error or a timeout means the
 reasoning after the block rests on a result that never existed). Segments that are not repaired keep their exact
 source text, so a repaired trace differs from the original only inside the replaced/inserted blocks.
 """
@@ -22,7 +23,9 @@ def _mentions(text: str | None, answer: str) -> bool:
 
 
 def _interpreter_raw(output: str | None) -> str:
-    return render_segment(Segment("interpreter", (output or "").rstrip("\n")))
+    """The block exactly as the RL rollout shows it (`trace.format_interpreter_block`, without the newlines
+    around it): the sandbox's output verbatim, trailing newline included."""
+    return render_segment(Segment("interpreter", output or ""))
 
 
 def repair_trace(trace_text: str, blocks: Sequence[Any], gold_answer: str | None) -> tuple[str | None, str]:
