@@ -221,6 +221,10 @@ def export_command(
         str | None, typer.Option(help="Also upload to this Hub dataset repo (token: HF_TOKEN).")
     ] = None,
     public: Annotated[bool, typer.Option(help="Create the Hub repo public (default private).")] = False,
+    hub_endpoint: Annotated[
+        str | None,
+        typer.Option(help="Hub URL (default: $HF_ENDPOINT or huggingface.co), e.g. a private mirror."),
+    ] = None,
 ) -> None:
     """Export filtered rows: HF dataset (save_to_disk), parquet shards, README.md card and a verl RL parquet."""
     import polars as pl
@@ -252,7 +256,7 @@ def export_command(
         f"exported {result.rows} rows -> {result.out_dir} ({len(result.shards)} shard(s), config {result.config_hash})"
     )
     if push_to_hub:
-        url = push(result.out_dir, push_to_hub, private=not public)
+        url = push(result.out_dir, push_to_hub, private=not public, endpoint=hub_endpoint)
         typer.echo(f"pushed to {url}")
 
 

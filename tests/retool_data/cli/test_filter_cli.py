@@ -148,3 +148,36 @@ def test_filter_with_the_sandbox_and_repair(tmp_path: Path) -> None:
         "<interpreter>\n1024\n\n</interpreter>"
         in kept.filter(pl.col("consistency_verdict") == "repaired")["trace"][0]
     )
+
+
+def test_export_push_to_hub_from_the_cli(tmp_path: Path, benchmarks_dir: Path, monkeypatch) -> None:  # noqa: ANN001
+    from tests.retool_data.fake_hub import FakeHub
+
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    assert (
+        runner.invoke(
+            app, ["filter", str(src), "-o", str(out), "--benchmarks", "", "--no-consistency"]
+        ).exit_code
+        == 0
+    )
+    monkeypatch.setenv("HF_TOKEN", "hf_cli_token")
+    with FakeHub() as hub:
+        result = runner.invoke(
+            app,
+            [
+                "export",
+                str(out),
+                "-o",
+                str(tmp_path / "x"),
+                "--push-to-hub",
+                "team/retool",
+                "--public",
+                "--hub-endpoint",
+                hub.endpoint,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "pushed to" in result.output
+    assert hub.state.repos[0]["visibility"] == "public"
+    assert "team/retool/README.md" in hub.state.files
