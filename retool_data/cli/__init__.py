@@ -32,9 +32,11 @@ def version() -> None:
 # Command modules register themselves below (one line each).
 from retool_data.cli import ingest as _ingest
 from retool_data.cli import run as _run
+from retool_data.cli import train as _train
 
 _ingest.register(app)
 _run.register(app)
+_train.register(app)
 
 
 def main() -> None:
