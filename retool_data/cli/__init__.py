@@ -30,9 +30,9 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
-from retool_data.cli import ingest as _ingest
-from retool_data.cli import run as _run
-from retool_data.cli import train as _train
+from retool_data.cli import ingest as _ingest  # noqa: E402
+from retool_data.cli import run as _run  # noqa: E402
+from retool_data.cli import train as _train  # noqa: E402
 
 _ingest.register(app)
 _run.register(app)

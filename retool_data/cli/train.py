@@ -13,6 +13,10 @@ import typer
 
 # stage name -> (module exposing `cli(argv: list[str], prog: str)`, one-line help)
 TRAIN_STAGES: dict[str, tuple[str, str]] = {
+    "sft": (
+        "training.sft",
+        "Cold-start SFT with TRL, interpreter output masked from the loss (config: training.sft_config.SFTRunConfig).",
+    ),
     "grpo": (
         "training.grpo",
         "ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked "
