@@ -21,6 +21,11 @@ from training.grpo_config import GRPORunConfig
 
 __all__ = ["GRPORunConfig", "GRPORunResult", "cli", "load_problems", "main", "parse_config", "run_grpo"]
 
+CLI_DESCRIPTION = (
+    "ReTool RL: GRPO with the multi-turn code-interpreter rollout (interpreter tokens masked from the loss). "
+    "`--config recipe.yaml` sets any of the options below (see configs/grpo_*.yaml); options on the command line "
+    "override it."
+)
 RUN_CONFIG_FILE = "run_config.yaml"
 RESULT_FILE = "grpo_result.json"
 
@@ -83,7 +88,9 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> GRPO
     """``--config recipe.yaml`` plus CLI overrides (TRL's TrlParser; unknown keys are an error)."""
     from trl import TrlParser
 
-    (config,) = TrlParser([GRPORunConfig], prog=prog).parse_args_and_config(args=argv)
+    (config,) = TrlParser([GRPORunConfig], prog=prog, description=CLI_DESCRIPTION).parse_args_and_config(
+        args=argv
+    )
     return config
 
 
