@@ -102,7 +102,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
 
     from sandbox import Sandbox
     from training.grpo_rollout import RetoolRolloutFunc
-    from training.model_loading import load_causal_lm, load_tokenizer, lora_config
+    from training.model_loading import load_causal_lm, load_tokenizer
     from training.rewards import get_reward_funcs
 
     set_seed(config.seed)
@@ -113,11 +113,6 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
     if len(dataset) == 0:
         raise ValueError(f"no usable problems in {config.dataset_name_or_path}: left out {dropped}")
     model = load_causal_lm(config.model_name_or_path, **(config.model_init_kwargs or {}))
-    peft = (
-        lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
-        if (config.use_peft)
-        else None
-    )
     per_process = max(1, config.generation_batch_size // max(1, config.world_size))
     rollout = RetoolRolloutFunc(
         tokenizer,
@@ -133,7 +128,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=peft,
+        peft_config=config.lora_config(),
         rollout_func=rollout,
         callbacks=callbacks,
     )

@@ -160,6 +160,14 @@ class GRPORunConfig(GRPOConfig):
         if self.use_peft and self.lora_r < 1:
             raise ValueError("Set lora_r to a positive rank (e.g. 16).")
 
+    def lora_config(self) -> Any:
+        """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
+        if not self.use_peft:
+            return None
+        from training.model_loading import lora_config
+
+        return lora_config(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_target_modules)
+
     def reward_params(self) -> dict[str, dict[str, Any]]:
         """Factory arguments of the configurable rewards (see training.rewards)."""
         return {

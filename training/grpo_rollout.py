@@ -74,8 +74,7 @@ class RetoolRolloutFunc:
         self.backend_factory = backend_factory
         self._owns_sandbox = callable(sandbox) and not hasattr(sandbox, "arun")
         self._server_backend: Any = None
-        self.last_batch: RolloutBatch | None = None
-        self.__name__ = "retool_rollout"
+        self.last_batch: RolloutBatch | None = None  # the latest call's rollouts (for callbacks and tests)
 
     @property
     def sandbox(self) -> Any:

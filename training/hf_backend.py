@@ -24,28 +24,32 @@ def _stopping_criteria_classes() -> tuple[type, type]:
     class StopOnText(StoppingCriteria):
         """Per row: stop when the decoded generated tail contains a stop string, or the row's budget is spent.
 
-        The tail is the last ``window`` generated tokens, enough to hold any stop string (each token decodes to
-        at least one character); the check runs after every token, so the first match is at the token that
-        completes the stop.
+        The tail is the last ``window`` generated tokens, enough to hold any stop string; the check runs after
+        every token, so the first match is at the token that completes the stop. Only rows whose last token can
+        complete a stop (its text holds a stop's last character: ``enders``) are decoded.
         """
 
-        def __init__(self, tokenizer: Any, stop: Sequence[str], start: int, budgets: Sequence[int]) -> None:
+        def __init__(
+            self, tokenizer: Any, stop: Sequence[str], start: int, budgets: Sequence[int], enders: frozenset[int]
+        ) -> None:
             self.tokenizer = tokenizer
             self.stop = tuple(s for s in stop if s)
             self.start = start
             self.window = max((len(s) for s in self.stop), default=0) + 2
             self.budgets = list(budgets)
+            self.enders = enders
 
         def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
             generated = input_ids.shape[1] - self.start
-            done = torch.tensor([generated >= b for b in self.budgets], device=input_ids.device)
+            done = [generated >= b for b in self.budgets]
             if self.stop and generated > 0:
-                tails = input_ids[:, max(self.start, input_ids.shape[1] - self.window) :].tolist()
-                for row, tail in enumerate(tails):
-                    text = self.tokenizer.decode(tail, skip_special_tokens=False)
-                    if any(s in text for s in self.stop):
-                        done[row] = True
-            return done
+                rows = [r for r, t in enumerate(input_ids[:, -1].tolist()) if t in self.enders]
+                if rows:
+                    tails = input_ids[rows, max(self.start, input_ids.shape[1] - self.window) :].tolist()
+                    for row, tail in zip(rows, tails, strict=True):
+                        text = self.tokenizer.decode(tail, skip_special_tokens=False)
+                        done[row] = done[row] or any(s in text for s in self.stop)
+            return torch.tensor(done, device=input_ids.device)
 
     class SampledLogprobs(LogitsProcessor):
         """Records log p(sampled token) under the final (processed) distribution; must be the last processor.
@@ -106,6 +110,17 @@ class TransformersBackend:
         self.pad_token_id = int(pad if pad is not None else self.eos_token_ids[0])
         self.max_batch_size = max_batch_size
         self.record_logprobs = record_logprobs
+        self._enders: dict[tuple[str, ...], frozenset[int]] = {}
+
+    def stop_enders(self, stop: Sequence[str]) -> frozenset[int]:
+        """Token ids whose text holds the last character of a stop string: only these can complete a stop.
+        Computed once per stop set (one batched decode of the vocabulary)."""
+        key = tuple(sorted(stop))
+        if key not in self._enders:
+            last_chars = {s[-1] for s in key if s}
+            texts = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
+            self._enders[key] = frozenset(i for i, t in enumerate(texts) if any(c in t for c in last_chars))
+        return self._enders[key]
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]:
         step = self.max_batch_size or max(1, len(requests))
@@ -145,8 +160,9 @@ class TransformersBackend:
             input_ids[row, width - len(r.context_ids) :] = torch.tensor(r.context_ids, dtype=torch.long)
             attention[row, width - len(r.context_ids) :] = 1
         stop = sorted({s for r in live for s in r.stop})
+        budgets = [r.max_new_tokens for r in live]
         criteria = StoppingCriteriaList(
-            [stop_on_text_cls(self.tokenizer, stop, width, [r.max_new_tokens for r in live])]
+            [stop_on_text_cls(self.tokenizer, stop, width, budgets, self.stop_enders(stop))]
         )
         recorder = logprobs_cls() if self.record_logprobs else None
         greedy = self.sampling.greedy

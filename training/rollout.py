@@ -10,17 +10,14 @@ loop continues from ``prompt ids + completion ids so far``. Earlier turns are ne
 A backend only continues contexts (`GenerationBackend.generate`); the tool loop, the masks, the budget and the
 bookkeeping live here once. Sandbox calls of all live rollouts of a turn run concurrently (``Sandbox.arun``).
 
-The stop rule, the same for every backend (`finish_continuation`): a turn stops at the first token whose
-decoded text completes ``</code>``. BPE can merge the stop with what follows (``>\\n``): that token is kept whole,
-so the characters of that token after ``</code>`` stay in the model's turn (its id was sampled, its log-prob is
-real), and every token after it is dropped. Text is always ``decode(ids)``, never the backend's own string.
+The stop rule (where a turn ends, how a stop inside a BPE token is cut) is `training.generation.finish_continuation`,
+applied by every backend. See docs/training.md (GRPO) for the table of end cases.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import itertools
 import logging
 import time
 import uuid
@@ -344,7 +341,3 @@ def run_rollouts(
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
 
-
-def repeat_each(items: Sequence[Any], n: int) -> list[Any]:
-    """``[a, b] -> [a, a, b, b]`` for n=2: the layout TRL groups completions in."""
-    return list(itertools.chain.from_iterable(itertools.repeat(x, n) for x in items))
