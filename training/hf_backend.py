@@ -16,6 +16,8 @@ from typing import Any
 
 from training.generation import Continuation, GenerationRequest, SamplingSettings, finish_continuation
 
+_ENDERS_CACHE: dict[tuple[int, int, tuple[str, ...]], frozenset[int]] = {}
+
 
 def _stopping_criteria_classes() -> tuple[type, type]:
     import torch
@@ -110,17 +112,17 @@ class TransformersBackend:
         self.pad_token_id = int(pad if pad is not None else self.eos_token_ids[0])
         self.max_batch_size = max_batch_size
         self.record_logprobs = record_logprobs
-        self._enders: dict[tuple[str, ...], frozenset[int]] = {}
 
     def stop_enders(self, stop: Sequence[str]) -> frozenset[int]:
         """Token ids whose text holds the last character of a stop string: only these can complete a stop.
-        Computed once per stop set (one batched decode of the vocabulary)."""
-        key = tuple(sorted(stop))
-        if key not in self._enders:
-            last_chars = {s[-1] for s in key if s}
+        One batched decode of the vocabulary per tokenizer and stop set, cached for the process (a backend is
+        built per training step)."""
+        key = (id(self.tokenizer), len(self.tokenizer), tuple(sorted(stop)))
+        if key not in _ENDERS_CACHE:
+            last_chars = {s[-1] for s in key[2] if s}
             texts = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
-            self._enders[key] = frozenset(i for i, t in enumerate(texts) if any(c in t for c in last_chars))
-        return self._enders[key]
+            _ENDERS_CACHE[key] = frozenset(i for i, t in enumerate(texts) if any(c in t for c in last_chars))
+        return _ENDERS_CACHE[key]
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]:
         step = self.max_batch_size or max(1, len(requests))

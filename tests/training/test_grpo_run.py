@@ -136,6 +136,6 @@ def test_smollm2_real_sampling_grpo_run_completes_on_cpu(tmp_path, capsys):
     steps = [h for h in result.metrics_history if "retool/response_length" in h]
     assert len(steps) == 2
     for h in steps:
-        assert 0 < h["retool/response_length"] <= 48 and h["completions/mean_length"] <= 48
-        assert h["retool/generation_s"] > 0 and h["reward"] in (h["rewards/answer/mean"],)
+        assert 0 < h["retool/response_length"] <= 32 and h["completions/mean_length"] <= 32
+        assert h["retool/generation_s"] > 0 and h["reward"] == h["rewards/answer/mean"]
     assert (tmp_path / "smoke" / "adapter_model.safetensors").exists()
