@@ -27,10 +27,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SHAPES = {
     # Qwen2.5-1.5B (config.json of Qwen/Qwen2.5-1.5B-Instruct)
-    "qwen2.5-1.5b": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
-                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
-    "small": dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
-                  num_key_value_heads=2, vocab_size=32768, tie_word_embeddings=True),
+    "qwen2.5-1.5b": dict(
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_hidden_layers=28,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "small": dict(
+        hidden_size=256,
+        intermediate_size=1024,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=32768,
+        tie_word_embeddings=True,
+    ),
 }
 SNIPPET = (
     "import sympy as sp\nn = {n}\nf = sp.factorint(2**64 - {n})\ntotal = sum(k * k for k in range(10000))\n"
@@ -78,7 +92,9 @@ def forced_script_model(config, turn_ids: list[list[int]], marker: tuple[int, in
 def build_script(tokenizer, code_turns: int, turn_tokens: int) -> list[list[int]]:
     from retool_data.trace import format_code_block
 
-    filler_ids = tokenizer.encode(" We compute the value step by step and check it.", add_special_tokens=False)
+    filler_ids = tokenizer.encode(
+        " We compute the value step by step and check it.", add_special_tokens=False
+    )
     turns = []
     for k in range(code_turns):
         code = format_code_block(SNIPPET.format(n=97 + k))
@@ -86,8 +102,10 @@ def build_script(tokenizer, code_turns: int, turn_tokens: int) -> list[list[int]
         reps = max(0, turn_tokens - len(code_ids)) // len(filler_ids) + 1
         text = tokenizer.decode(filler_ids * reps) + "\n" + code
         turns.append(tokenizer.encode(text, add_special_tokens=False))
-    turns.append(tokenizer.encode("So the answer is <answer>\\boxed{42}</answer>", add_special_tokens=False)
-                 + [tokenizer.eos_token_id])
+    turns.append(
+        tokenizer.encode("So the answer is <answer>\\boxed{42}</answer>", add_special_tokens=False)
+        + [tokenizer.eos_token_id]
+    )
     return turns
 
 
@@ -149,7 +167,9 @@ def main() -> None:
     device = torch.device("cuda" if cuda else "cpu")
     model.to(device=device, dtype=torch.bfloat16 if cuda else torch.float32)
     prompt = tok.apply_chat_template(
-        [{"role": "user", "content": "Solve the problem with code."}], add_generation_prompt=True, tokenize=True,
+        [{"role": "user", "content": "Solve the problem with code."}],
+        add_generation_prompt=True,
+        tokenize=True,
         return_dict=True,
     )["input_ids"]
     budget = sum(len(t) for t in script) + 200 * args.code_turns + 64
@@ -168,17 +188,19 @@ def main() -> None:
             model_tokens = sum(r.model_tokens for r in batch.results)
             all_tokens = sum(len(r.completion_ids) for r in batch.results)
             step_s = batch.generation_s + batch.sandbox_s + update_s
-            rows.append({
-                "generated_tokens_per_s": model_tokens / batch.generation_s,
-                "completion_tokens_per_s": all_tokens / (batch.generation_s + batch.sandbox_s),
-                "generation_s": batch.generation_s,
-                "sandbox_s": batch.sandbox_s,
-                "update_s": update_s,
-                "sandbox_share": batch.sandbox_s / step_s,
-                "sandbox_share_of_rollout": batch.sandbox_s / (batch.generation_s + batch.sandbox_s),
-                "turns": batch.turns,
-                "mean_call_s": sum(c.duration_s for c in calls) / len(calls),
-            })
+            rows.append(
+                {
+                    "generated_tokens_per_s": model_tokens / batch.generation_s,
+                    "completion_tokens_per_s": all_tokens / (batch.generation_s + batch.sandbox_s),
+                    "generation_s": batch.generation_s,
+                    "sandbox_s": batch.sandbox_s,
+                    "update_s": update_s,
+                    "sandbox_share": batch.sandbox_s / step_s,
+                    "sandbox_share_of_rollout": batch.sandbox_s / (batch.generation_s + batch.sandbox_s),
+                    "turns": batch.turns,
+                    "mean_call_s": sum(c.duration_s for c in calls) / len(calls),
+                }
+            )
     best = min(rows, key=lambda r: r["generation_s"] + r["sandbox_s"] + r["update_s"])
     summary = {
         "device": torch.cuda.get_device_name() if cuda else "cpu",

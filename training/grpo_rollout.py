@@ -114,6 +114,11 @@ class RetoolRolloutFunc:
         self.last_batch = batch
         self._log(trainer, mode, batch)
         results = batch.results
+        log_extra = getattr(trainer, "_log_completion_extra", None)  # columns of TRL's completions table
+        if callable(log_extra):
+            log_extra("num_tool_calls", [r.num_tool_calls for r in results])
+            log_extra("code_errors", [r.code_errors for r in results])
+            log_extra("rollout_end", [r.end for r in results])
         have_logprobs = all(r.logprobs is not None for r in results)
         return {
             "prompt_ids": [r.prompt_ids for r in results],

@@ -32,7 +32,12 @@ def _stopping_criteria_classes() -> tuple[type, type]:
         """
 
         def __init__(
-            self, tokenizer: Any, stop: Sequence[str], start: int, budgets: Sequence[int], enders: frozenset[int]
+            self,
+            tokenizer: Any,
+            stop: Sequence[str],
+            start: int,
+            budgets: Sequence[int],
+            enders: frozenset[int],
         ) -> None:
             self.tokenizer = tokenizer
             self.stop = tuple(s for s in stop if s)

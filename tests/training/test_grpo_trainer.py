@@ -108,6 +108,9 @@ def test_a_training_step_runs_the_tools_trains_and_logs_retool_metrics(tmp_path,
     assert logs["retool/truncation_rate"] == 0.0
     assert 0.0 < logs["retool/first_call_ratio"] < 1.0
     assert logs["retool/sandbox_s"] > 0.0
+    # per-sample columns of TRL's completions table (log_completions)
+    assert list(trainer._logs["extra"]["num_tool_calls"]) == [1] * len(results)
+    assert list(trainer._logs["extra"]["rollout_end"]) == ["eos"] * len(results)
     # TRL counts only model tokens (tool_mask = 1) in its completion length
     assert logs["completions/mean_length"] == pytest.approx(
         sum(r.model_tokens for r in results) / len(results)
