@@ -5,7 +5,7 @@
 
 Prompts are the paper's RL template (`retool_data.templates.RL_TEMPLATE`) around each problem; rewards are
 `training.rewards` (default: the paper's +1/-1 on the final answer); rollouts are `training.grpo_rollout`.
-See docs/grpo.md.
+See docs/training.md (GRPO).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from retool_data.trace import format_interpreter_block, parse_trace
 from sandbox import Sandbox
 from tests.training.grpo_helpers import chat_prompt_ids, code_turn, qwen2_style_tokenizer, scripted_model
 from training.hf_backend import TransformersBackend
+from training.rewards import answer_reward
 from training.rollout import NO_CODE_OUTPUT, RolloutConfig, RolloutResult, run_rollouts
 
 pytestmark = pytest.mark.timeout(300)
@@ -74,6 +75,7 @@ def test_code_runs_in_one_sandbox_session_and_interpreter_tokens_are_masked(tok,
     assert 0 < r.model_tokens < len(r.completion_ids)
     trace = parse_trace(r.text)
     assert trace.final_answer == "4"
+    assert answer_reward([r.text, r.text], answer=["4", "5"]) == [1.0, -1.0]
     assert [c.output for c in trace.tool_calls] == [digest[:16] + "\n", digest[16:32] + "\n"]
 
 
