@@ -43,10 +43,12 @@ __all__ = [
     "FinishReason",
     "GenerationBackend",
     "GenerationRequest",
+    "PARAGRAPH_STOP",
     "RolloutBatch",
     "RolloutConfig",
     "RolloutResult",
     "RolloutSpan",
+    "RolloutStart",
     "SamplingSettings",
     "ToolCallRecord",
     "arun_rollouts",
@@ -60,7 +62,10 @@ log = logging.getLogger(__name__)
 NO_CODE_OUTPUT = "Error: no code found before </code>"
 SANDBOX_FAILURE_OUTPUT = "Error: the sandbox failed to run this code"
 
-RolloutEnd = Literal["eos", "length", "max_tool_calls", "stop"]
+# A step boundary besides `</code>` + interpreter block: a blank line outside a code block (MCTS expansion).
+PARAGRAPH_STOP = "\n\n"
+
+RolloutEnd = Literal["eos", "length", "max_tool_calls", "stop", "step"]
 
 
 # ---------------------------------------------------------------------------------------- rollouts
@@ -73,6 +78,11 @@ class RolloutConfig:
     max_completion_tokens: every completion token counts, interpreter tokens included (TRL's
     ``max_completion_length``). max_tool_calls: code blocks executed per rollout; the next ``</code>`` ends the
     rollout (``end="max_tool_calls"``). use_tools=False: plain generation, no stop string (text-only baseline).
+
+    Step mode (MCTS expansion): ``step_stops`` (e.g. ``(PARAGRAPH_STOP,)``) are extra stop strings that end a
+    *step*: a turn ending at one ends the step unless it is inside an open ``<code>`` block or the step has no
+    text yet (then generation goes on). A turn ending at ``</code>`` ends its step once the interpreter block is
+    appended. ``max_steps``: the rollout ends (``end="step"``) after that many steps; None = no limit.
     """
 
     max_completion_tokens: int
@@ -81,12 +91,31 @@ class RolloutConfig:
     stop: tuple[str, ...] = (CODE_STOP,)
     code_timeout_s: float | None = None
     session_prefix: str = "rollout"
+    step_stops: tuple[str, ...] = ()
+    max_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_completion_tokens < 1:
             raise ValueError("max_completion_tokens must be >= 1")
         if self.max_tool_calls < 0:
             raise ValueError("max_tool_calls must be >= 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError("max_steps must be >= 1 (or None for no limit)")
+
+
+@dataclass(frozen=True)
+class RolloutStart:
+    """A rollout whose prompt already holds part of a trace (an MCTS node's prefix).
+
+    replay: the prefix's code blocks, run in order in the rollout's fresh sandbox session before it generates, so
+    the session's state matches the prefix (their outputs are already in the prompt; they are recorded in
+    ``RolloutResult.replay``). tool_calls / completion_tokens: what the prefix already used of
+    ``max_tool_calls`` / ``max_completion_tokens``.
+    """
+
+    replay: tuple[str, ...] = ()
+    tool_calls: int = 0
+    completion_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,8 @@ class RolloutResult:
     spans: list[RolloutSpan] = field(default_factory=list)
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     end: RolloutEnd = "length"
+    steps: int = 0  # steps completed (see RolloutConfig.step_stops)
+    replay: list[ToolCallRecord] = field(default_factory=list)  # RolloutStart.replay, as it ran (not in the ids)
 
     @property
     def text(self) -> str:
@@ -189,6 +220,7 @@ class RolloutBatch:
     generation_s: float = 0.0  # wall time inside backend.generate
     sandbox_s: float = 0.0  # wall time waiting for sandbox calls (all of a turn's calls run concurrently)
     turns: int = 0
+    replay_calls: int = 0  # code blocks re-run to rebuild prefix sessions (RolloutStart.replay)
 
     @property
     def total_s(self) -> float:
@@ -204,11 +236,24 @@ def extract_turn_code(turn_text: str) -> str | None:
 class _Rollout:
     """Mutable state of one rollout while the loop runs."""
 
-    def __init__(self, prompt_ids: list[int], session: str) -> None:
+    def __init__(self, prompt_ids: list[int], session: str, budget: int, start: RolloutStart) -> None:
         self.result = RolloutResult(prompt_ids=list(prompt_ids))
         self.session = session
         self.done = False
         self.used_session = False
+        self.budget = budget  # completion tokens this rollout may add
+        self.start = start
+        self.step_text = ""  # model text of the step being written
+
+    @property
+    def calls_made(self) -> int:
+        return self.start.tool_calls + self.result.num_tool_calls
+
+    def end_step(self, max_steps: int | None) -> None:
+        self.result.steps += 1
+        self.step_text = ""
+        if max_steps is not None and self.result.steps >= max_steps and not self.done:
+            self.done, self.result.end = True, "step"
 
     def context(self) -> list[int]:
         return self.result.prompt_ids + self.result.completion_ids
@@ -258,22 +303,33 @@ async def arun_rollouts(
     config: RolloutConfig,
     *,
     all_done: Any = None,
+    starts: Sequence[RolloutStart] | None = None,
 ) -> RolloutBatch:
     """Run one rollout per prompt (duplicate prompts for several samples) to the end; see the module docstring.
 
     ``all_done(local_done: bool) -> bool`` lets backends that need every process in step (vLLM tensor-parallel
     colocate) keep calling ``generate`` (with no requests) until all processes are done; default: local.
+    ``starts``: one `RolloutStart` per prompt when the prompts already hold part of a trace (MCTS nodes).
     """
+    if starts is not None and len(starts) != len(prompt_ids):
+        raise ValueError(f"{len(starts)} starts for {len(prompt_ids)} prompts")
     tag = uuid.uuid4().hex[:12]
-    rollouts = [_Rollout(p, f"{config.session_prefix}-{tag}-{i}") for i, p in enumerate(prompt_ids)]
-    stop = tuple(config.stop) if config.use_tools else ()
+    begin = list(starts) if starts is not None else [RolloutStart()] * len(prompt_ids)
+    rollouts = [
+        _Rollout(p, f"{config.session_prefix}-{tag}-{i}", config.max_completion_tokens - st.completion_tokens, st)
+        for i, (p, st) in enumerate(zip(prompt_ids, begin, strict=True))
+    ]
+    for r in rollouts:
+        if r.budget <= 0:  # the prefix already spent the whole budget
+            r.done, r.result.end = True, "length"
+    stop = (tuple(config.stop) if config.use_tools else ()) + tuple(config.step_stops)
     batch = RolloutBatch([r.result for r in rollouts])
-    budget = config.max_completion_tokens
+    await _replay_prefixes(sandbox, [r for r in rollouts if r.start.replay and not r.done], config, batch)
     while True:
         live = [r for r in rollouts if not r.done]
         if (not live) if all_done is None else all_done(not live):
             break
-        requests = [GenerationRequest(r.context(), budget - len(r.result.completion_ids), stop) for r in live]
+        requests = [GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop) for r in live]
         t0 = time.perf_counter()
         outs = backend.generate(requests)  # may be empty here while other processes are still live
         batch.generation_s += time.perf_counter() - t0
@@ -283,16 +339,21 @@ async def arun_rollouts(
         calls: list[tuple[_Rollout, str | None]] = []
         for r, out in zip(live, outs, strict=True):
             r.append("model", out.token_ids, out.text, out.logprobs)
+            r.step_text += out.text
             if out.finish_reason == "eos":
                 r.done, r.result.end = True, "eos"
-            elif out.finish_reason == "length" or len(r.result.completion_ids) >= budget:
+            elif out.finish_reason == "length" or len(r.result.completion_ids) >= r.budget:
                 r.done, r.result.end = True, "length"
-            elif not config.use_tools:
+            elif config.use_tools and any(s in out.text for s in config.stop):
+                if r.calls_made >= config.max_tool_calls:
+                    r.done, r.result.end = True, "max_tool_calls"
+                else:
+                    calls.append((r, extract_turn_code(r.step_text)))  # a block may span turns
+            elif not config.step_stops:  # text-only: one turn
                 r.done, r.result.end = True, "stop"
-            elif r.result.num_tool_calls >= config.max_tool_calls:
-                r.done, r.result.end = True, "max_tool_calls"
-            else:
-                calls.append((r, extract_turn_code(out.text)))
+            elif _step_is_complete(r.step_text):
+                r.end_step(config.max_steps)
+            # else: a blank line inside an open block, or before any text: the step goes on
         if calls:
             t0 = time.perf_counter()
             executed = await asyncio.gather(
@@ -301,20 +362,48 @@ async def arun_rollouts(
             batch.sandbox_s += time.perf_counter() - t0
             for (r, code), (status, output, seconds) in zip(calls, executed, strict=True):
                 r.used_session = r.used_session or code is not None
-                _append_interpreter(r, tokenizer, code, status, output, seconds, budget)
+                _append_interpreter(r, tokenizer, code, status, output, seconds)
+                if not r.done:
+                    r.end_step(config.max_steps)
     closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
     if closing:
         await asyncio.gather(*closing)
     return batch
 
 
+def _step_is_complete(step_text: str) -> bool:
+    """A step stop ends the step only after some text and outside an open ``<code>``/``<answer>`` block."""
+    if not step_text.strip():
+        return False
+    segments = parse_trace(step_text).segments
+    return not (segments and segments[-1].kind != "text" and not segments[-1].closed)
+
+
+async def _replay_prefixes(sandbox: Any, rollouts: list[_Rollout], config: RolloutConfig, batch: RolloutBatch) -> None:
+    """Re-run each prefix's code blocks in the rollout's own session (blocks of one rollout in order, rollouts
+    concurrently), so a rollout continuing a prefix sees the variables that prefix defined."""
+    if not rollouts:
+        return
+
+    async def replay(r: _Rollout) -> None:
+        r.used_session = True
+        for code in r.start.replay:
+            status, output, seconds = await _execute(sandbox, code, r.session, config.code_timeout_s)
+            r.result.replay.append(ToolCallRecord(code, status, output, seconds, 0, 0))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(replay(r) for r in rollouts))
+    batch.sandbox_s += time.perf_counter() - t0
+    batch.replay_calls += sum(len(r.start.replay) for r in rollouts)
+
+
 def _append_interpreter(
-    r: _Rollout, tokenizer: Tokenizer, code: str | None, status: str, output: str, seconds: float, budget: int
+    r: _Rollout, tokenizer: Tokenizer, code: str | None, status: str, output: str, seconds: float
 ) -> None:
     """Append the interpreter block (env_mask 0), clipped to the budget; a clipped block ends the rollout."""
     text = format_interpreter_block(output)
     ids = list(tokenizer.encode(text, add_special_tokens=False))
-    room = budget - len(r.result.completion_ids)
+    room = r.budget - len(r.result.completion_ids)
     position = len(r.result.completion_ids)
     if len(ids) >= room:  # no room left to generate after it: the rollout is out of budget
         ids = ids[:room]
