@@ -54,7 +54,9 @@ class MCTSConfig:
     max_depth: int = 6  # steps below the root; nodes at this depth are evaluated but never expanded
     max_nodes: int = 64  # per tree (the root included); no expansion starts once reached
     time_limit_s: float | None = None  # wall clock for the whole search; no iteration starts after it
-    max_completion_tokens: int = 1024  # whole trace after the prompt (prefix + step + simulation), interpreter incl.
+    max_completion_tokens: int = (
+        1024  # whole trace after the prompt (prefix + step + simulation), interpreter incl.
+    )
     max_step_tokens: int = 256  # a step is also cut after this many tokens (then it is not terminal)
     max_tool_calls: int = 4  # code blocks per trace
     step_stops: tuple[str, ...] = (PARAGRAPH_STOP,)
@@ -111,7 +113,9 @@ async def arun_mcts(
     """Search every problem's tree in lock-step (one leaf per tree per iteration) until each hits a budget."""
     started = time.monotonic()
     trees = [
-        SearchTree(p.problem_id, p.problem, p.answer, p.prompt_messages, list(p.prompt_ids), config=asdict(config))
+        SearchTree(
+            p.problem_id, p.problem, p.answer, p.prompt_messages, list(p.prompt_ids), config=asdict(config)
+        )
         for p in problems
     ]
     for t in trees:
@@ -190,7 +194,9 @@ async def _expand(
             if key in by_ids:
                 by_ids[key].duplicates += 1
                 continue
-            child = tree.add_child(leaf, **_step_fields(sample, prefix_len, config), iteration=result.iterations)
+            child = tree.add_child(
+                leaf, **_step_fields(sample, prefix_len, config), iteration=result.iterations
+            )
             child.exhausted = child.terminal or child.depth >= config.max_depth
             by_ids[key] = child
             new.append((tree, child))

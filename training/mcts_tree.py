@@ -39,14 +39,18 @@ class Node:
     children: list[int] = field(default_factory=list)
     visits: int = 0
     value_sum: float = 0.0
-    reward: float | None = None  # the evaluation of this node: its own score if terminal, else its simulation's
+    reward: float | None = (
+        None  # the evaluation of this node: its own score if terminal, else its simulation's
+    )
     simulation_text: str | None = None  # the evaluation rollout's continuation (None for terminal nodes)
     simulation_end: str | None = None
     duplicates: int = 0  # identical samples merged into this node when it was expanded
     iteration: int = 0  # the search iteration that created it
     expanded: bool = False
     exhausted: bool = False  # terminal, depth-capped, or every child exhausted: selection skips it
-    replay_mismatch: bool = False  # re-running the prefix code printed something else (non-deterministic code)
+    replay_mismatch: bool = (
+        False  # re-running the prefix code printed something else (non-deterministic code)
+    )
 
     @property
     def q(self) -> float:

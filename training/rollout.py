@@ -156,7 +156,8 @@ class RolloutResult:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     end: RolloutEnd = "length"
     steps: int = 0  # steps completed (see RolloutConfig.step_stops)
-    replay: list[ToolCallRecord] = field(default_factory=list)  # RolloutStart.replay, as it ran (not in the ids)
+    # RolloutStart.replay as it ran (not part of the ids)
+    replay: list[ToolCallRecord] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -316,7 +317,9 @@ async def arun_rollouts(
     tag = uuid.uuid4().hex[:12]
     begin = list(starts) if starts is not None else [RolloutStart()] * len(prompt_ids)
     rollouts = [
-        _Rollout(p, f"{config.session_prefix}-{tag}-{i}", config.max_completion_tokens - st.completion_tokens, st)
+        _Rollout(
+            p, f"{config.session_prefix}-{tag}-{i}", config.max_completion_tokens - st.completion_tokens, st
+        )
         for i, (p, st) in enumerate(zip(prompt_ids, begin, strict=True))
     ]
     for r in rollouts:
@@ -329,7 +332,9 @@ async def arun_rollouts(
         live = [r for r in rollouts if not r.done]
         if (not live) if all_done is None else all_done(not live):
             break
-        requests = [GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop) for r in live]
+        requests = [
+            GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop) for r in live
+        ]
         t0 = time.perf_counter()
         outs = backend.generate(requests)  # may be empty here while other processes are still live
         batch.generation_s += time.perf_counter() - t0
@@ -379,7 +384,9 @@ def _step_is_complete(step_text: str) -> bool:
     return not (segments and segments[-1].kind != "text" and not segments[-1].closed)
 
 
-async def _replay_prefixes(sandbox: Any, rollouts: list[_Rollout], config: RolloutConfig, batch: RolloutBatch) -> None:
+async def _replay_prefixes(
+    sandbox: Any, rollouts: list[_Rollout], config: RolloutConfig, batch: RolloutBatch
+) -> None:
     """Re-run each prefix's code blocks in the rollout's own session (blocks of one rollout in order, rollouts
     concurrently), so a rollout continuing a prefix sees the variables that prefix defined."""
     if not rollouts:

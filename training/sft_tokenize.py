@@ -58,9 +58,11 @@ class TokenSpan:
         return 1 if self.owner in TRAINED_OWNERS else 0
 
 
-def split_trace(trace: str) -> list[tuple[SpanOwner, str]]:
+def split_trace(trace: str, *, partial: bool = False) -> list[tuple[SpanOwner, str]]:
     """The assistant turn as alternating ("model", text) / ("env", interpreter block) spans, canonical at tool
-    boundaries (see the module docstring). ``"".join`` of the texts is the text the model is trained on."""
+    boundaries (see the module docstring). ``"".join`` of the texts is the text the model is trained on.
+    ``partial``: the text is a piece of a turn cut mid-step (a search-tree prefix), so it may end inside an
+    unclosed ``<code>`` block."""
     spans: list[tuple[SpanOwner, str]] = []
     model_text = ""
     after_env = False
@@ -77,7 +79,7 @@ def split_trace(trace: str) -> list[tuple[SpanOwner, str]]:
             spans.append(("env", format_interpreter_block(seg.content)))
             model_text, after_env = "", True
             continue
-        if seg.kind == "code" and not seg.closed:
+        if seg.kind == "code" and not seg.closed and not partial:
             raise TraceMaskError("unclosed_block", "<code> is never closed")
         raw = seg.raw
         if after_env and raw.startswith("\n"):
@@ -111,6 +113,30 @@ def prompt_token_ids(tokenizer: Any, prompt_messages: list[dict[str, str]]) -> l
     return list(out["input_ids"])
 
 
+def tokenize_pieces(
+    tokenizer: Any, trace: str, *, check_roundtrip: bool = True, partial: bool = False
+) -> list[TokenSpan]:
+    """The model/env spans of (part of) an assistant turn (`split_trace`), each tokenized on its own. Also used
+    for preference pairs, whose prefix, chosen and rejected steps are tokenized separately."""
+    specials = [t for t in _special_tokens(tokenizer) if t]
+    pieces = split_trace(trace, partial=partial)
+    for _, text in pieces:
+        found = next((t for t in specials if t in text), None)
+        if found is not None:
+            raise TraceMaskError("special_token_in_trace", f"the trace contains {found!r}")
+    spans = []
+    for owner, text in pieces:
+        ids = tuple(tokenizer.encode(text, add_special_tokens=False))
+        if check_roundtrip:
+            decoded = tokenizer.decode(
+                list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False
+            )
+            if decoded != text:
+                raise TraceMaskError("tokenizer_roundtrip", f"{text[:60]!r} decodes as {decoded[:60]!r}")
+        spans.append(TokenSpan(owner, text, ids))
+    return spans
+
+
 def tokenize_spans(
     tokenizer: Any,
     prompt_messages: list[dict[str, str]],
@@ -120,24 +146,11 @@ def tokenize_spans(
     check_roundtrip: bool = True,
 ) -> list[TokenSpan]:
     """Prompt, model/env spans and end-of-turn, each tokenized separately (see the module docstring)."""
-    specials = [t for t in _special_tokens(tokenizer) if t]
-    pieces = split_trace(trace)
-    for _, text in pieces:
-        found = next((t for t in specials if t in text), None)
-        if found is not None:
-            raise TraceMaskError("special_token_in_trace", f"the trace contains {found!r}")
+    pieces = tokenize_pieces(tokenizer, trace, check_roundtrip=check_roundtrip)
     eot = end_of_turn if end_of_turn is not None else end_of_turn_text(tokenizer, prompt_messages)
-    spans = [TokenSpan("prompt", "", tuple(prompt_token_ids(tokenizer, prompt_messages)))]
-    for owner, text in [*pieces, ("end_of_turn", eot)]:
-        ids = tuple(tokenizer.encode(text, add_special_tokens=False))
-        if check_roundtrip and owner != "end_of_turn":
-            decoded = tokenizer.decode(
-                list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False
-            )
-            if decoded != text:
-                raise TraceMaskError("tokenizer_roundtrip", f"{text[:60]!r} decodes as {decoded[:60]!r}")
-        spans.append(TokenSpan(owner, text, ids))
-    return spans
+    prompt = TokenSpan("prompt", "", tuple(prompt_token_ids(tokenizer, prompt_messages)))
+    eot_span = TokenSpan("end_of_turn", eot, tuple(tokenizer.encode(eot, add_special_tokens=False)))
+    return [prompt, *pieces, eot_span]
 
 
 def flatten_spans(spans: list[TokenSpan]) -> dict[str, list[int]]:

@@ -42,7 +42,14 @@ def test_search_finds_the_right_branch_and_q_values_are_those_computed_by_hand(t
     # evaluations in back-prop order: c1 (sim), c2 (sim), c3 (sim), c4 (own answer), c5, c6, c7
     assert tree.evaluations == [(1, 1.0), (2, -1.0), (3, 1.0), (4, -1.0), (5, 1.0), (6, -1.0), (7, 1.0)]
     assert [(node.visits, node.value_sum) for node in n] == [
-        (7, 1.0), (4, 2.0), (3, -1.0), (2, 2.0), (1, -1.0), (1, 1.0), (1, -1.0), (1, 1.0)
+        (7, 1.0),
+        (4, 2.0),
+        (3, -1.0),
+        (2, 2.0),
+        (1, -1.0),
+        (1, 1.0),
+        (1, -1.0),
+        (1, 1.0),
     ]
     assert [node.q for node in n] == pytest.approx([1 / 7, 0.5, -1 / 3, 1.0, -1.0, 1.0, -1.0, 1.0])
     # iteration 3 chose c1 again by UCT at N(root)=4: 1/3 + sqrt(ln 4 / 3) = 1.013 > -1 + sqrt(ln 4) = 0.177

@@ -30,7 +30,9 @@ def step_rollout(tok, sb, script, completion="", start=None, **config):
 
 def test_a_blank_line_ends_a_step_outside_code_but_not_inside_it_or_before_text(tiny_tokenizer, sb):
     block = code("a = 2\n\nprint(a * 21)")  # a blank line inside the code: not a step boundary
-    text = "\n\nFirst a paragraph.\n\nThen code.\n" + block + interpreter("42") + "Done.\n\n<answer>42</answer>"
+    text = (
+        "\n\nFirst a paragraph.\n\nThen code.\n" + block + interpreter("42") + "Done.\n\n<answer>42</answer>"
+    )
     script = {"": [text]}
     first = step_rollout(tiny_tokenizer, sb, script)
     assert first.text == "\n\nFirst a paragraph.\n\n"  # the leading blank line had no text before it
@@ -52,15 +54,36 @@ def test_start_replays_prefix_code_and_counts_its_budget(tiny_tokenizer, sb):
     assert [(c.status, c.output) for c in r.replay] == [("ok", "42\n")]
     assert [c.output for c in r.tool_calls] == ["43\n"] and r.end == "eos"
     # without the replay the session is empty: the block fails, and the scripted policy goes off script
-    bare = step_rollout(tiny_tokenizer, sb, {"": [prefix + rest, prefix + "x"]}, completion=prefix,
-                        start=RolloutStart(), max_steps=1)
+    bare = step_rollout(
+        tiny_tokenizer,
+        sb,
+        {"": [prefix + rest, prefix + "x"]},
+        completion=prefix,
+        start=RolloutStart(),
+        max_steps=1,
+    )
     assert "NameError" in bare.tool_calls[0].output
     # the prefix's calls count toward max_tool_calls, its tokens toward the budget
-    capped = step_rollout(tiny_tokenizer, sb, script, completion=prefix, max_steps=None, max_tool_calls=1,
-                          start=RolloutStart(replay=start.replay, tool_calls=1))
+    capped = step_rollout(
+        tiny_tokenizer,
+        sb,
+        script,
+        completion=prefix,
+        max_steps=None,
+        max_tool_calls=1,
+        start=RolloutStart(replay=start.replay, tool_calls=1),
+    )
     assert capped.end == "max_tool_calls" and capped.num_tool_calls == 0
-    spent = step_rollout(tiny_tokenizer, sb, script, completion=prefix, start=RolloutStart(completion_tokens=400))
+    spent = step_rollout(
+        tiny_tokenizer, sb, script, completion=prefix, start=RolloutStart(completion_tokens=400)
+    )
     assert spent.end == "length" and spent.completion_ids == []
-    short = step_rollout(tiny_tokenizer, sb, script, completion=prefix, start=RolloutStart(completion_tokens=395),
-                         max_steps=None)
+    short = step_rollout(
+        tiny_tokenizer,
+        sb,
+        script,
+        completion=prefix,
+        start=RolloutStart(completion_tokens=395),
+        max_steps=None,
+    )
     assert len(short.completion_ids) == 5 and short.end == "length"
