@@ -162,9 +162,8 @@ def trace_pairs(tree: SearchTree, config: PairConfig, tag: str = "") -> list[dic
     right = sorted({t[1]: t for t in runs if t[3] > 0}.values(), key=lambda t: (len(t[1]), t[0].id))
     wrong = list({t[1]: t for t in runs if t[3] <= 0 and t[1] not in {r[1] for r in right}}.values())
     pairs = []
-    for (good, good_text, good_eot, _), (bad, bad_text, bad_eot, _) in list(zip(right, wrong))[
-        : config.max_trace_pairs
-    ]:
+    matched = list(zip(right, wrong, strict=False))[: config.max_trace_pairs]
+    for (good, good_text, good_eot, _), (bad, bad_text, bad_eot, _) in matched:
         pairs.append(
             {
                 "pair_id": _pair_id(tag, tree.problem_id, "trace", good.id, bad.id),
