@@ -90,6 +90,8 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     )
     raw = load_sft_dataset(config.dataset_name_or_path, config.dataset_split, config.max_samples)
     fingerprint = dataset_fingerprint(raw, config.dataset_name_or_path, config.messages_column)
+    if config.curriculum != "none":
+        raw, fingerprint["curriculum"] = order_by_curriculum(raw, config)
     with config.main_process_first(desc="tokenize SFT traces"):
         train_dataset, stats = prepare_sft_dataset(
             raw,
@@ -143,6 +145,27 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
     if trainer.is_world_process_zero():
         _write_result_files(config, result)
     return result
+
+
+def order_by_curriculum(dataset: Any, config: SFTRunConfig) -> tuple[Any, dict[str, Any]]:
+    """The rows in curriculum order (`training.curriculum`) and a summary of it for the fingerprint."""
+    from training.curriculum import curriculum_order, difficulty_scores, load_pass_rates, summarize
+
+    rates = load_pass_rates(config.curriculum_pass_rates) if config.curriculum_pass_rates else None
+    wanted = (
+        "id",
+        config.difficulty_column,
+        "trace",
+        config.messages_column,
+        "num_code_blocks",
+        "trace_tokens",
+    )
+    rows = list(dataset.select_columns([c for c in dict.fromkeys(wanted) if c in dataset.column_names]))
+    if config.messages_column != "messages":
+        rows = [{**r, "messages": r.get(config.messages_column)} for r in rows]
+    scores = difficulty_scores(rows, rates, config.difficulty_column)
+    order = curriculum_order(scores, config.curriculum, config.curriculum_stages, config.seed)
+    return dataset.select(order), summarize(scores, order, config.curriculum)
 
 
 def _write_start_files(config: SFTRunConfig, fingerprint: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from trl import SFTConfig
 
+from training.curriculum import CURRICULA
+
 OVERLONG_POLICIES = ("drop", "truncate")
 RESUME_AUTO = "auto"  # resume from the newest checkpoint in output_dir if there is one, else start fresh
 RESUME_LAST = ("last", "latest", "true")  # resume from the newest checkpoint in output_dir; error if none
@@ -84,6 +86,28 @@ class SFTRunConfig(SFTConfig):
     loss_plot: bool = field(
         default=True, metadata={"help": "Write loss_curve.png into output_dir after training."}
     )
+    curriculum: str = field(
+        default="none",
+        metadata={
+            "help": "Row order (iTool's easy-to-hard warm-up): 'none' (TRL's shuffled sampler), 'easy_to_hard' "
+            "(sorted by difficulty, sequential), or 'staged' (stage s trains the easiest (s+1)/curriculum_stages "
+            "of the rows, shuffled). Difficulty: the difficulty_column, else 1 - pass rate from "
+            "curriculum_pass_rates, else code blocks and trace length (see docs/itool.md).",
+            "choices": list(CURRICULA),
+        },
+    )
+    curriculum_stages: int = field(default=3, metadata={"help": "Stages of the 'staged' curriculum."})
+    difficulty_column: str = field(
+        default="difficulty",
+        metadata={"help": "Column with the source's own difficulty rating (higher = harder)."},
+    )
+    curriculum_pass_rates: str | None = field(
+        default=None,
+        metadata={
+            "help": "A jsonl of `problem_id`, `pass_rate` rows (an iTool round's mining.jsonl): rows without a "
+            "difficulty get 1 - pass rate, matched on their `id`."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -126,6 +150,25 @@ class SFTRunConfig(SFTConfig):
             raise ValueError("Set max_samples to a positive row count, or leave it unset to use every row.")
         if self.lora_r < 1 and self.use_peft:
             raise ValueError("Set lora_r to a positive rank (e.g. 16).")
+        self._check_curriculum()
+
+    def _check_curriculum(self) -> None:
+        if self.curriculum not in CURRICULA:
+            raise ValueError(f"Set curriculum to one of {CURRICULA}, not {self.curriculum!r}.")
+        if self.curriculum == "none":
+            return
+        if self.curriculum_stages < 1:
+            raise ValueError("Set curriculum_stages to 1 or more.")
+        if self.packing:
+            raise ValueError(
+                "Set packing: false with a curriculum: packing regroups rows into bins and loses their order."
+            )
+        if self.train_sampling_strategy not in ("random", "sequential"):
+            raise ValueError(
+                f"Unset train_sampling_strategy ({self.train_sampling_strategy!r}): a curriculum trains its rows "
+                "in order (it sets 'sequential')."
+            )
+        self.train_sampling_strategy = "sequential"  # the curriculum already decided the order
 
     def to_recipe_dict(self) -> dict[str, Any]:
         """Every field, as a YAML mapping that `--config` reads back (TrainingArguments.to_dict masks all
