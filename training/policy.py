@@ -32,11 +32,28 @@ class PolicyRef:
         return cls(str(data["base"]), tuple(str(a) for a in data.get("adapters", ())))
 
 
+_GGUF_BASES: dict[tuple[str, str], Any] = {}
+
+
+def _load_base(base: str, **init_kwargs: Any) -> Any:
+    """``load_causal_lm``; a GGUF base is dequantized once per process and copied after that (dequantizing
+    SmolLM2-135M takes ~20 s on a loaded CPU; a round loads its policy three times)."""
+    import copy
+
+    from training.model_loading import load_causal_lm, pretrained_source
+
+    source, extra = pretrained_source(base)
+    if "gguf_file" not in extra:
+        return load_causal_lm(base, **init_kwargs)
+    key = (str(source) + "/" + extra["gguf_file"], repr(sorted(init_kwargs.items())))
+    if key not in _GGUF_BASES:
+        _GGUF_BASES[key] = load_causal_lm(base, **init_kwargs)
+    return copy.deepcopy(_GGUF_BASES[key])
+
+
 def load_policy(ref: PolicyRef, **init_kwargs: Any) -> Any:
     """The policy as one plain causal LM: the base with every adapter merged into its weights, in order."""
-    from training.model_loading import load_causal_lm
-
-    model = load_causal_lm(ref.base, **init_kwargs)
+    model = _load_base(ref.base, **init_kwargs)
     for adapter in ref.adapters:
         from peft import PeftModel
 

@@ -109,7 +109,7 @@ def fragment_pairs(
             skipped["too_few_children"] += 1
             continue
         chosen = max(kids, key=lambda c: (c.q, c.visits, -c.id))
-        rejected = min(kids, key=lambda c: (c.q, -c.visits, c.id))
+        rejected = min((c for c in kids if c is not chosen), key=lambda c: (c.q, c.visits, c.id))
         if chosen.q - rejected.q < config.min_q_gap:
             skipped["small_q_gap"] += 1
         elif chosen.q < config.min_chosen_q:

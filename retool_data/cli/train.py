@@ -22,6 +22,11 @@ TRAIN_STAGES: dict[str, tuple[str, str]] = {
         "ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked "
         "(config: training.grpo_config.GRPORunConfig).",
     ),
+    "itool": (
+        "training.itool",
+        "iTool rounds: deficiency mining, step-level MCTS, fragment preference pairs, DPO/SimPO with the "
+        "interpreter masked, held-out evaluation (config: training.itool_config.IToolRunConfig).",
+    ),
 }
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -80,3 +80,18 @@ def test_whole_trace_pairs_and_file_roundtrip(tree, tmp_path):
     # pairs rebuilt from the saved tree are the same pairs
     (loaded,) = load_trees(save_trees([tree], tmp_path / "trees.jsonl"))
     assert build_pairs([loaded], PairConfig(max_trace_pairs=2))[0] == pairs
+
+
+def test_equal_q_siblings_pair_only_when_the_gap_filter_allows_it(tiny_tokenizer):
+    guess = "Let me guess.\n<answer>\\boxed{1}</answer>"
+    messages, ids = chat_prompt(tiny_tokenizer, S.PROBLEM)
+    problem = SearchProblem("p", S.PROBLEM, S.GOLD, messages, ids)
+    with Sandbox(workers=1, timeout_s=5.0) as sb:
+        backend = ScriptedBackend(tiny_tokenizer, {"": [S.W1 + S.W3, guess], S.W1: [S.W3]})
+        (tree,) = run_mcts(backend, sb, tiny_tokenizer, [problem], MCTSConfig(iterations=1, children=2)).trees
+    assert [c.q for c in tree.children(tree.root)] == [-1.0, -1.0]
+    pairs, stats = build_pairs([tree], PairConfig(whole_trace=False))
+    assert pairs == [] and stats.skipped == {"small_q_gap": 1}
+    pairs, _ = build_pairs([tree], PairConfig(min_q_gap=0.0, min_chosen_q=-1.0, whole_trace=False))
+    (pair,) = pairs
+    assert {pair["chosen"], pair["rejected"]} == {S.W1, guess}

@@ -1,0 +1,102 @@
+"""Generation backends for an iTool round's policy (mining, MCTS and evaluation share one per phase).
+
+* ``hf``: the policy (base + merged adapter chain) in this process, `training.hf_backend.TransformersBackend`;
+* ``vllm``: the policy merged into ``<round>/policy_merged`` and served by an in-process ``vllm.LLM``
+  (`training.vllm_backend.VLLMColocateBackend`); the engine is deleted and the GPU cache emptied on exit, so the
+  preference training that follows has the memory;
+* ``vllm_server``: any vLLM OpenAI-compatible ``/v1/completions`` (`VLLMServerBackend`); it must serve the
+  round's policy (the run refuses to start a second round against the same server without a restart: see
+  docs/itool.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from training.generation import GenerationBackend, SamplingSettings
+from training.policy import PolicyRef, load_policy, merge_policy
+from training.sft_tokenize import end_of_turn_text
+
+
+def eos_token_ids(tokenizer: Any) -> list[int]:
+    """The tokenizer's EOS and the chat template's end-of-turn token (``<|im_end|>``) when it is one token."""
+    ids = {int(tokenizer.eos_token_id)} if tokenizer.eos_token_id is not None else set()
+    try:
+        eot = tokenizer.encode(
+            end_of_turn_text(tokenizer, [{"role": "user", "content": "x"}]), add_special_tokens=False
+        )
+    except ValueError:
+        eot = []
+    if len(eot) == 1:
+        ids.add(int(eot[0]))
+    if not ids:
+        raise ValueError("the tokenizer has no EOS token and the chat template no single-token end of turn")
+    return sorted(ids)
+
+
+def sampling_settings(config: Any) -> SamplingSettings:
+    return SamplingSettings(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k)
+
+
+@contextlib.contextmanager
+def policy_backend(
+    config: Any, policy: PolicyRef, tokenizer: Any, work_dir: str | Path
+) -> Iterator[GenerationBackend]:
+    """A backend generating with ``policy`` (see the module docstring); resources are released on exit."""
+    sampling, eos = sampling_settings(config), eos_token_ids(tokenizer)
+    if config.generation_backend == "vllm_server":
+        from training.vllm_backend import VLLMServerBackend
+
+        backend = VLLMServerBackend(config.vllm_server_url, tokenizer, sampling, eos)
+        try:
+            yield backend
+        finally:
+            backend.close()
+        return
+    if config.generation_backend == "vllm":
+        from vllm import LLM
+
+        from training.vllm_backend import VLLMColocateBackend
+
+        merged = merge_policy(policy, Path(work_dir) / "policy_merged", tokenizer)
+        llm = LLM(
+            model=str(merged),
+            gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+            max_model_len=config.vllm_max_model_len,
+            seed=config.seed,
+            enable_prefix_caching=True,  # MCTS and simulations share long prefixes
+        )
+        try:
+            yield VLLMColocateBackend(llm, tokenizer, sampling, eos)
+        finally:
+            del llm
+            _free_accelerator()
+        return
+    import torch
+
+    from training.hf_backend import TransformersBackend
+
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_policy(policy).to(device).eval()
+    try:
+        yield TransformersBackend(
+            model, tokenizer, sampling, eos_token_ids=eos, max_batch_size=config.hf_max_batch_size
+        )
+    finally:
+        del model
+        _free_accelerator()
+
+
+def _free_accelerator() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a training dependency
+        pass
