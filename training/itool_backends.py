@@ -81,7 +81,8 @@ def policy_backend(
     from training.hf_backend import TransformersBackend
 
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_policy(policy).to(device).eval()
+    dtype = {"dtype": "bfloat16"} if str(device).startswith("cuda") else {}  # float32 only where bf16 is slow
+    model = load_policy(policy, **dtype).to(device).eval()
     try:
         yield TransformersBackend(
             model, tokenizer, sampling, eos_token_ids=eos, max_batch_size=config.hf_max_batch_size

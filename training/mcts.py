@@ -148,10 +148,10 @@ def _start(tree: SearchTree, node: Node, cap: int | None = None) -> RolloutStart
     the budget is min(cap, what the trace has left): `arun_rollouts` gives ``max_completion_tokens -
     completion_tokens``, and the expansion config's ``max_completion_tokens`` is the cap."""
     used = len(tree.prefix_ids(node))
-    code = tuple(tree.prefix_code(node))
+    code, _, calls = tree.replay_plan(node)
     if cap is not None:
         used = max(0, used + cap - int(tree.config["max_completion_tokens"]))
-    return RolloutStart(replay=code, tool_calls=len(code), completion_tokens=used)
+    return RolloutStart(replay=tuple(code), tool_calls=calls, completion_tokens=used)
 
 
 async def _expand(
@@ -182,8 +182,8 @@ async def _expand(
     new: list[tuple[SearchTree, Node]] = []
     for i, (tree, leaf) in enumerate(leaves):
         samples = batch.results[i * config.children : (i + 1) * config.children]
-        recorded = [o for n in tree.path(leaf) for o in n.outputs]
-        leaf.replay_mismatch = any([c.output for c in s.replay] != recorded for s in samples)
+        recorded = tree.replay_plan(leaf)[1]
+        leaf.replay_mismatch = any(s.replay and [c.output for c in s.replay] != recorded for s in samples)
         leaf.expanded = True
         tree.stats["expansions"] += 1
         by_ids: dict[tuple[int, ...], Node] = {}

@@ -22,6 +22,8 @@ from typing import Any
 # How a node's step ended: "step" (a step boundary: more can follow), "step_cap" (cut at max_step_tokens: more
 # can follow), or a terminal end of the trace: "eos", "length" (out of budget), "max_tool_calls".
 NON_TERMINAL_ENDS = frozenset({"root", "step", "step_cap"})
+SESSION_ENDING = frozenset({"timeout", "killed"})  # sandbox statuses after which a session starts empty
+NOT_RUN = frozenset({"no_code", "sandbox_failure"})  # tool calls whose code never ran
 
 
 @dataclass
@@ -120,6 +122,21 @@ class SearchTree:
 
     def prefix_code(self, node: Node) -> list[str]:
         return [c for n in self.path(node) for c in n.code]
+
+    def replay_plan(self, node: Node) -> tuple[list[str], list[str], int]:
+        """(code to re-run, the outputs it printed, tool calls made) to rebuild ``node``'s sandbox session.
+
+        A block that timed out or was killed ended its session (the next block started from an empty namespace),
+        so only the blocks after the last such one matter; calls that ran nothing (``no_code``, a sandbox
+        failure) are skipped. Every call still counts toward ``max_tool_calls``."""
+        calls = [
+            (c, o, st)
+            for n in self.path(node)
+            for c, o, st in zip(n.code, n.outputs, n.statuses, strict=True)
+        ]
+        last_kill = max((i for i, (_, _, st) in enumerate(calls) if st in SESSION_ENDING), default=-1)
+        kept = [(c, o) for c, o, st in calls[last_kill + 1 :] if st not in NOT_RUN]
+        return [c for c, _ in kept], [o for _, o in kept], len(calls)
 
     def children(self, node: Node) -> list[Node]:
         return [self.nodes[i] for i in node.children]

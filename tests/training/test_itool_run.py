@@ -106,6 +106,12 @@ def test_cli_lists_itool_and_forwards_help():
         assert option in helped.output
 
 
+@pytest.mark.parametrize("recipe", ["configs/itool_cpu_smoke.yaml", "configs/itool_qwen2.5_7b.yaml"])
+def test_recipes_parse(recipe):
+    config = parse_config(["--config", str(REPO_ROOT / recipe)])
+    assert config.mcts_config().children >= 2 and config.preference_settings().loss == "simpo"
+
+
 def test_config_errors_say_what_to_set(tmp_path):
     with pytest.raises(ValueError, match="Set vllm_server_url"):
         parse_config(["--config", str(REPO_ROOT / SMOKE), "--generation_backend", "vllm_server"])

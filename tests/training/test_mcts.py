@@ -137,3 +137,35 @@ def test_paragraph_steps_and_batching_across_trees(tiny_tokenizer, sb):
         assert tree.nodes[1].duplicates == 1 and tree.nodes[2].duplicates == 1
     # iteration 1: one expansion call of 4 requests (2 trees x 2 samples) + simulations; not one call per tree
     assert backend.requests[:4] == ["", "", "", ""]
+
+
+def test_replay_plan_skips_what_a_killed_session_forgot():
+    from training.mcts_tree import SearchTree
+
+    tree = SearchTree("p", "q", "1", [], [1, 2])
+    a = tree.add_child(tree.root, code=["x = 1", ""], outputs=["", "Error: no code found before </code>"],
+                       statuses=["ok", "no_code"], end="step")  # fmt: skip
+    b = tree.add_child(
+        a, code=["import time; time.sleep(9)"], outputs=["timeout"], statuses=["timeout"], end="step"
+    )
+    c = tree.add_child(b, code=["y = 2\nprint(y)"], outputs=["2\n"], statuses=["ok"], end="step")
+    assert tree.replay_plan(a) == (["x = 1"], [""], 2)
+    assert tree.replay_plan(b) == ([], [], 3)  # the timeout ended the session: x is gone, nothing to rebuild
+    assert tree.replay_plan(c) == (["y = 2\nprint(y)"], ["2\n"], 4)
+
+
+def test_a_timed_out_prefix_block_is_not_re_run(tiny_tokenizer, sb):
+    messages, ids = chat_prompt(tiny_tokenizer, S.PROBLEM)
+    config = MCTSConfig(iterations=2, children=1, code_timeout_s=0.5)
+    # the scripted interpreter text must match the sandbox's timeout message: read it from a real run first
+    timeout_output = sb.run("import time\ntime.sleep(30)", timeout_s=0.5).output
+    slow = (
+        "Wait.\n" + S.code("import time\ntime.sleep(30)") + S.interpreter(timeout_output.removesuffix("\n"))
+    )
+    backend = ScriptedBackend(tiny_tokenizer, {"": [slow + S.R3], slow: [S.R3]})
+    result = run_mcts(
+        backend, sb, tiny_tokenizer, [SearchProblem("p", S.PROBLEM, S.GOLD, messages, ids)], config
+    )
+    (tree,) = result.trees
+    assert tree.nodes[1].statuses == ["timeout"] and tree.nodes[2].step_text == S.R3
+    assert result.replay_calls == 0  # neither the simulation of node 1 nor its expansion re-ran the sleep
