@@ -29,7 +29,6 @@ from dagster import (
 )
 
 from pipelines.instance import project_dir
-from pipelines.partitions import SOURCE_SHARDS
 
 REFRESH_TAG = "retool/refresh"
 INGEST_ASSETS = ("source_problems", "ingest_rejects")
@@ -61,7 +60,7 @@ ingest_job = define_asset_job(
     description="Read the source and (re)plan its shards: the start of every refresh.",
 )
 shard_job = define_asset_job(
-    "shard_job", selection=AssetSelection.assets(*SHARD_ASSETS), partitions_def=SOURCE_SHARDS,
+    "shard_job", selection=AssetSelection.assets(*SHARD_ASSETS),
     description="The LLM and sandbox stages of one shard (verify, rewrite, consistency).",
 )
 combine_job = define_asset_job(

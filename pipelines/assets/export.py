@@ -31,9 +31,8 @@ ACCOUNTED = "every_problem_accounted_for"
     outs={"rejected_rows": AssetOut(
         description="Every row any stage dropped, all shards combined (REJECT_SCHEMA: stage, reason, detail, "
         "id, the whole row as JSON): nothing is dropped silently, and any reject can be re-examined.",
-        kinds={"polars"},
+        kinds={"polars"}, group_name="quarantine",
     )},
-    group_name="export",
     check_specs=[AssetCheckSpec(checks.SCHEMA, asset="rejected_rows", blocking=True,
                                 description="The quarantine has the REJECT_SCHEMA columns and types.")],
 )
@@ -63,9 +62,8 @@ def rejected_rows(
         description="The cold-start SFT dataset, written to the export folder: Hugging Face dataset "
         "(save_to_disk), data/train-*.parquet in the Hub layout, verl/train.parquet for RL, and a dataset "
         "card with provenance and the per-stage funnel. The stored value is the exported rows.",
-        kinds={"huggingface", "parquet"},
+        kinds={"huggingface", "parquet"}, group_name="export",
     )},
-    group_name="export",
     check_specs=[AssetCheckSpec(ACCOUNTED, asset="cold_start_dataset", blocking=True,
                                 description="Every ingested problem is exported or rejected exactly once.")],
 )

@@ -21,17 +21,18 @@ def _required() -> dict[str, pl.DataType]:
 @multi_asset(
     outs={
         "consistent_traces": AssetOut(
+            group_name="filter",
             description="Traces that pass the format, tool-use, length and answer rules, and whose code blocks, "
             "run in order in one sandbox session, print what the trace says they print.",
             kinds={"polars", "python"},
         ),
         "consistency_rejects": AssetOut(
+            group_name="quarantine",
             description="Traces dropped by the rules (stage `filter`) or the execution check (stage `consistency`).",
             kinds={"polars"},
         ),
     },
     partitions_def=SOURCE_SHARDS,
-    group_name="filter",
     pool="sandbox",
     check_specs=checks.stage_check_specs("consistent_traces", "consistency_pass_rate"),
 )
@@ -71,14 +72,14 @@ def stale_shards(traces: pl.DataFrame, source_problems: pl.LazyFrame) -> list[st
 @multi_asset(
     outs={
         "deduplicated_traces": AssetOut(
+            group_name="filter",
             description="All shards combined, exact and near-duplicate problems (MinHash/LSH) collapsed to the "
             "best row of each cluster.",
             kinds={"polars"},
         ),
-        "dedup_rejects": AssetOut(description="Duplicates dropped (duplicate_exact, duplicate_near).",
+        "dedup_rejects": AssetOut(group_name="quarantine", description="Duplicates dropped (duplicate_exact, duplicate_near).",
                                   kinds={"polars"}),
     },
-    group_name="filter",
     check_specs=checks.stage_check_specs("deduplicated_traces"),
 )
 def deduplicated_traces(
@@ -105,14 +106,14 @@ def deduplicated_traces(
 @multi_asset(
     outs={
         "decontaminated_traces": AssetOut(
+            group_name="filter",
             description="Traces whose problem copies no benchmark item (AIME, AMC, MATH-500 by default): "
             "n-gram containment and fuzzy matching on canonical math tokens.",
             kinds={"polars"},
         ),
-        "decontam_rejects": AssetOut(description="Problems that copy a benchmark item (benchmark_contamination).",
+        "decontam_rejects": AssetOut(group_name="quarantine", description="Problems that copy a benchmark item (benchmark_contamination).",
                                      kinds={"polars"}),
     },
-    group_name="filter",
     check_specs=checks.stage_check_specs("decontaminated_traces"),
 )
 def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSettings) -> Iterator[Any]:

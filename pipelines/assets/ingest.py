@@ -16,6 +16,7 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
 @multi_asset(
     outs={
         "source_problems": AssetOut(
+            group_name="ingest",
             description="Problems with teacher reasoning (PROBLEM_SCHEMA) read from the configured source, each "
             "row assigned to a fixed-size shard (`shard`); registers the shards as partitions of the stages.",
             kinds={"polars", "huggingface"},
@@ -23,11 +24,11 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
             metadata={"statistics": True, "row_group_size": 1000},
         ),
         "ingest_rejects": AssetOut(
+            group_name="quarantine",
             description="Source rows quarantined on ingestion (REJECT_SCHEMA, stage `ingest`), with the reason.",
             kinds={"polars"},
         ),
     },
-    group_name="ingest",
     check_specs=checks.stage_check_specs("source_problems"),
 )
 def source_problems(context: AssetExecutionContext, source: SourceSettings) -> Iterator[Any]:

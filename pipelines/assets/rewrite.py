@@ -15,18 +15,19 @@ from pipelines.resources import RewriterLLM, SandboxResource
 @multi_asset(
     outs={
         "rewritten_traces": AssetOut(
+            group_name="rewrite",
             description="Verified problems with R1's reasoning rewritten as a ReTool trace (text, <code>, "
             "<interpreter>, <answer>) by the rewriter LLM (the paper's cold-start template), or, with no "
             "endpoint, by the heuristic rewriter whose code runs in the sandbox. Adds REWRITE_COLUMNS.",
             kinds={"polars", "openai"},
         ),
         "rewrite_rejects": AssetOut(
+            group_name="quarantine",
             description="Problems the rewrite dropped (no_code, unparseable_reply, invalid_trace, rewrite_error, ...).",
             kinds={"polars"},
         ),
     },
     partitions_def=SOURCE_SHARDS,
-    group_name="rewrite",
     pool="llm",
     check_specs=checks.stage_check_specs("rewritten_traces"),
 )

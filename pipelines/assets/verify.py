@@ -17,17 +17,18 @@ VERIFY_PREVIEW = ("id", "problem", "teacher_answer", "gold_answer", "verify_meth
 @multi_asset(
     outs={
         "verified_problems": AssetOut(
+            group_name="verify",
             description="Problems whose teacher (R1) final answer is equivalent to the gold answer: decided by "
             "rules (math-verify), or by the verifier LLM for what the rules cannot decide. Adds VERIFY_COLUMNS.",
             kinds={"polars", "openai"},
         ),
         "verify_rejects": AssetOut(
+            group_name="quarantine",
             description="Problems dropped by verification (answer_mismatch, judge_error, unverifiable, no_reference).",
             kinds={"polars"},
         ),
     },
     partitions_def=SOURCE_SHARDS,
-    group_name="verify",
     pool="llm",
     check_specs=checks.stage_check_specs("verified_problems", "verification_rate"),
 )

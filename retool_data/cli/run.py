@@ -38,9 +38,10 @@ def run(
     from pipelines.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # the export's bars would bury the summary
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
     from pipelines.report import format_report
     from pipelines.runner import run_curation
 
@@ -49,7 +50,7 @@ def run(
     if resume and source_config:
         raise typer.BadParameter("--resume re-uses the ingested source: drop --source/--limit/--shard-size/--revision")
     with DagsterInstance.get() as instance:
-        result = run_curation(defs, instance, source_config=source_config, resume=resume, publish=push_to_hub,
+        result = run_curation(build_definitions(), instance, source_config=source_config, resume=resume, publish=push_to_hub,
                               log=lambda line: typer.echo(line, err=True))
     typer.echo(format_report(result, home))
     if not result.success:
