@@ -32,10 +32,22 @@ from pipelines.instance import project_dir
 
 REFRESH_TAG = "retool/refresh"
 INGEST_ASSETS = ("source_problems", "ingest_rejects")
-SHARD_ASSETS = ("verified_problems", "verify_rejects", "rewritten_traces", "rewrite_rejects",
-                "consistent_traces", "consistency_rejects")
-COMBINE_ASSETS = ("deduplicated_traces", "dedup_rejects", "decontaminated_traces", "decontam_rejects",
-                  "rejected_rows", "cold_start_dataset")
+SHARD_ASSETS = (
+    "verified_problems",
+    "verify_rejects",
+    "rewritten_traces",
+    "rewrite_rejects",
+    "consistent_traces",
+    "consistency_rejects",
+)
+COMBINE_ASSETS = (
+    "deduplicated_traces",
+    "dedup_rejects",
+    "decontaminated_traces",
+    "decontam_rejects",
+    "rejected_rows",
+    "cold_start_dataset",
+)
 SOURCE_SUFFIXES = (".jsonl", ".parquet")
 SETTLE_S = 10.0  # a file modified more recently than this may still be being copied
 
@@ -48,7 +60,9 @@ def cascade_condition() -> AutomationCondition:
         & ~AutomationCondition.executed_with_root_target()
     )
     return (
-        AutomationCondition.any_deps_match(refreshed | AutomationCondition.will_be_requested()).since_last_handled()
+        AutomationCondition.any_deps_match(
+            refreshed | AutomationCondition.will_be_requested()
+        ).since_last_handled()
         & ~AutomationCondition.any_deps_missing()
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
@@ -56,19 +70,23 @@ def cascade_condition() -> AutomationCondition:
 
 
 ingest_job = define_asset_job(
-    "ingest_job", selection=AssetSelection.assets(*INGEST_ASSETS),
+    "ingest_job",
+    selection=AssetSelection.assets(*INGEST_ASSETS),
     description="Read the source and (re)plan its shards: the start of every refresh.",
 )
 shard_job = define_asset_job(
-    "shard_job", selection=AssetSelection.assets(*SHARD_ASSETS),
+    "shard_job",
+    selection=AssetSelection.assets(*SHARD_ASSETS),
     description="The LLM and sandbox stages of one shard (verify, rewrite, consistency).",
 )
 combine_job = define_asset_job(
-    "combine_job", selection=AssetSelection.assets(*COMBINE_ASSETS),
+    "combine_job",
+    selection=AssetSelection.assets(*COMBINE_ASSETS),
     description="Combine all shards: dedup, decontamination, the quarantine and the export.",
 )
 publish_job = define_asset_job(
-    "publish_job", selection=AssetSelection.assets(*COMBINE_ASSETS, "published_dataset"),
+    "publish_job",
+    selection=AssetSelection.assets(*COMBINE_ASSETS, "published_dataset"),
     description="combine_job, then push the export to the Hub (gated by the blocking contamination check).",
 )
 
@@ -102,7 +120,11 @@ def source_files(folder: Path, now: float | None = None, settle_s: float = SETTL
     found = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.suffix not in SOURCE_SUFFIXES or any(p.startswith(".") for p in rel.parts) or not path.is_file():
+        if (
+            path.suffix not in SOURCE_SUFFIXES
+            or any(p.startswith(".") for p in rel.parts)
+            or not path.is_file()
+        ):
             continue
         st = path.stat()
         if now - st.st_mtime >= settle_s:

@@ -11,6 +11,7 @@ problems against the benchmarks with a fresh index, independently of the deconta
 everything downstream of the export (publication to the Hub, training).
 """
 
+import warnings
 from collections.abc import Mapping
 
 import polars as pl
@@ -19,11 +20,12 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetKey,
     DagsterInstance,
     MetadataValue,
+    PartitionsDefinition,
     asset_check,
 )
+from dagster._utils.warnings import PreviewWarning
 
 from pipelines.resources import FilterSettings
 
@@ -31,15 +33,26 @@ SCHEMA = "schema"
 ROWS_CONSERVED = "rows_conserved"
 
 
-def stage_check_specs(asset: str, *rates: str) -> list[AssetCheckSpec]:
-    specs = [
-        AssetCheckSpec(SCHEMA, asset=asset, blocking=True,
-                       description="Every column the stage contract promises is present with its type."),
-        AssetCheckSpec(ROWS_CONSERVED, asset=asset, blocking=True,
-                       description="rows_in == kept + rejected: no row lost or invented by the stage."),
+def stage_check_specs(
+    asset: str, *rates: str, partitions_def: PartitionsDefinition | None = None
+) -> list[AssetCheckSpec]:
+    """Schema + conservation (blocking) and the named rate checks; partitioned like a sharded asset, so the UI
+    shows each shard's result (a later shard's pass does not hide an earlier shard's failure)."""
+    described = [
+        (SCHEMA, True, "Every column the stage contract promises is present with its type."),
+        (ROWS_CONSERVED, True, "rows_in == kept + rejected: no row lost or invented by the stage."),
+        *((name, False, RATE_DESCRIPTIONS[name]) for name in rates),
     ]
-    specs += [AssetCheckSpec(name, asset=asset, description=RATE_DESCRIPTIONS[name]) for name in rates]
-    return specs
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", PreviewWarning
+        )  # partitioned checks are a preview API in Dagster 1.13
+        return [
+            AssetCheckSpec(
+                name, asset=asset, blocking=blocking, description=text, partitions_def=partitions_def
+            )
+            for name, blocking, text in described
+        ]
 
 
 RATE_DESCRIPTIONS = {
@@ -50,19 +63,34 @@ RATE_DESCRIPTIONS = {
 
 def schema_result(asset: str, df: pl.DataFrame, required: Mapping[str, pl.DataType]) -> AssetCheckResult:
     missing = [c for c in required if c not in df.columns]
-    wrong = {c: f"{df.schema[c]} (expected {t})" for c, t in required.items()
-             if c in df.columns and df.schema[c] != t and df.schema[c] != pl.Null}
+    wrong = {
+        c: f"{df.schema[c]} (expected {t})"
+        for c, t in required.items()
+        if c in df.columns and df.schema[c] != t and df.schema[c] != pl.Null
+    }
     return AssetCheckResult(
-        asset_key=asset, check_name=SCHEMA, passed=not missing and not wrong,
-        metadata={"missing_columns": MetadataValue.json(missing), "wrong_types": MetadataValue.json(wrong),
-                  "columns": MetadataValue.int(len(df.columns))},
+        asset_key=asset,
+        check_name=SCHEMA,
+        passed=not missing and not wrong,
+        metadata={
+            "missing_columns": MetadataValue.json(missing),
+            "wrong_types": MetadataValue.json(wrong),
+            "columns": MetadataValue.int(len(df.columns)),
+        },
     )
 
 
 def conservation_result(asset: str, rows_in: int, kept: int, rejected: int) -> AssetCheckResult:
     return AssetCheckResult(
-        asset_key=asset, check_name=ROWS_CONSERVED, passed=rows_in == kept + rejected,
-        metadata={"rows_in": rows_in, "kept": kept, "rejected": rejected, "difference": rows_in - kept - rejected},
+        asset_key=asset,
+        check_name=ROWS_CONSERVED,
+        passed=rows_in == kept + rejected,
+        metadata={
+            "rows_in": rows_in,
+            "kept": kept,
+            "rejected": rejected,
+            "difference": rows_in - kept - rejected,
+        },
     )
 
 
@@ -71,14 +99,20 @@ def rate_result(
 ) -> AssetCheckResult:
     """Rate = passed_rows / total; WARN below ``warn``, ERROR below ``error``; too few rows always pass."""
     rate = passed_rows / total if total else 1.0
-    metadata = {"rate": MetadataValue.float(round(rate, 4)), "passed_rows": passed_rows, "rows": total,
-                "warn_below": MetadataValue.float(warn), "error_below": MetadataValue.float(error)}
+    metadata = {
+        "rate": MetadataValue.float(round(rate, 4)),
+        "passed_rows": passed_rows,
+        "rows": total,
+        "warn_below": MetadataValue.float(warn),
+        "error_below": MetadataValue.float(error),
+    }
     if total < min_rows:
         metadata["note"] = MetadataValue.text(f"fewer than {min_rows} rows: too few to judge the rate")
         return AssetCheckResult(asset_key=asset, check_name=name, passed=True, metadata=metadata)
     severity = AssetCheckSeverity.ERROR if rate < error else AssetCheckSeverity.WARN
-    return AssetCheckResult(asset_key=asset, check_name=name, passed=rate >= warn, severity=severity,
-                            metadata=metadata)
+    return AssetCheckResult(
+        asset_key=asset, check_name=name, passed=rate >= warn, severity=severity, metadata=metadata
+    )
 
 
 @asset_check(
@@ -95,14 +129,24 @@ def no_contaminated_rows(cold_start_dataset: pl.DataFrame, filters: FilterSettin
     for row in cold_start_dataset.select("id", "problem").iter_rows(named=True):
         match = index.match(row["problem"])
         if match is not None:
-            hits.append({"id": row["id"], "benchmark": match.benchmark, "index": match.index,
-                         "method": match.method, "score": round(float(match.score), 3)})
+            hits.append(
+                {
+                    "id": row["id"],
+                    "benchmark": match.benchmark,
+                    "index": match.index,
+                    "method": match.method,
+                    "score": round(float(match.score), 3),
+                }
+            )
     return AssetCheckResult(
         passed=not hits,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"rows_scanned": cold_start_dataset.height, "contaminated_rows": len(hits),
-                  "benchmarks": MetadataValue.json(filters.benchmarks),
-                  "examples": MetadataValue.json(hits[:20])},
+        metadata={
+            "rows_scanned": cold_start_dataset.height,
+            "contaminated_rows": len(hits),
+            "benchmarks": MetadataValue.json(filters.benchmarks),
+            "examples": MetadataValue.json(hits[:20]),
+        },
     )
 
 

@@ -35,8 +35,24 @@ if TYPE_CHECKING:
 
 
 # protocols polars (object_store) scans itself; others go through the path's fsspec filesystem
-POLARS_NATIVE = {"", "file", "local", "s3", "s3a", "gs", "gcs", "gcp", "az", "azure", "abfs", "abfss", "adl",
-                 "http", "https", "hf"}
+POLARS_NATIVE = {
+    "",
+    "file",
+    "local",
+    "s3",
+    "s3a",
+    "gs",
+    "gcs",
+    "gcp",
+    "az",
+    "azure",
+    "abfs",
+    "abfss",
+    "adl",
+    "http",
+    "https",
+    "hf",
+}
 
 
 def _protocol(path: UPath) -> str:
@@ -50,7 +66,9 @@ def _is_local(path: UPath) -> bool:
 class ParquetIOManager(PolarsParquetIOManager):
     """`PolarsParquetIOManager` that reads under polars 2, writes local files atomically, keeps metadata lean."""
 
-    def scan_df_from_path(self, path: UPath, context: InputContext, partition_key: str | None = None) -> pl.LazyFrame:
+    def scan_df_from_path(
+        self, path: UPath, context: InputContext, partition_key: str | None = None
+    ) -> pl.LazyFrame:
         if _protocol(path) not in POLARS_NATIVE:
             with path.open("rb") as fh:
                 return pl.read_parquet(fh).lazy()

@@ -19,8 +19,17 @@ from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
 PREVIEW_ROWS = 10
 PREVIEW_CHARS = 160
-USAGE_KEYS = ("requests", "cached", "sent", "retries", "errors", "prompt_tokens", "completion_tokens",
-              "cost_usd", "saved_usd")
+USAGE_KEYS = (
+    "requests",
+    "cached",
+    "sent",
+    "retries",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "saved_usd",
+)
 
 
 def reject_counts(rejected: pl.DataFrame) -> dict[str, int]:
@@ -45,7 +54,9 @@ def usage_metadata(usage: Mapping[str, Any] | None, backend: str) -> dict[str, A
     meta: dict[str, Any] = {"llm/backend": MetadataValue.text(backend)}
     for key in USAGE_KEYS:
         value = usage.get(key, 0) or 0
-        meta[f"llm/{key}"] = MetadataValue.float(float(value)) if key.endswith("_usd") else MetadataValue.int(int(value))
+        meta[f"llm/{key}"] = (
+            MetadataValue.float(float(value)) if key.endswith("_usd") else MetadataValue.int(int(value))
+        )
     return meta
 
 
@@ -59,7 +70,9 @@ def preview_table(df: pl.DataFrame, columns: Sequence[str], n: int = PREVIEW_ROW
     """The first ``n`` rows of ``columns`` (those present), long text clipped to one line."""
     cols = [c for c in columns if c in df.columns]
     schema = TableSchema(columns=[TableColumn(c, "string") for c in cols])
-    records = [TableRecord({c: _clip(row[c]) for c in cols}) for row in df.head(n).select(cols).iter_rows(named=True)]
+    records = [
+        TableRecord({c: _clip(row[c]) for c in cols}) for row in df.head(n).select(cols).iter_rows(named=True)
+    ]
     return MetadataValue.table(records=records, schema=schema)
 
 
@@ -82,7 +95,9 @@ def _figure() -> tuple[Any, Any]:
     return plt.subplots(figsize=(5.5, 3.0))
 
 
-def histogram_plot(values: Sequence[float], title: str, xlabel: str, integer_bins: bool = False) -> MetadataValue:
+def histogram_plot(
+    values: Sequence[float], title: str, xlabel: str, integer_bins: bool = False
+) -> MetadataValue:
     fig, ax = _figure()
     values = [v for v in values if v is not None]
     if values and integer_bins:

@@ -55,14 +55,18 @@ def format_report(run: CurationRun, dagster_home: Path) -> str:
     lines = []
     if source:
         src = source.get("source", {})
-        lines.append(f"source: {src.get('reader', '?')} ({src.get('dataset', '?')}), {source['kept']} problems "
-                     f"in {source['shards']} shard(s) of up to {source['shard_size']}")
+        lines.append(
+            f"source: {src.get('reader', '?')} ({src.get('dataset', '?')}), {source['kept']} problems "
+            f"in {source['shards']} shard(s) of up to {source['shard_size']}"
+        )
     if run.shards_run != run.shards:
         lines.append(f"shards run now: {', '.join(run.shards_run) or 'none'} (the others were up to date)")
     if export:
         lines += format_funnel(export["funnel"])
         lines.append(f"exported {export['rows']} traces -> {export['export_dir']}")
-        lines.append("  data/train-*.parquet (SFT rows), verl/train.parquet (RL), hf_dataset/, README.md (card)")
+        lines.append(
+            "  data/train-*.parquet (SFT rows), verl/train.parquet (RL), hf_dataset/, README.md (card)"
+        )
     tally = check_tally(run)
     lines.append(f"checks: {tally['passed']} passed, {tally['warnings']} warnings, {tally['failed']} failed")
     for stage, t in llm_totals(run).items():

@@ -29,13 +29,19 @@ DEFAULT_BENCHMARKS = ["aime24", "aime25", "amc23", "math500"]
 class SourceSettings(ConfigurableResource):
     """What `source_problems` reads, and how it is cut into shards."""
 
-    source: str = Field("sample", description="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder")
+    source: str = Field(
+        "sample", description="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder"
+    )
     limit: int | None = Field(None, description="Stop after this many kept rows (None: all).")
-    revision: str | None = Field(None, description="Hub sources: commit sha or tag to pin (recorded for lineage).")
+    revision: str | None = Field(
+        None, description="Hub sources: commit sha or tag to pin (recorded for lineage)."
+    )
     split: str = Field("train", description="Hub sources: the split to read.")
     streaming: bool = Field(True, description="Hub sources: stream instead of downloading the split first.")
     domains: list[str] | None = Field(["math"], description="Domains kept (None: every domain).")
-    shard_size: int = Field(1000, ge=1, description="Rows per shard (partition) of the LLM and sandbox stages.")
+    shard_size: int = Field(
+        1000, ge=1, description="Rows per shard (partition) of the LLM and sandbox stages."
+    )
 
     def load(self) -> Any:
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
@@ -51,9 +57,15 @@ class LLMEndpoint(ConfigurableResource):
     """One chat endpoint: an OpenAI-compatible server (`openai`) or vLLM in-process (`vllm`)."""
 
     backend: str = Field("none", description="openai | vllm, or the role's non-LLM default.")
-    endpoint: str | None = Field(None, description="Base URL, e.g. http://127.0.0.1:8000/v1 (else $RETOOL_LLM_ENDPOINT).")
-    model: str | None = Field(None, description="Model name (openai) or Hub id/path (vllm) (else $RETOOL_LLM_MODEL).")
-    api_key: str | None = Field(None, description="Secret: set from the environment with EnvVar, never inline.")
+    endpoint: str | None = Field(
+        None, description="Base URL, e.g. http://127.0.0.1:8000/v1 (else $RETOOL_LLM_ENDPOINT)."
+    )
+    model: str | None = Field(
+        None, description="Model name (openai) or Hub id/path (vllm) (else $RETOOL_LLM_MODEL)."
+    )
+    api_key: str | None = Field(
+        None, description="Secret: set from the environment with EnvVar, never inline."
+    )
     concurrency: int = Field(8, ge=1, description="Requests in flight at once.")
     timeout_s: float = Field(600.0, description="Seconds per HTTP attempt.")
     max_retries: int = Field(6, ge=0, description="Retries on 429/5xx/timeouts/connection errors.")
@@ -61,8 +73,12 @@ class LLMEndpoint(ConfigurableResource):
     max_tokens: int | None = Field(None, description="max_tokens per reply (None: the stage's default).")
     price_in_per_mtok: float = Field(0.0, description="USD per million prompt tokens (cost report).")
     price_out_per_mtok: float = Field(0.0, description="USD per million completion tokens (cost report).")
-    cache_dir: str | None = Field(None, description="Response cache folder (None: $RETOOL_CACHE_DIR or ~/.cache).")
-    use_cache: bool = Field(True, description="Read and write the response cache (it is also the resume log).")
+    cache_dir: str | None = Field(
+        None, description="Response cache folder (None: $RETOOL_CACHE_DIR or ~/.cache)."
+    )
+    use_cache: bool = Field(
+        True, description="Read and write the response cache (it is also the resume log)."
+    )
 
     @property
     def uses_llm(self) -> bool:
@@ -103,13 +119,17 @@ class VerifierLLM(LLMEndpoint):
     backend: str = Field("none", description="none (rules only) | openai | vllm")
     judge_all: bool = Field(False, description="Send every row with a reference to the judge.")
     judge_mismatches: bool = Field(False, description="Give rule mismatches a second opinion from the judge.")
-    response_format: str = Field("none", description="none | json_object (llama.cpp) | json_schema (OpenAI, vLLM)")
+    response_format: str = Field(
+        "none", description="none | json_object (llama.cpp) | json_schema (OpenAI, vLLM)"
+    )
 
 
 class RewriterLLM(LLMEndpoint):
     """The model that rewrites R1's reasoning into code-interleaved traces. ``heuristic``: no LLM."""
 
-    backend: str = Field("heuristic", description="heuristic (no LLM, code run in the sandbox) | openai | vllm")
+    backend: str = Field(
+        "heuristic", description="heuristic (no LLM, code run in the sandbox) | openai | vllm"
+    )
 
 
 class SandboxResource(ConfigurableResource):
@@ -143,21 +163,31 @@ class SandboxResource(ConfigurableResource):
 class FilterSettings(ConfigurableResource):
     """Thresholds of the filters after the rewrite (`retool_data.filtering.FilterConfig`); None switches a rule off."""
 
-    near_dup_threshold: float | None = Field(0.75, description="MinHash Jaccard for near-duplicates (None: exact only).")
+    near_dup_threshold: float | None = Field(
+        0.75, description="MinHash Jaccard for near-duplicates (None: exact only)."
+    )
     benchmarks: list[str] = Field(DEFAULT_BENCHMARKS, description="Benchmarks to decontaminate against.")
-    benchmarks_dir: str | None = Field(None, description="Local benchmark copies (<dir>/<name>/) instead of the Hub.")
+    benchmarks_dir: str | None = Field(
+        None, description="Local benchmark copies (<dir>/<name>/) instead of the Hub."
+    )
     decontam_ngram: int = Field(6, description="Token n-gram size of the decontamination index.")
     decontam_min_containment: float | None = Field(0.5, description="Share of a benchmark item's n-grams.")
     decontam_min_ratio: float | None = Field(95.0, description="rapidfuzz ratio (0-100) for a fuzzy copy.")
-    allow_format_codes: list[str] = Field([], description="validate_trace codes to tolerate besides the defaults.")
-    forbid_format_codes: list[str] = Field([], description="validate_trace codes to reject on although tolerated.")
+    allow_format_codes: list[str] = Field(
+        [], description="validate_trace codes to tolerate besides the defaults."
+    )
+    forbid_format_codes: list[str] = Field(
+        [], description="validate_trace codes to reject on although tolerated."
+    )
     min_code_blocks: int | None = Field(1, description="Minimum code blocks per trace.")
     max_code_blocks: int | None = Field(None, description="Maximum code blocks per trace.")
     min_tokens: int | None = Field(None, description="Minimum trace tokens.")
     max_tokens: int | None = Field(16384, description="Maximum trace tokens.")
     tokenizer: str = Field("regex", description="'regex' (no download) or 'hf:<path or id>'.")
     check_answer: bool = Field(True, description="Final answer must match the reference.")
-    repair: bool = Field(False, description="Write real outputs into mismatched traces instead of dropping them.")
+    repair: bool = Field(
+        False, description="Write real outputs into mismatched traces instead of dropping them."
+    )
     concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
 
     def load_benchmarks(self) -> dict[str, list[str]]:
@@ -167,8 +197,11 @@ class FilterSettings(ConfigurableResource):
         return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
 
     def decontam_options(self) -> dict[str, Any]:
-        return {"ngram": self.decontam_ngram, "min_containment": self.decontam_min_containment,
-                "min_ratio": self.decontam_min_ratio}
+        return {
+            "ngram": self.decontam_ngram,
+            "min_containment": self.decontam_min_containment,
+            "min_ratio": self.decontam_min_ratio,
+        }
 
     def trace_filter(self) -> Any:
         """The format / tool-use / length / answer rules (`retool_data.stages.filters.TraceFilter`)."""
@@ -176,9 +209,13 @@ class FilterSettings(ConfigurableResource):
 
         fatal = (set(DEFAULT_FATAL_CODES) | set(self.forbid_format_codes)) - set(self.allow_format_codes)
         return TraceFilter(
-            fatal_codes=tuple(sorted(fatal)), min_code_blocks=self.min_code_blocks,
-            max_code_blocks=self.max_code_blocks, min_tokens=self.min_tokens, max_tokens=self.max_tokens,
-            check_answer=self.check_answer, tokenizer=self.tokenizer,
+            fatal_codes=tuple(sorted(fatal)),
+            min_code_blocks=self.min_code_blocks,
+            max_code_blocks=self.max_code_blocks,
+            min_tokens=self.min_tokens,
+            max_tokens=self.max_tokens,
+            check_answer=self.check_answer,
+            tokenizer=self.tokenizer,
         )
 
 
@@ -189,7 +226,9 @@ class QualityThresholds(ConfigurableResource):
     verification_rate_error: float = Field(0.2, description="Kept / rows in, verify stage: error below.")
     consistency_pass_rate_warn: float = Field(0.8, description="Consistent / checked traces: warn below.")
     consistency_pass_rate_error: float = Field(0.5, description="Consistent / checked traces: error below.")
-    min_rows_for_rates: int = Field(20, description="Shards with fewer rows pass the rate checks (too few to judge).")
+    min_rows_for_rates: int = Field(
+        20, description="Shards with fewer rows pass the rate checks (too few to judge)."
+    )
 
 
 class ExportSettings(ConfigurableResource):
@@ -197,14 +236,18 @@ class ExportSettings(ConfigurableResource):
 
     out_dir: str = Field(description="Export folder: README.md card, data/ shards, verl/, hf_dataset/.")
     rows_per_shard: int = Field(50_000, description="Rows per data/train-*.parquet shard.")
-    verl_data_source: str = Field("lighteval/MATH", description="verl rows' data_source (selects verl's scorer).")
+    verl_data_source: str = Field(
+        "lighteval/MATH", description="verl rows' data_source (selects verl's scorer)."
+    )
     pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
 
 
 class HubSettings(ConfigurableResource):
     """Publishing the export to the Hugging Face Hub (`published_dataset`)."""
 
-    repo_id: str | None = Field(None, description="Dataset repo, e.g. my-org/retool-coldstart (None: not published).")
+    repo_id: str | None = Field(
+        None, description="Dataset repo, e.g. my-org/retool-coldstart (None: not published)."
+    )
     token: str | None = Field(None, description="Secret: EnvVar('HF_TOKEN').")
     private: bool = Field(True, description="Create the repo private.")
     endpoint: str | None = Field(None, description="Hub endpoint (a mirror or a test server).")
@@ -265,6 +308,8 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "quality": QualityThresholds(),
         "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),
         "hub": HubSettings(
-            repo_id=env.get("RETOOL_HUB_REPO"), token=_secret(env, "HF_TOKEN"), endpoint=env.get("HF_ENDPOINT")
+            repo_id=env.get("RETOOL_HUB_REPO"),
+            token=_secret(env, "HF_TOKEN"),
+            endpoint=env.get("HF_ENDPOINT"),
         ),
     }

@@ -42,9 +42,14 @@ class CurationRun:
 
 
 def _error(result: Any) -> str:
+    """The first failed step and its root cause (Dagster wraps user errors in its own)."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}"
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+            return f"{event.step_key}: {message}"
     return "run failed"
 
 
@@ -78,7 +83,8 @@ def _latest_timestamp(instance: DagsterInstance, key: str, partition: str | None
     from dagster import AssetRecordsFilter
 
     records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=AssetKey(key), asset_partitions=[partition] if partition else None), limit=1
+        AssetRecordsFilter(asset_key=AssetKey(key), asset_partitions=[partition] if partition else None),
+        limit=1,
     ).records
     return records[0].timestamp if records else None
 

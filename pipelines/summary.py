@@ -24,8 +24,15 @@ def stage_funnel(rows_read: int, rejected: pl.DataFrame) -> list[dict[str, Any]]
     for stage in stages:
         reasons = dict(sorted(counts.get(stage, {}).items(), key=lambda kv: (-kv[1], kv[0])))
         dropped = sum(reasons.values())
-        funnel.append({"stage": stage, "rows_in": rows_in, "kept": rows_in - dropped, "rejected": dropped,
-                       "reasons": reasons})
+        funnel.append(
+            {
+                "stage": stage,
+                "rows_in": rows_in,
+                "kept": rows_in - dropped,
+                "rejected": dropped,
+                "reasons": reasons,
+            }
+        )
         rows_in -= dropped
     return funnel
 

@@ -18,10 +18,24 @@ from pipelines.resources import (
     resources_from_env,
 )
 
-CURATION = ["source_problems", "verified_problems", "rewritten_traces", "consistent_traces",
-            "deduplicated_traces", "decontaminated_traces", "cold_start_dataset", "rejected_rows"]
-REJECTS = ["ingest_rejects", "verify_rejects", "rewrite_rejects", "consistency_rejects", "dedup_rejects",
-           "decontam_rejects"]
+CURATION = [
+    "source_problems",
+    "verified_problems",
+    "rewritten_traces",
+    "consistent_traces",
+    "deduplicated_traces",
+    "decontaminated_traces",
+    "cold_start_dataset",
+    "rejected_rows",
+]
+REJECTS = [
+    "ingest_rejects",
+    "verify_rejects",
+    "rewrite_rejects",
+    "consistency_rejects",
+    "dedup_rejects",
+    "decontam_rejects",
+]
 
 
 def _graph():
@@ -49,10 +63,18 @@ def test_the_curation_chain_is_wired_in_order():
 
 def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_and_pools():
     graph = _graph()
-    groups = {"source_problems": "ingest", "verified_problems": "verify", "rewritten_traces": "rewrite",
-              "consistent_traces": "filter", "deduplicated_traces": "filter", "decontaminated_traces": "filter",
-              "cold_start_dataset": "export", "published_dataset": "export", "rejected_rows": "quarantine",
-              **dict.fromkeys(REJECTS, "quarantine")}
+    groups = {
+        "source_problems": "ingest",
+        "verified_problems": "verify",
+        "rewritten_traces": "rewrite",
+        "consistent_traces": "filter",
+        "deduplicated_traces": "filter",
+        "decontaminated_traces": "filter",
+        "cold_start_dataset": "export",
+        "published_dataset": "export",
+        "rejected_rows": "quarantine",
+        **dict.fromkeys(REJECTS, "quarantine"),
+    }
     for key, group in groups.items():
         node = graph.get(dg.AssetKey(key))
         assert node.group_name == group, key
@@ -61,10 +83,16 @@ def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_a
     sharded = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
     assert sharded == set(automation.SHARD_ASSETS)
     assert graph.get(dg.AssetKey("verified_problems")).partitions_def == SOURCE_SHARDS
-    pools = {key: graph.get(dg.AssetKey(key)).pools for key in ("verified_problems", "rewritten_traces",
-                                                              "consistent_traces", "source_problems")}
-    assert pools == {"verified_problems": {"llm"}, "rewritten_traces": {"llm"}, "consistent_traces": {"sandbox"},
-                     "source_problems": set()}
+    pools = {
+        key: graph.get(dg.AssetKey(key)).pools
+        for key in ("verified_problems", "rewritten_traces", "consistent_traces", "source_problems")
+    }
+    assert pools == {
+        "verified_problems": {"llm"},
+        "rewritten_traces": {"llm"},
+        "consistent_traces": {"sandbox"},
+        "source_problems": set(),
+    }
 
 
 def test_asset_checks():
@@ -73,19 +101,32 @@ def test_asset_checks():
         assert {(asset, "schema"), (asset, "rows_conserved")} <= checks
     assert ("verified_problems", "verification_rate") in checks
     assert ("consistent_traces", "consistency_pass_rate") in checks
-    assert {("cold_start_dataset", "no_contaminated_rows"), ("cold_start_dataset", "every_problem_accounted_for"),
-            ("rejected_rows", "schema")} <= checks
-    blocking = {(k.asset_key.to_user_string(), k.name) for k in _graph().asset_check_keys
-                if _graph().get_check_spec(k).blocking}
+    assert {
+        ("cold_start_dataset", "no_contaminated_rows"),
+        ("cold_start_dataset", "every_problem_accounted_for"),
+        ("rejected_rows", "schema"),
+    } <= checks
+    blocking = {
+        (k.asset_key.to_user_string(), k.name)
+        for k in _graph().asset_check_keys
+        if _graph().get_check_spec(k).blocking
+    }
     assert ("cold_start_dataset", "no_contaminated_rows") in blocking
     assert ("verified_problems", "verification_rate") not in blocking  # rates warn/error, they do not block
 
 
 def test_resources_are_typed_and_default_to_the_embedded_pipeline():
     resources = resources_from_env({})
-    expected = {"source": SourceSettings, "verifier_llm": VerifierLLM, "rewriter_llm": RewriterLLM,
-                "sandbox": SandboxResource, "filters": FilterSettings, "quality": QualityThresholds,
-                "export": ExportSettings, "hub": HubSettings}
+    expected = {
+        "source": SourceSettings,
+        "verifier_llm": VerifierLLM,
+        "rewriter_llm": RewriterLLM,
+        "sandbox": SandboxResource,
+        "filters": FilterSettings,
+        "quality": QualityThresholds,
+        "export": ExportSettings,
+        "hub": HubSettings,
+    }
     for name, cls in expected.items():
         assert isinstance(resources[name], cls), name
     assert set(defs.resources) == set(expected) | {"io_manager"}
@@ -95,15 +136,28 @@ def test_resources_are_typed_and_default_to_the_embedded_pipeline():
 
 
 def test_environment_configures_the_roles_separately_and_secrets_stay_env_vars():
-    env = {"RETOOL_VERIFIER_BACKEND": "openai", "RETOOL_VERIFIER_ENDPOINT": "https://judge.example/v1",
-           "RETOOL_VERIFIER_MODEL": "deepseek-reasoner", "RETOOL_VERIFIER_API_KEY": "sk-secret",
-           "RETOOL_REWRITER_ENDPOINT": "http://gpu-box:8000/v1", "RETOOL_REWRITER_MODEL": "qwen",
-           "HF_TOKEN": "hf_secret", "RETOOL_STORAGE_URL": "s3://bucket/retool", "RETOOL_SHARD_SIZE": "250"}
+    env = {
+        "RETOOL_VERIFIER_BACKEND": "openai",
+        "RETOOL_VERIFIER_ENDPOINT": "https://judge.example/v1",
+        "RETOOL_VERIFIER_MODEL": "deepseek-reasoner",
+        "RETOOL_VERIFIER_API_KEY": "sk-secret",
+        "RETOOL_REWRITER_ENDPOINT": "http://gpu-box:8000/v1",
+        "RETOOL_REWRITER_MODEL": "qwen",
+        "HF_TOKEN": "hf_secret",
+        "RETOOL_STORAGE_URL": "s3://bucket/retool",
+        "RETOOL_SHARD_SIZE": "250",
+    }
     resources = resources_from_env(env)
     verifier, rewriter = resources["verifier_llm"], resources["rewriter_llm"]
-    assert (verifier.backend, verifier.endpoint, verifier.model) == ("openai", "https://judge.example/v1",
-                                                                     "deepseek-reasoner")
-    assert (rewriter.backend, rewriter.endpoint) == ("openai", "http://gpu-box:8000/v1")  # an endpoint: use it
+    assert (verifier.backend, verifier.endpoint, verifier.model) == (
+        "openai",
+        "https://judge.example/v1",
+        "deepseek-reasoner",
+    )
+    assert (rewriter.backend, rewriter.endpoint) == (
+        "openai",
+        "http://gpu-box:8000/v1",
+    )  # an endpoint: use it
     # the secrets are EnvVar references, resolved when a run starts, never their values
     assert isinstance(verifier.api_key, dg.EnvVar) and verifier.api_key == "RETOOL_VERIFIER_API_KEY"
     assert isinstance(resources["hub"].token, dg.EnvVar)
@@ -123,6 +177,9 @@ def test_jobs_schedule_and_sensors():
     cascade = defs.resolve_sensor_def("curation_cascade")
     assert isinstance(cascade, dg.AutomationConditionSensorDefinition)
     graph = _graph()
-    with_condition = {k.to_user_string() for k in graph.get_all_asset_keys()
-                      if graph.get(k).automation_condition is not None}
+    with_condition = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).automation_condition is not None
+    }
     assert with_condition == set(automation.SHARD_ASSETS) | set(automation.COMBINE_ASSETS)

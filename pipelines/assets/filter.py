@@ -34,11 +34,16 @@ def _required() -> dict[str, pl.DataType]:
     },
     partitions_def=SOURCE_SHARDS,
     pool="sandbox",
-    check_specs=checks.stage_check_specs("consistent_traces", "consistency_pass_rate"),
+    check_specs=checks.stage_check_specs(
+        "consistent_traces", "consistency_pass_rate", partitions_def=SOURCE_SHARDS
+    ),
 )
 def consistent_traces(
-    context: AssetExecutionContext, rewritten_traces: pl.DataFrame, filters: FilterSettings,
-    sandbox: SandboxResource, quality: QualityThresholds,
+    context: AssetExecutionContext,
+    rewritten_traces: pl.DataFrame,
+    filters: FilterSettings,
+    sandbox: SandboxResource,
+    quality: QualityThresholds,
 ) -> Iterator[Any]:
     from retool_data.stages.consistency import consistency_stage
 
@@ -47,15 +52,26 @@ def consistent_traces(
         checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
     rejected = pl.concat([ruled.rejected, checked.rejected])
     rate = checks.rate_result(
-        "consistent_traces", "consistency_pass_rate", checked.kept.height, ruled.kept.height,
-        quality.consistency_pass_rate_warn, quality.consistency_pass_rate_error, quality.min_rows_for_rates,
+        "consistent_traces",
+        "consistency_pass_rate",
+        checked.kept.height,
+        ruled.kept.height,
+        quality.consistency_pass_rate_warn,
+        quality.consistency_pass_rate_error,
+        quality.min_rows_for_rates,
     )
     yield from emit_stage(
-        "consistent_traces", "consistency_rejects", rewritten_traces.height, checked.kept, rejected,
+        "consistent_traces",
+        "consistency_rejects",
+        rewritten_traces.height,
+        checked.kept,
+        rejected,
         required=_required(),
-        extra_metadata={"checked_in_sandbox": MetadataValue.int(ruled.kept.height),
-                        **metadata.trace_plots(checked.kept),
-                        "preview": metadata.preview_table(checked.kept, TRACE_PREVIEW)},
+        extra_metadata={
+            "checked_in_sandbox": MetadataValue.int(ruled.kept.height),
+            **metadata.trace_plots(checked.kept),
+            "preview": metadata.preview_table(checked.kept, TRACE_PREVIEW),
+        },
         rate_checks=(rate,),
     )
 
@@ -77,8 +93,11 @@ def stale_shards(traces: pl.DataFrame, source_problems: pl.LazyFrame) -> list[st
             "best row of each cluster.",
             kinds={"polars"},
         ),
-        "dedup_rejects": AssetOut(group_name="quarantine", description="Duplicates dropped (duplicate_exact, duplicate_near).",
-                                  kinds={"polars"}),
+        "dedup_rejects": AssetOut(
+            group_name="quarantine",
+            description="Duplicates dropped (duplicate_exact, duplicate_near).",
+            kinds={"polars"},
+        ),
     },
     check_specs=checks.stage_check_specs("deduplicated_traces"),
 )
@@ -98,7 +117,12 @@ def deduplicated_traces(
     kept = result.kept if result else traces
     rejected = result.rejected if result else _no_rejects()
     yield from emit_stage(
-        "deduplicated_traces", "dedup_rejects", traces.height, kept, rejected, required=_required(),
+        "deduplicated_traces",
+        "dedup_rejects",
+        traces.height,
+        kept,
+        rejected,
+        required=_required(),
         extra_metadata={"shards_combined": MetadataValue.int(len(consistent_traces))},
     )
 
@@ -111,8 +135,11 @@ def deduplicated_traces(
             "n-gram containment and fuzzy matching on canonical math tokens.",
             kinds={"polars"},
         ),
-        "decontam_rejects": AssetOut(group_name="quarantine", description="Problems that copy a benchmark item (benchmark_contamination).",
-                                     kinds={"polars"}),
+        "decontam_rejects": AssetOut(
+            group_name="quarantine",
+            description="Problems that copy a benchmark item (benchmark_contamination).",
+            kinds={"polars"},
+        ),
     },
     check_specs=checks.stage_check_specs("decontaminated_traces"),
 )
@@ -122,7 +149,11 @@ def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSett
     benchmarks = filters.load_benchmarks()
     result = decontaminate(deduplicated_traces, Decontaminator(benchmarks, **filters.decontam_options()))
     yield from emit_stage(
-        "decontaminated_traces", "decontam_rejects", deduplicated_traces.height, result.kept, result.rejected,
+        "decontaminated_traces",
+        "decontam_rejects",
+        deduplicated_traces.height,
+        result.kept,
+        result.rejected,
         required=_required(),
         extra_metadata={"benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()})},
     )

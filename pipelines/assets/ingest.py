@@ -38,16 +38,25 @@ def source_problems(context: AssetExecutionContext, source: SourceSettings) -> I
     kept = assign_shards(result.kept, source.shard_size)
     keys = shard_keys(kept)
     added, removed = sync_shard_partitions(context.instance, keys)
-    context.log.info(f"{kept.height} problems in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}")
+    context.log.info(
+        f"{kept.height} problems in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}"
+    )
     rows_in = int(result.stats.get("rows_in", kept.height + result.rejected.height))
-    yield Output(kept, output_name="source_problems", metadata={
-        **metadata.stage_metadata(rows_in, kept, result.rejected),
-        "shards": MetadataValue.int(len(keys)),
-        "shard_size": MetadataValue.int(source.shard_size),
-        "source": metadata.compact_json({k: v for k, v in result.stats.items() if k != "reject_counts"}),
-        "preview": metadata.preview_table(kept, PROBLEM_PREVIEW),
-    })
-    yield Output(result.rejected, output_name="ingest_rejects",
-                 metadata={"rejects_by_reason": MetadataValue.json(metadata.reject_counts(result.rejected))})
+    yield Output(
+        kept,
+        output_name="source_problems",
+        metadata={
+            **metadata.stage_metadata(rows_in, kept, result.rejected),
+            "shards": MetadataValue.int(len(keys)),
+            "shard_size": MetadataValue.int(source.shard_size),
+            "source": metadata.compact_json({k: v for k, v in result.stats.items() if k != "reject_counts"}),
+            "preview": metadata.preview_table(kept, PROBLEM_PREVIEW),
+        },
+    )
+    yield Output(
+        result.rejected,
+        output_name="ingest_rejects",
+        metadata={"rejects_by_reason": MetadataValue.json(metadata.reject_counts(result.rejected))},
+    )
     yield checks.schema_result("source_problems", kept, {**PROBLEM_SCHEMA, SHARD_COLUMN: pl.String()})
     yield checks.conservation_result("source_problems", rows_in, kept.height, result.rejected.height)

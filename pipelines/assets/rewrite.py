@@ -29,10 +29,12 @@ from pipelines.resources import RewriterLLM, SandboxResource
     },
     partitions_def=SOURCE_SHARDS,
     pool="llm",
-    check_specs=checks.stage_check_specs("rewritten_traces"),
+    check_specs=checks.stage_check_specs("rewritten_traces", partitions_def=SOURCE_SHARDS),
 )
 def rewritten_traces(
-    context: AssetExecutionContext, verified_problems: pl.DataFrame, rewriter_llm: RewriterLLM,
+    context: AssetExecutionContext,
+    verified_problems: pl.DataFrame,
+    rewriter_llm: RewriterLLM,
     sandbox: SandboxResource,
 ) -> Iterator[Any]:
     from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, VERIFY_COLUMNS
@@ -48,10 +50,16 @@ def rewritten_traces(
 
         result = rewrite(verified_problems, chat, params=rewriter_llm.sampling_params(DEFAULT_REWRITE_PARAMS))
     yield from emit_stage(
-        "rewritten_traces", "rewrite_rejects", verified_problems.height, result.kept, result.rejected,
+        "rewritten_traces",
+        "rewrite_rejects",
+        verified_problems.height,
+        result.kept,
+        result.rejected,
         required={**PROBLEM_SCHEMA, **VERIFY_COLUMNS, **REWRITE_COLUMNS},
         extra_metadata={
-            **metadata.usage_metadata(chat.usage.as_dict() if chat else None, chat.name if chat else "heuristic"),
+            **metadata.usage_metadata(
+                chat.usage.as_dict() if chat else None, chat.name if chat else "heuristic"
+            ),
             "status": MetadataValue.json(result.stats.get("status", {})),
             "code_blocks": MetadataValue.int(int(result.kept["num_code_blocks"].sum() or 0)),
             **metadata.trace_plots(result.kept),

@@ -33,10 +33,16 @@ def emit_stage(
     rate_checks: tuple[AssetCheckResult, ...] = (),
 ) -> Iterator[Any]:
     """Outputs (kept, rejects) with the standard metadata, then the stage's checks."""
-    yield Output(kept, output_name=asset, metadata={**metadata.stage_metadata(rows_in, kept, rejected),
-                                                     **(extra_metadata or {})})
-    yield Output(rejected, output_name=rejects_asset,
-                 metadata={"rejects_by_reason": metadata.MetadataValue.json(metadata.reject_counts(rejected))})
+    yield Output(
+        kept,
+        output_name=asset,
+        metadata={**metadata.stage_metadata(rows_in, kept, rejected), **(extra_metadata or {})},
+    )
+    yield Output(
+        rejected,
+        output_name=rejects_asset,
+        metadata={"rejects_by_reason": metadata.MetadataValue.json(metadata.reject_counts(rejected))},
+    )
     yield checks.schema_result(asset, kept, required)
     yield checks.conservation_result(asset, rows_in, kept.height, rejected.height)
     yield from rate_checks

@@ -19,10 +19,14 @@ import typer
 def run(
     source: Annotated[
         str | None,
-        typer.Option(help="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder "
-                     "(default: $RETOOL_SOURCE, else the bundled sample)."),
+        typer.Option(
+            help="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder "
+            "(default: $RETOOL_SOURCE, else the bundled sample)."
+        ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Stop reading after this many kept problems.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Stop reading after this many kept problems.")
+    ] = None,
     shard_size: Annotated[
         int | None, typer.Option(min=1, help="Problems per shard (default: $RETOOL_SHARD_SIZE, else 1000).")
     ] = None,
@@ -38,7 +42,9 @@ def run(
     from pipelines.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # the export's bars would bury the summary
+    os.environ.setdefault(
+        "HF_DATASETS_DISABLE_PROGRESS_BARS", "1"
+    )  # the export's bars would bury the summary
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
@@ -48,10 +54,18 @@ def run(
     overrides = {"source": source, "limit": limit, "shard_size": shard_size, "revision": revision}
     source_config = {k: v for k, v in overrides.items() if v is not None}
     if resume and source_config:
-        raise typer.BadParameter("--resume re-uses the ingested source: drop --source/--limit/--shard-size/--revision")
+        raise typer.BadParameter(
+            "--resume re-uses the ingested source: drop --source/--limit/--shard-size/--revision"
+        )
     with DagsterInstance.get() as instance:
-        result = run_curation(build_definitions(), instance, source_config=source_config, resume=resume, publish=push_to_hub,
-                              log=lambda line: typer.echo(line, err=True))
+        result = run_curation(
+            build_definitions(),
+            instance,
+            source_config=source_config,
+            resume=resume,
+            publish=push_to_hub,
+            log=lambda line: typer.echo(line, err=True),
+        )
     typer.echo(format_report(result, home))
     if not result.success:
         raise typer.Exit(1)
@@ -59,7 +73,9 @@ def run(
 
 def ui(
     port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
-    host: Annotated[str, typer.Option(help="Interface to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
 ) -> None:
     """Start the Dagster UI and daemon (`dagster dev`) on the project's definitions and instance."""
     from pipelines.instance import ensure_dagster_home

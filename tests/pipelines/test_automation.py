@@ -23,7 +23,12 @@ def test_source_files_lists_settled_data_files_only(tmp_path):
     (tmp_path / "sub" / "b.parquet").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("no")
     (tmp_path / ".partial.jsonl").write_text("{}\n")  # being copied by a tool that writes dot-files first
-    for p in (tmp_path / "a.jsonl", tmp_path / "sub" / "b.parquet", tmp_path / "notes.txt", tmp_path / ".partial.jsonl"):
+    for p in (
+        tmp_path / "a.jsonl",
+        tmp_path / "sub" / "b.parquet",
+        tmp_path / "notes.txt",
+        tmp_path / ".partial.jsonl",
+    ):
         _old(p)
     (tmp_path / "fresh.jsonl").write_text("{}\n")  # modified just now: may still be growing
     assert sorted(automation.source_files(tmp_path)) == ["a.jsonl", "sub/b.parquet"]
@@ -59,8 +64,15 @@ def test_the_sensor_run_ingests_the_watched_folder(tmp_path, monkeypatch):
     """The sensor's run config really switches source_problems to the folder (rows from both files)."""
     folder = tmp_path / "incoming"
     folder.mkdir()
-    rows = [{"problem": f"What is {i} + {i}?", "reasoning": f"{i} + {i} = {2 * i}", "domain": "math",
-             "gold_answer": str(2 * i)} for i in range(3)]
+    rows = [
+        {
+            "problem": f"What is {i} + {i}?",
+            "reasoning": f"{i} + {i} = {2 * i}",
+            "domain": "math",
+            "gold_answer": str(2 * i),
+        }
+        for i in range(3)
+    ]
     (folder / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")
     (folder / "b.jsonl").write_text(json.dumps(rows[2]) + "\n")
     for p in folder.iterdir():
@@ -96,8 +108,10 @@ def test_only_a_refresh_cascades_to_the_shard_stages(tmp_path, tagged):
         )
         assert run.success
         evaluated = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-        requested = {key: evaluated.get_requested_partitions(dg.AssetKey(key))
-                     for key in (*automation.SHARD_ASSETS, *automation.COMBINE_ASSETS)}
+        requested = {
+            key: evaluated.get_requested_partitions(dg.AssetKey(key))
+            for key in (*automation.SHARD_ASSETS, *automation.COMBINE_ASSETS)
+        }
         if tagged:
             # every shard of every shard stage, in one tick (a run per shard: verify -> rewrite -> consistency);
             # nothing combined yet, since the shards are missing until those runs finish

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from dagster._core.instance.config import dagster_instance_config_schema
 from dagster._config import validate_config
+from dagster._core.instance.config import dagster_instance_config_schema
 
 from pipelines.instance import ensure_dagster_home, install_instance_yaml
 from tests.conftest import REPO_ROOT
@@ -41,7 +41,7 @@ def test_a_set_dagster_home_is_respected_and_left_alone(tmp_path, monkeypatch):
 
 def test_the_root_dagster_yaml_is_a_sqlite_instance_with_a_run_queue_and_pools(tmp_path, monkeypatch):
     install_instance_yaml(tmp_path, ROOT_YAML)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the yaml puts the SQLite files under $DAGSTER_HOME
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the folder alone defines the instance
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     try:
         from dagster._core.run_coordinator import QueuedRunCoordinator

@@ -51,7 +51,9 @@ def test_a_single_partition_still_loads_as_a_dict(tmp_path):
 
     resources = {"io_manager": ParquetIOManager(base_dir=str(tmp_path))}
     instance = dg.DagsterInstance.ephemeral()
-    assert dg.materialize([single], partition_key="shard-00000", resources=resources, instance=instance).success
+    assert dg.materialize(
+        [single], partition_key="shard-00000", resources=resources, instance=instance
+    ).success
     result = dg.materialize([single, combined], selection=[combined], resources=resources, instance=instance)
     assert result.output_for_node("combined")["x"].to_list() == [1]
 
@@ -62,8 +64,13 @@ def test_lazy_inputs_scan_under_polars_2(tmp_path):
     for key in SHARDS.get_partition_keys():
         dg.materialize([part], partition_key=key, resources=resources, instance=instance)
     dg.materialize([part, combined], selection=[combined], resources=resources, instance=instance)
-    result = dg.materialize([part, combined, lazy_reader], selection=[lazy_reader], resources=resources, instance=instance,
-                            partition_key="shard-00001")
+    result = dg.materialize(
+        [part, combined, lazy_reader],
+        selection=[lazy_reader],
+        resources=resources,
+        instance=instance,
+        partition_key="shard-00001",
+    )
     assert result.output_for_node("lazy_reader")["shard"].to_list() == ["shard-00001"] * 2
 
 
