@@ -35,16 +35,19 @@ VERIFY_COLUMNS: dict[str, pl.DataType] = {
     "teacher_answer": pl.String(),  # the answer extracted from reasoning/solution
     "verify_method": pl.String(),  # "rule" | "judge" | "none"
     "verify_verdict": pl.String(),  # "correct" | "incorrect" | "undecided" | "judge_error"
-    "verify_reason": pl.String(),
+    "verify_reason": pl.String(),  # why: the rule's comparison, or the judge's reason (+ the rules' view)
+    "verify_judge": pl.String(),  # the judge backend, e.g. "openai:deepseek-reasoner"; null unless judged
+    "verify_template": pl.String(),  # the judge prompt's id, e.g. "retool-judge@1"; null unless judged
 }
 
 REWRITE_COLUMNS: dict[str, pl.DataType] = {
-    "trace": pl.String(),  # the code-augmented reasoning (ReTool trace format)
-    "raw_reply": pl.String(),  # the rewriter's raw reply, before parsing
+    "trace": pl.String(),  # the code-augmented reasoning (ReTool trace format); null when there is no reply
+    "raw_reply": pl.String(),  # the LLM rewriter's raw reply, before parsing; null for the heuristic
     "rewrite_backend": pl.String(),  # "heuristic" | "openai:<model>" | "vllm:<model>"
-    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@1"
-    "rewrite_status": pl.String(),  # "ok" | "unparseable" | "error" | "no_code"
-    "rewrite_reason": pl.String(),
+    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@1" (LLM) or "retool-heuristic@1"
+    # "ok" (kept) | "no_code" | "unparseable" | "invalid" | "error" | "no_reasoning" | "no_answer" (quarantined)
+    "rewrite_status": pl.String(),
+    "rewrite_reason": pl.String(),  # why not ok (validate_trace codes, the request error), or what was done
     "num_code_blocks": pl.Int64(),
 }
 

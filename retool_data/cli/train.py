@@ -1,0 +1,44 @@
+"""`retool-data train <stage> --config recipe.yaml [--field value ...]`: the training entry points.
+
+Each stage is a module with `cli(argv, prog)` that parses its own TRL-style config (TrlParser: YAML `--config` plus
+command-line overrides of any config field), so this group only forwards the arguments. `--help` on a stage prints
+every field of that stage's config. Adding a stage (GRPO, iTool) is one entry in TRAIN_STAGES.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+# stage name -> (module exposing `cli(argv: list[str], prog: str)`, one-line help)
+TRAIN_STAGES: dict[str, tuple[str, str]] = {
+    "sft": (
+        "training.sft",
+        "Cold-start SFT with TRL, interpreter output masked from the loss (config: training.sft_config.SFTRunConfig).",
+    ),
+}
+
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _stage_command(stage: str, module: str):
+    def command(ctx: typer.Context) -> None:
+        importlib.import_module(module).cli(list(ctx.args), prog=f"retool-data train {stage}")
+
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    train_app = typer.Typer(
+        help="Train on the cold-start data: `retool-data train STAGE --config configs/STAGE_*.yaml [--field value]`.",
+        no_args_is_help=True,
+    )
+    for stage, (module, help_text) in TRAIN_STAGES.items():
+        train_app.command(
+            stage,
+            help=f"{help_text} Run with --help for every option.",
+            context_settings=_PASSTHROUGH,
+            add_help_option=False,  # --help goes to the stage's own parser, which lists every config field
+        )(_stage_command(stage, module))
+    app.add_typer(train_app, name="train")

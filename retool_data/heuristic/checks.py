@@ -1,0 +1,36 @@
+"""Does what the sandbox printed for a block agree with what the reasoning says? (Otherwise the block is dropped.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retool_data.heuristic.calculations import Calculation, values_agree
+
+
+def _parse_printed(line: str) -> Any:
+    import sympy
+
+    return sympy.sympify(line.strip(), rational=False)
+
+
+def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | None:
+    """None when every printed line agrees with its calculation's value; else why not (a stats key)."""
+    if status != "ok":
+        return f"sandbox_{status}"
+    printed = output.rstrip("\n").split("\n") if output.strip() else []
+    if len(printed) != len(calcs):
+        return "unexpected_output_lines"
+    for line, calc in zip(printed, calcs, strict=True):
+        try:
+            got = _parse_printed(line)
+        except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
+            return "unreadable_output"
+        if calc.kind == "equation":
+            want = list(calc.expected)
+            if not isinstance(got, (list, tuple)) or len(got) != len(want):
+                return "solutions_differ"
+            if not all(any(values_agree(g, w, 1e-9) for g in got) for w in want):
+                return "solutions_differ"
+        elif not values_agree(got, calc.expected, calc.tolerance):
+            return "value_differs"
+    return None

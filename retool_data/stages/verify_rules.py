@@ -1,0 +1,79 @@
+"""The rules of verification: extract both answers and compare them, without any LLM.
+
+`rule_decision` says ``(True|False, reason)`` when the rules decide and ``(None, why not)`` when the row needs a
+judge: no gold answer (e.g. a proof), no teacher answer, or a worded answer math parsing cannot compare.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from retool_data import answers
+
+_PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
+_LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
+# words that still make a math answer: functions, constants, the "and" of a list of solutions
+_MATH_WORDS = frozenset(
+    "sin cos tan cot sec csc log exp sqrt frac max min gcd lcm mod deg inf infty and".split()  # noqa: SIM905
+)
+
+
+def teacher_answer(row: dict[str, Any]) -> str | None:
+    return answers.extract_answer(row.get("solution")) or answers.extract_answer(row.get("reasoning"))
+
+
+def gold_answer(row: dict[str, Any]) -> str | None:
+    gold = (row.get("gold_answer") or "").strip()
+    return gold or answers.extract_answer(row.get("gold_solution"))
+
+
+def _normalized_text(answer: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", _LATEX_CMD_RE.sub(" ", answer).lower()))
+
+
+def is_text_answer(answer: str) -> bool:
+    """A worded answer ("Alice wins", "\\text{no such n}", "yes") that math parsing cannot compare."""
+    words = re.findall(r"[a-z]{3,}", _normalized_text(answer))
+    return any(w not in _MATH_WORDS for w in words) or _normalized_text(answer) in ("yes", "no")
+
+
+def rule_precheck(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str] | None:
+    """What the rules say without comparing math: a decision, ``(None, why not)`` for the judge, or None when
+    `answers.are_equivalent` must compare the two answers."""
+    if gold is None:
+        return None, "proof problem without a reference answer" if _PROOF_RE.search(
+            problem
+        ) else "no gold answer"
+    if teacher is None:
+        return None, "no final answer in the teacher's solution"
+    if is_text_answer(gold) or is_text_answer(teacher):
+        if _normalized_text(gold) == _normalized_text(teacher):
+            return True, f"text answers match: {teacher!r}"
+        return None, "text answer"
+    return None
+
+
+def _compared(teacher: str, gold: str, equal: bool) -> tuple[bool, str]:
+    return equal, f"{teacher!r} is {'' if equal else 'not '}equivalent to {gold!r}"
+
+
+def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str]:
+    """``(True|False, reason)`` when the rules decide, ``(None, why not)`` when the row needs a judge."""
+    pre = rule_precheck(teacher, gold, problem)
+    if pre is not None:
+        return pre
+    assert teacher is not None and gold is not None
+    return _compared(teacher, gold, answers.is_equivalent(teacher, gold))
+
+
+def rule_decisions(
+    teachers: list[str | None], golds: list[str | None], problems: list[str]
+) -> list[tuple[bool | None, str]]:
+    """`rule_decision` per row, the math comparisons batched over the answer checker's workers."""
+    out = [rule_precheck(t, g, p) for t, g, p in zip(teachers, golds, problems, strict=True)]
+    todo = [i for i, o in enumerate(out) if o is None]
+    equal = answers.are_equivalent([teachers[i] for i in todo], [golds[i] for i in todo]) if todo else []
+    for i, eq in zip(todo, equal, strict=True):
+        out[i] = _compared(teachers[i], golds[i], eq)  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]

@@ -1,0 +1,93 @@
+"""Settings of a sandbox, shared by the caller (`Sandbox`) and the supervisor process it starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Imported once in the warm interpreter that every run is forked from (a run may import anything else the
+# interpreter can see; it then pays the import itself).
+DEFAULT_PRELOAD: tuple[str, ...] = (
+    "math", "cmath", "fractions", "decimal", "itertools", "functools", "collections", "statistics",
+    "random", "re", "string", "heapq", "bisect", "operator", "json", "datetime", "numbers", "typing",
+    "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynomial", "mpmath", "sympy",
+)
+
+# Executed once in the warm interpreter: touches the lazily initialised parts of sympy/numpy that snippets
+# commonly hit, so runs do not pay for them. It must not leave anything a run could observe.
+DEFAULT_WARMUP = """
+import sympy as sp, numpy as np
+x = sp.Symbol('x')
+sp.factorint(2**64 - 1); sp.isprime(10**9 + 7); sp.nsimplify(0.5)
+sp.solve(x**2 - 2, x); sp.simplify(sp.sin(x)**2 + sp.cos(x)**2); sp.Rational(1, 3) + 1
+sp.integrate(x**2, x); sp.expand((x + 1)**3); sp.Matrix([[1, 2], [3, 4]]).det(); sp.N(sp.pi, 30)
+np.linalg.solve(np.eye(3), np.ones(3)); np.array([1.5]).sum()
+del x
+"""
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class SandboxConfig:
+    """Everything the supervisor needs; see `Sandbox` for what each field means."""
+
+    workers: int = field(default_factory=default_workers)
+    timeout_s: float = 5.0
+    memory_mb: int = 1024
+    max_output_chars: int | None = 400
+    max_sessions: int = 64
+    session_ttl_s: float = 600.0
+    session_cpu_s: float = 600.0
+    preload: tuple[str, ...] = DEFAULT_PRELOAD
+    warmup: str = DEFAULT_WARMUP
+    nproc: int = 64
+    max_file_mb: int = 64
+    max_open_files: int = 256
+    scratch_mb: int = 64
+    max_capture_bytes: int = 1 << 20
+    max_code_bytes: int = 1 << 20
+    extra_ro_paths: tuple[str, ...] = ()
+    allow_degraded: bool = False
+    hugepages: bool = True
+    spares: int | None = None  # pre-forked idle runs; None = one per worker
+
+    def validate(self) -> None:
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        if self.memory_mb < 16:
+            raise ValueError("memory_mb must be >= 16 (it is added to the warm interpreter's own footprint)")
+        if self.max_output_chars is not None and self.max_output_chars < 0:
+            raise ValueError("max_output_chars must be >= 0 or None")
+        if self.max_sessions < 1 or self.session_ttl_s <= 0:
+            raise ValueError("max_sessions must be >= 1 and session_ttl_s > 0")
+        if self.nproc < 1 or self.max_open_files < 16 or self.scratch_mb < 1 or self.max_file_mb < 1:
+            raise ValueError("nproc >= 1, max_open_files >= 16, scratch_mb >= 1 and max_file_mb >= 1 required")
+        if self.max_capture_bytes < 1024:
+            raise ValueError("max_capture_bytes must be >= 1024")
+
+    @property
+    def spare_count(self) -> int:
+        return self.workers if self.spares is None else max(0, self.spares)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["preload"] = list(self.preload)
+        d["extra_ro_paths"] = list(self.extra_ro_paths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SandboxConfig:
+        names = {f.name for f in fields(cls)}
+        cfg = cls(**{k: v for k, v in d.items() if k in names})
+        cfg.preload = tuple(cfg.preload)
+        cfg.extra_ro_paths = tuple(cfg.extra_ro_paths)
+        return cfg

@@ -1,0 +1,99 @@
+"""What the supervisor keeps per request (`Job`) and per forked run (`Proc`), and how a run that died
+without reporting is classified (`outcome_of_exit`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.protocol import Channel
+
+
+class Capture:
+    """Keeps the first and last `limit/2` bytes of a stream and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = limit // 2
+        self.head = bytearray()
+        self.tail: deque[bytes] = deque()
+        self.tail_len = 0
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail.append(data)
+            self.tail_len += len(data)
+            while self.tail and self.tail_len - len(self.tail[0]) >= self.half:
+                self.tail_len -= len(self.tail.popleft())
+
+    def fields(self, name: str) -> dict[str, Any]:
+        tail = b"".join(self.tail)[-self.half :] if self.tail else b""
+        omitted = self.total - len(self.head) - len(tail)
+        if omitted == 0:
+            return {f"{name}_head": (bytes(self.head) + tail).decode("utf-8", "replace")}
+        return {
+            f"{name}_head": self.head.decode("utf-8", "replace"),
+            f"{name}_tail": tail.decode("utf-8", "replace"),
+            f"{name}_omitted": omitted,
+        }
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    code: str
+    session: str | None
+    timeout_s: float
+    memory_mb: int
+    stdin: str | None = None
+    files: dict[str, str] | None = None
+    fetch_files: list[str] | None = None
+    cancelled: bool = False
+
+
+@dataclass(eq=False)
+class Proc:
+    """One forked run: a spare, a running snippet, or a session's process between blocks."""
+
+    tag: int
+    uid: int
+    ctl: Channel
+    out_fd: int
+    err_fd: int
+    out: Capture
+    err: Capture
+    forked: bool = False
+    session: str | None = None
+    job: Job | None = None
+    started: float = 0.0
+    deadline: float = float("inf")
+    last_used: float = field(default_factory=time.monotonic)
+    kill_reason: str | None = None
+    exit_status: int | None = None
+    retired: bool = False
+    close_after: bool = False
+
+
+def outcome_of_exit(wait_status: int | None, kill_reason: str | None, timeout_s: float) -> tuple[str, str | None, int | None]:
+    """(status, error line, return code) of a run whose process ended without a report."""
+    if kill_reason == "timeout":
+        return "timeout", f"TimeoutError: execution timed out after {timeout_s:g} s", None
+    if wait_status is None or kill_reason is not None:
+        return "killed", f"Killed: run stopped ({kill_reason or 'lost'})", None
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGXCPU:
+            return "timeout", "TimeoutError: CPU time limit exceeded (SIGXCPU)", -sig
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        return "killed", f"Killed by signal {name} ({signal.strsignal(sig)})", -sig
+    code = os.WEXITSTATUS(wait_status)
+    return ("ok", None, 0) if code == 0 else ("error", f"SystemExit: {code}", code)

