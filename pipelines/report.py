@@ -10,6 +10,10 @@ from dagster import AssetCheckSeverity
 from pipelines.runner import CurationRun
 from pipelines.summary import format_funnel
 
+NO_LLM = {
+    "rules": "rules only (no judge endpoint configured)",
+    "heuristic": "heuristic rewriter (no LLM endpoint configured; code run in the sandbox)",
+}
 LLM_TOTALS = ("requests", "cached", "errors", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
@@ -70,6 +74,9 @@ def format_report(run: CurationRun, dagster_home: Path) -> str:
     tally = check_tally(run)
     lines.append(f"checks: {tally['passed']} passed, {tally['warnings']} warnings, {tally['failed']} failed")
     for stage, t in llm_totals(run).items():
+        if t["backend"] in NO_LLM:
+            lines.append(f"{stage}: {NO_LLM[t['backend']]}")
+            continue
         lines.append(
             f"{stage}: {t['backend']}; {t['requests']} requests ({t['cached']} cached, {t['errors']} errors), "
             f"{t['prompt_tokens'] + t['completion_tokens']} tokens, ${t['cost_usd']:.2f}"

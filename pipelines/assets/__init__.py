@@ -1,5 +1,5 @@
-"""The curation assets, one module per phase. Later phases (training, evaluation) add their own module and
-extend `CURATION_ASSETS`' successors in `pipelines.definitions`."""
+"""The curation assets, one module per phase. Later phases (training, evaluation) add their own module here
+and append their assets to `ASSETS` in `pipelines.definitions`."""
 
 from pipelines.assets.export import cold_start_dataset, published_dataset, rejected_rows
 from pipelines.assets.filter import consistent_traces, decontaminated_traces, deduplicated_traces
@@ -20,4 +20,16 @@ CURATION_ASSETS = [
 ]
 PUBLISH_ASSETS = [published_dataset]
 
-__all__ = ["CURATION_ASSETS", "PUBLISH_ASSETS", *(a.op.name for a in CURATION_ASSETS + PUBLISH_ASSETS)]
+__all__ = [
+    "CURATION_ASSETS",
+    "PUBLISH_ASSETS",
+    "cold_start_dataset",
+    "consistent_traces",
+    "decontaminated_traces",
+    "deduplicated_traces",
+    "published_dataset",
+    "rejected_rows",
+    "rewritten_traces",
+    "source_problems",
+    "verified_problems",
+]

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, multi_asset
 
 from pipelines import checks, metadata
 from pipelines.partitions import SHARD_COLUMN, assign_shards, shard_keys, sync_shard_partitions
@@ -20,8 +20,8 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
             description="Problems with teacher reasoning (PROBLEM_SCHEMA) read from the configured source, each "
             "row assigned to a fixed-size shard (`shard`); registers the shards as partitions of the stages.",
             kinds={"polars", "huggingface"},
-            # row-group statistics let each shard's run read only its own rows back
-            metadata={"statistics": True, "row_group_size": 1000},
+            # small row groups (with statistics) let each shard's run read back only its own rows
+            metadata={"row_group_size": 1000},
         ),
         "ingest_rejects": AssetOut(
             group_name="quarantine",
@@ -35,6 +35,8 @@ def source_problems(context: AssetExecutionContext, source: SourceSettings) -> I
     from retool_data.schema import PROBLEM_SCHEMA
 
     result = source.load()
+    if result.kept.height == 0:  # before touching the shard plan: the previous one stays usable
+        raise Failure(f"source {source.source!r} yielded no usable problems: {result.reject_counts()}")
     kept = assign_shards(result.kept, source.shard_size)
     keys = shard_keys(kept)
     added, removed = sync_shard_partitions(context.instance, keys)

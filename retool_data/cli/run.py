@@ -39,24 +39,23 @@ def run(
     ] = False,
 ) -> None:
     """Run the whole curation (ingest, verify, rewrite, filters, export) and print where the dataset is."""
-    from pipelines.instance import ensure_dagster_home
-
-    home = ensure_dagster_home()
-    os.environ.setdefault(
-        "HF_DATASETS_DISABLE_PROGRESS_BARS", "1"
-    )  # the export's bars would bury the summary
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import build_definitions
-    from pipelines.report import format_report
-    from pipelines.runner import run_curation
-
     overrides = {"source": source, "limit": limit, "shard_size": shard_size, "revision": revision}
     source_config = {k: v for k, v in overrides.items() if v is not None}
     if resume and source_config:
         raise typer.BadParameter(
             "--resume re-uses the ingested source: drop --source/--limit/--shard-size/--revision"
         )
+    from pipelines.instance import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    # the export's progress bars would bury the summary
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from pipelines.report import format_report
+    from pipelines.runner import run_curation
+
     with DagsterInstance.get() as instance:
         result = run_curation(
             build_definitions(),
