@@ -12,13 +12,12 @@ docs/configuration.md lists every knob.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from pipelines.instance import project_dir
 from pipelines.io import ParquetIOManager
@@ -133,7 +132,11 @@ class RewriterLLM(LLMEndpoint):
 
 
 class SandboxResource(ConfigurableResource):
-    """The local code sandbox (`sandbox.Sandbox`): the heuristic rewriter and the consistency check run here."""
+    """The local code sandbox (`sandbox.Sandbox`): the heuristic rewriter and the consistency check run here.
+
+    One warm pool per run process, started on first use and closed when the run ends, so a shard's rewrite and
+    consistency steps share it when they run in the same process (`retool-data run`, the in-process executor).
+    """
 
     workers: int = Field(2, ge=1, description="Warm worker processes.")
     timeout_s: float = Field(5.0, description="Wall-clock seconds per code block.")
@@ -144,20 +147,27 @@ class SandboxResource(ConfigurableResource):
         description="Fault injection, for tests and drills only: opening the sandbox for these shards raises, "
         "as a crashed sandbox host would. Leave empty.",
     )
+    _pool: Any = PrivateAttr(default=None)
 
-    @contextmanager
-    def open(self, shard: str | None = None) -> Iterator[Any]:
+    def open(self, shard: str | None = None) -> Any:
+        """The run's `sandbox.Sandbox` (started now if this is the first step that needs it)."""
         if shard is not None and shard in self.fail_shards:
             raise RuntimeError(f"injected sandbox failure for {shard} (SandboxResource.fail_shards)")
-        from sandbox import Sandbox
+        if self._pool is None:
+            from sandbox import Sandbox
 
-        with Sandbox(
-            workers=self.workers,
-            timeout_s=self.timeout_s,
-            memory_mb=self.memory_mb,
-            max_output_chars=self.max_output_chars,
-        ) as box:
-            yield box
+            self._pool = Sandbox(
+                workers=self.workers,
+                timeout_s=self.timeout_s,
+                memory_mb=self.memory_mb,
+                max_output_chars=self.max_output_chars,
+            )
+        return self._pool
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 class FilterSettings(ConfigurableResource):

@@ -48,8 +48,8 @@ def consistent_traces(
     from retool_data.stages.consistency import consistency_stage
 
     ruled = filters.trace_filter()(rewritten_traces)
-    with sandbox.open(context.partition_key) as box:
-        checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
+    box = sandbox.open(context.partition_key)
+    checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
     rejected = pl.concat([ruled.rejected, checked.rejected])
     rate = checks.rate_result(
         "consistent_traces",

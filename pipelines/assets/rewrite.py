@@ -43,8 +43,7 @@ def rewritten_traces(
     if chat is None:
         from retool_data.stages.heuristic_rewrite import heuristic_rewrite
 
-        with sandbox.open(context.partition_key) as box:
-            result = heuristic_rewrite(verified_problems, box)
+        result = heuristic_rewrite(verified_problems, sandbox.open(context.partition_key))
     else:
         from retool_data.stages.rewrite import DEFAULT_REWRITE_PARAMS, rewrite
 
