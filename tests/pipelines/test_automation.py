@@ -119,3 +119,40 @@ def test_only_a_refresh_cascades_to_the_shard_stages(tmp_path, tagged):
             assert all(not requested[k] for k in automation.COMBINE_ASSETS)
         else:
             assert evaluated.total_requested == 0  # a manual ingest does not spend anything downstream
+
+
+def test_a_refresh_reaches_the_combining_assets_once_every_shard_is_done(tmp_path):
+    folder = tmp_path / "source"
+    folder.mkdir()
+    rows = [
+        {
+            "problem": f"Compute {a} times {a + 1}.",
+            "reasoning": f"{a} \\times {a + 1} = {a * (a + 1)}",
+            "solution": f"\\boxed{{{a * (a + 1)}}}",
+            "gold_answer": str(a * (a + 1)),
+            "domain": "math",
+        }
+        for a in (12, 13, 14)
+    ]
+    (folder / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    env = {"RETOOL_OUTPUT_DIR": str(tmp_path / "out"), "RETOOL_SOURCE": str(folder), "RETOOL_SHARD_SIZE": "2"}
+    defs = build_definitions(resources_from_env(env))
+    refresh = {automation.REFRESH_TAG: "weekly_curation"}
+    with dg.instance_for_test() as instance:
+        cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+        assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, tags=refresh).success
+        shards = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        assert shards.get_requested_partitions(dg.AssetKey("verified_problems")) == {
+            "shard-00000",
+            "shard-00001",
+        }
+        for shard in ("shard-00000", "shard-00001"):  # what the daemon launches for those requests
+            run = defs.resolve_job_def("shard_job").execute_in_process(
+                instance=instance, partition_key=shard, tags={automation.REFRESH_TAG: "cascade"}
+            )
+            assert run.success
+        combine = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=shards.cursor)
+        # the whole combine step in the same tick: dedup, decontamination, the quarantine and the export
+        requested = {k for k in automation.COMBINE_ASSETS if combine.get_requested_partitions(dg.AssetKey(k))}
+        assert requested == set(automation.COMBINE_ASSETS)
+        assert not any(combine.get_requested_partitions(dg.AssetKey(k)) for k in automation.SHARD_ASSETS)
