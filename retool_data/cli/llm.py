@@ -18,7 +18,7 @@ import typer
 Input = Annotated[
     Path, typer.Argument(help="Input parquet (problem rows; rewrite also uses verify's columns).")
 ]
-Output = Annotated[Path, typer.Argument(help="Output parquet of kept rows.")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output parquet of kept rows (rejects go next to it).")]
 Rejects = Annotated[Path | None, typer.Option(help="Quarantine parquet (default: OUTPUT.rejects.parquet).")]
 Endpoint = Annotated[
     str | None,

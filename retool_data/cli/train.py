@@ -17,6 +17,11 @@ TRAIN_STAGES: dict[str, tuple[str, str]] = {
         "training.sft",
         "Cold-start SFT with TRL, interpreter output masked from the loss (config: training.sft_config.SFTRunConfig).",
     ),
+    "grpo": (
+        "training.grpo",
+        "ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked "
+        "(config: training.grpo_config.GRPORunConfig).",
+    ),
 }
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -1,0 +1,1 @@
+"""Curation stages: pure functions over polars frames returning `schema.StageResult`."""

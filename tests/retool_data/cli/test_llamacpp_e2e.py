@@ -92,6 +92,7 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     verified = cli(
         "verify",
         str(tmp_path / "in.parquet"),
+        "-o",
         str(tmp_path / "verified.parquet"),
         *common,
         "--judge-all",
@@ -113,6 +114,7 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     rewritten = cli(
         "rewrite",
         str(tmp_path / "in.parquet"),
+        "-o",
         str(tmp_path / "rewritten.parquet"),
         *common,
         "--max-tokens",
@@ -132,6 +134,7 @@ def test_verify_then_rewrite_against_llamacpp(local_endpoint, tmp_path):
     again = cli(
         "rewrite",
         str(tmp_path / "in.parquet"),
+        "-o",
         str(tmp_path / "again.parquet"),
         *common,
         "--max-tokens",

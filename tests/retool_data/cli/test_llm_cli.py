@@ -24,7 +24,7 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
     sample.write_parquet(tmp_path / "sample.parquet")
 
     verified = invoke(
-        "verify", str(tmp_path / "sample.parquet"), str(tmp_path / "verified.parquet"), "--no-progress"
+        "verify", str(tmp_path / "sample.parquet"), "-o", str(tmp_path / "verified.parquet"), "--no-progress"
     )
     kept = pl.read_parquet(tmp_path / "verified.parquet")
     rejects = pl.read_parquet(tmp_path / "verified.rejects.parquet")
@@ -34,7 +34,7 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
     assert verified["judge"] is None
 
     summary = invoke(
-        "rewrite", str(tmp_path / "verified.parquet"), str(tmp_path / "traces.parquet"), "--limit", "20"
+        "rewrite", str(tmp_path / "verified.parquet"), "-o", str(tmp_path / "traces.parquet"), "--limit", "20"
     )
     traces = pl.read_parquet(tmp_path / "traces.parquet")
     assert summary["backend"] == "heuristic" and summary["rows_in"] == min(20, kept.height)
@@ -47,7 +47,7 @@ def test_verify_then_rewrite_on_the_sample_without_an_endpoint(tmp_path, monkeyp
 
 def test_bad_arguments_are_clear_errors(tmp_path):
     result = CliRunner().invoke(
-        app, ["verify", str(tmp_path / "missing.parquet"), str(tmp_path / "o.parquet")]
+        app, ["verify", str(tmp_path / "missing.parquet"), "-o", str(tmp_path / "o.parquet")]
     )
     assert result.exit_code != 0 and "no such file" in result.output
     pl.DataFrame({"id": ["a"]}).write_parquet(tmp_path / "in.parquet")
@@ -56,6 +56,7 @@ def test_bad_arguments_are_clear_errors(tmp_path):
         [
             "rewrite",
             str(tmp_path / "in.parquet"),
+            "-o",
             str(tmp_path / "o.parquet"),
             "--backend",
             "openai",
@@ -67,6 +68,6 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     )
     assert result.exit_code != 0 and "no endpoint" in result.output
     result = CliRunner().invoke(
-        app, ["verify", str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"), "--backend", "nope"]
+        app, ["verify", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"), "--backend", "nope"]
     )
     assert result.exit_code != 0 and "unknown chat backend" in result.output

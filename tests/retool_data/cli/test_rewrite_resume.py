@@ -37,6 +37,7 @@ def run_cli(inp: Path, out: Path, server: FakeOpenAIServer, cache: Path) -> subp
         "retool_data",
         "rewrite",
         str(inp),
+        "-o",
         str(out),
         "--backend",
         "openai",

@@ -1,0 +1,194 @@
+"""The dataset card (README.md) of an exported dataset: YAML metadata plus how the data was made.
+
+A receiving team should be able to answer from the card alone: what is in a row, which pipeline version,
+templates and configuration produced it (``config_hash`` identifies the exact thresholds), from which source
+revision, how many rows each stage dropped and why, and what the kept rows look like (histograms).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from typing import Any
+
+import polars as pl
+import yaml
+
+from retool_data import PIPELINE_VERSION
+from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+
+TOKEN_BINS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """12 hex digits identifying a configuration (canonical JSON, keys sorted)."""
+    blob = json.dumps(config, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def size_category(n: int) -> str:
+    for bound, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
+        if n < bound:
+            return label
+    return "1M<n<10M"
+
+
+def _bar_table(title: str, counts: list[tuple[str, int]], width: int = 30) -> str:
+    if not counts:
+        return f"**{title}**: no rows\n"
+    top = max(c for _, c in counts) or 1
+    lines = [f"**{title}**\n", f"| {title} | rows | |", "|---|---:|---|"]
+    lines += [
+        f"| {label} | {c} | {'█' * max(1 if c else 0, round(width * c / top))} |" for label, c in counts
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _token_bins(values: list[int]) -> list[tuple[str, int]]:
+    edges = [*TOKEN_BINS, None]
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        label = f"{lo}-{hi - 1}" if hi is not None else f">={lo}"
+        out.append((label, sum(1 for v in values if v >= lo and (hi is None or v < hi))))
+    while out and out[-1][1] == 0:
+        out.pop()
+    return out
+
+
+def histograms(df: pl.DataFrame) -> str:
+    parts = []
+    if "num_code_blocks" in df.columns:
+        blocks = Counter(v for v in df["num_code_blocks"].to_list() if v is not None)
+        parts.append(_bar_table("code blocks per trace", [(str(k), blocks[k]) for k in sorted(blocks)]))
+    if "trace_tokens" in df.columns:
+        parts.append(
+            _bar_table(
+                "trace tokens", _token_bins([v for v in df["trace_tokens"].to_list() if v is not None])
+            )
+        )
+    for column, title in (("source", "source"), ("rewrite_backend", "rewrite backend")):
+        if column in df.columns:
+            counts = Counter(str(v) for v in df[column].to_list())
+            parts.append(_bar_table(title, counts.most_common()))
+    return "\n".join(parts)
+
+
+def stage_table(stage_summary: list[dict[str, Any]] | None, rejects: pl.DataFrame | None) -> str:
+    lines = ["| stage | rows in | kept | rejected | reasons |", "|---|---:|---:|---:|---|"]
+    if stage_summary:
+        for s in stage_summary:
+            reasons = ", ".join(f"`{r}` {n}" for r, n in sorted(s.get("reasons", {}).items())) or "-"
+            lines.append(f"| {s['stage']} | {s['rows_in']} | {s['kept']} | {s['rejected']} | {reasons} |")
+    elif rejects is not None and rejects.height:
+        counts = rejects.group_by("stage", "reason").len().sort("stage", "reason")
+        for stage in counts["stage"].unique(maintain_order=True).to_list():
+            sub = counts.filter(pl.col("stage") == stage)
+            reasons = ", ".join(f"`{r}` {n}" for r, n in zip(sub["reason"], sub["len"], strict=True))
+            lines.append(f"| {stage} | | | {int(sub['len'].sum())} | {reasons} |")
+    else:
+        return "No stage accounting was provided to the export (run `retool-data filter` first).\n"
+    return "\n".join(lines) + "\n"
+
+
+def render_card(
+    df: pl.DataFrame,
+    *,
+    pretty_name: str,
+    license: str,
+    config: dict[str, Any],
+    source_revision: str | None,
+    stage_summary: list[dict[str, Any]] | None = None,
+    rejects: pl.DataFrame | None = None,
+) -> str:
+    """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body."""
+    chash = config_hash(config)
+    datasets_used = sorted({str(v) for v in df["dataset"].to_list()}) if "dataset" in df.columns else []
+    rewrite_templates = (
+        sorted({str(v) for v in df["rewrite_template"].drop_nulls().to_list()})
+        if ("rewrite_template" in df.columns)
+        else []
+    )
+    templates = {"system": SYSTEM_TEMPLATE.id, "rl_prompt": RL_TEMPLATE.id, "rewrite": rewrite_templates}
+    meta = {
+        "license": license,
+        "language": ["en"],
+        "pretty_name": pretty_name,
+        "task_categories": ["text-generation"],
+        "tags": ["math", "reasoning", "tool-use", "code-interpreter", "retool", "sft"],
+        "size_categories": [size_category(df.height)],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": "train", "path": "data/train-*"}],
+                "default": True,
+            },
+            {"config_name": "verl", "data_files": [{"split": "train", "path": "verl/train.parquet"}]},
+        ],
+        "retool_data": {
+            "pipeline_version": PIPELINE_VERSION,
+            "config_hash": chash,
+            "source_revision": source_revision or "unknown",
+            "source_datasets": datasets_used,
+            "templates": templates,
+            "num_rows": df.height,
+        },
+    }
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+    body = f"""# {pretty_name}
+
+Code-interleaved math reasoning traces for cold-start supervised fine-tuning, built with the ReTool recipe
+(arXiv 2504.11536) by `retool-data` {PIPELINE_VERSION}: teacher reasoning whose answers were verified, rewritten
+so that calculations run as Python code with their real interpreter output, then filtered (execution consistency,
+format, answer, length, dedup, benchmark decontamination).
+
+## Use
+
+```python
+from datasets import load_dataset
+sft = load_dataset("<this repo>", split="train")            # `messages`: system / user / assistant
+rl = load_dataset("<this repo>", "verl", split="train")     # verl RL parquet layout
+```
+
+Each row's `messages` is `[system, user, assistant]`: the system turn is template `{SYSTEM_TEMPLATE.id}`, the user
+turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
+`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss.
+
+## Provenance
+
+| what | value |
+|---|---|
+| pipeline version | `{PIPELINE_VERSION}` |
+| config hash | `{chash}` |
+| source revision | `{source_revision or "unknown"}` |
+| source datasets | {", ".join(f"`{d}`" for d in datasets_used) or "-"} |
+| system template | `{SYSTEM_TEMPLATE.id}` |
+| RL prompt template | `{RL_TEMPLATE.id}` |
+| rewrite template(s) | {", ".join(f"`{t}`" for t in rewrite_templates) or "-"} |
+| rows | {df.height} |
+
+<details><summary>Full configuration</summary>
+
+```json
+{json.dumps(config, indent=2, sort_keys=True, default=str)}
+```
+</details>
+
+## Rows dropped, per stage and reason
+
+{stage_table(stage_summary, rejects)}
+## Histograms (kept rows)
+
+{histograms(df)}
+## Files
+
+- `data/train-*.parquet`: the SFT rows (this card's `default` config); also saved with `datasets.save_to_disk`.
+- `verl/train.parquet`: verl RL layout (`data_source`, `prompt`, `ability`, `reward_model`, `extra_info`), the user
+  turn built with `{RL_TEMPLATE.id}` and `reward_model = {{style: "rule", ground_truth: answer}}`.
+"""
+    return f"---\n{front}---\n\n{body}"

@@ -1,0 +1,246 @@
+"""Export the curated frame as a Hugging Face dataset, parquet shards, a dataset card and a verl RL parquet.
+
+Layout of ``out_dir`` (rewritten whole on every run, so re-running is safe)::
+
+    README.md                         dataset card (YAML metadata + provenance, stage counts, histograms)
+    data/train-00000-of-0000N.parquet SFT rows, Hub layout (the card's `default` config)
+    verl/train.parquet                verl RL rows (the card's `verl` config)
+    hf_dataset/                       the same SFT rows via `datasets.Dataset.save_to_disk`
+
+`push_to_hub` uploads README.md, data/ and verl/ in one commit (hf_dataset/ is a local convenience).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from retool_data.card import config_hash, render_card
+from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+
+STRING_COLUMNS = (
+    "id",
+    "problem",
+    "answer",
+    "trace",
+    "source",
+    "source_id",
+    "dataset",
+    "final_answer",
+    "verify_verdict",
+    "verify_method",
+    "consistency_verdict",
+    "answer_verdict",
+    "rewrite_backend",
+    "rewrite_template",
+    "system_template",
+)
+INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
+MANAGED = ("README.md", "data", "verl", "hf_dataset")
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    rows: int
+    shards: list[Path]
+    verl_path: Path
+    card_path: Path
+    dataset_dir: Path
+    config_hash: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def reference_answer(row: dict[str, Any]) -> str | None:
+    """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own."""
+    if row.get("gold_answer"):
+        return row["gold_answer"]
+    if row.get("verify_verdict") == "correct" and row.get("teacher_answer"):
+        return row["teacher_answer"]
+    return row.get("final_answer")
+
+
+def sft_features() -> Any:
+    from datasets import Features, List, Value
+
+    turn = {"role": Value("string"), "content": Value("string")}
+    feats: dict[str, Any] = {"messages": List(turn)}
+    feats.update({c: Value("string") for c in STRING_COLUMNS})
+    feats.update({c: Value("int64") for c in INT_COLUMNS})
+    feats["format_warnings"] = List(Value("string"))
+    feats["decontam_score"] = Value("float64")
+    return Features(feats)
+
+
+def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for row in df.iter_rows(named=True):
+        out = {c: (None if row.get(c) is None else str(row[c])) for c in STRING_COLUMNS}
+        out.update({c: row.get(c) for c in INT_COLUMNS})
+        out["answer"] = reference_answer(row)
+        out["system_template"] = SYSTEM_TEMPLATE.id
+        out["format_warnings"] = list(row.get("format_warnings") or [])
+        out["decontam_score"] = row.get("decontam_score")
+        out["messages"] = [
+            {"role": "system", "content": SYSTEM_TEMPLATE.text},
+            {"role": "user", "content": row["problem"]},
+            {"role": "assistant", "content": row["trace"]},
+        ]
+        rows.append(out)
+    return rows
+
+
+def verl_rows(
+    df: pl.DataFrame, data_source: str = "lighteval/MATH", split: str = "train"
+) -> list[dict[str, Any]]:
+    """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
+
+    verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
+    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``.
+    """
+    return [
+        {
+            "data_source": data_source,
+            "prompt": [{"role": "user", "content": RL_TEMPLATE.format(question=row["problem"])}],
+            "ability": "math",
+            "reward_model": {"style": "rule", "ground_truth": str(reference_answer(row) or "")},
+            "extra_info": {
+                "split": split,
+                "index": i,
+                "id": str(row.get("id") or ""),
+                "source": str(row.get("source") or ""),
+                "source_id": str(row.get("source_id") or ""),
+                "question": row["problem"],
+            },
+        }
+        for i, row in enumerate(df.iter_rows(named=True))
+    ]
+
+
+def verl_features() -> Any:
+    from datasets import Features, List, Value
+
+    return Features(
+        {
+            "data_source": Value("string"),
+            "prompt": List({"role": Value("string"), "content": Value("string")}),
+            "ability": Value("string"),
+            "reward_model": {"style": Value("string"), "ground_truth": Value("string")},
+            "extra_info": {
+                "split": Value("string"),
+                "index": Value("int64"),
+                "id": Value("string"),
+                "source": Value("string"),
+                "source_id": Value("string"),
+                "question": Value("string"),
+            },
+        }
+    )
+
+
+def export_dataset(
+    df: pl.DataFrame,
+    out_dir: str | Path,
+    *,
+    config: dict[str, Any] | None = None,
+    stage_summary: list[dict[str, Any]] | None = None,
+    rejects: pl.DataFrame | None = None,
+    source_revision: str | None = None,
+    rows_per_shard: int = 50_000,
+    pretty_name: str = "ReTool cold-start traces",
+    license: str = "apache-2.0",
+    verl_data_source: str = "lighteval/MATH",
+) -> ExportResult:
+    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`."""
+    from datasets import Dataset
+
+    missing = [c for c in ("problem", "trace") if c not in df.columns]
+    if missing:
+        raise ValueError(f"cannot export: input frame lacks columns {missing}")
+    empty = df.filter(
+        pl.col("problem").is_null() | pl.col("trace").is_null() | (pl.col("trace").str.strip_chars() == "")
+    )
+    if empty.height:
+        ids = empty["id"].head(5).to_list() if "id" in empty.columns else []
+        raise ValueError(
+            f"cannot export {empty.height} rows without a problem or trace (ids {ids}); filter first"
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in MANAGED:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    config = dict(config or {})
+    config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
+
+    ds = Dataset.from_list(sft_rows(df), features=sft_features())
+    ds.save_to_disk(str(out / "hf_dataset"))
+    num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
+    shards = []
+    (out / "data").mkdir()
+    for i in range(num_shards):
+        path = out / "data" / f"train-{i:05d}-of-{num_shards:05d}.parquet"
+        ds.shard(num_shards=num_shards, index=i, contiguous=True).to_parquet(str(path))
+        shards.append(path)
+    (out / "verl").mkdir()
+    verl_path = out / "verl" / "train.parquet"
+    Dataset.from_list(verl_rows(df, verl_data_source), features=verl_features()).to_parquet(str(verl_path))
+    card = render_card(
+        df,
+        pretty_name=pretty_name,
+        license=license,
+        config=config,
+        source_revision=source_revision,
+        stage_summary=stage_summary,
+        rejects=rejects,
+    )
+    card_path = out / "README.md"
+    card_path.write_text(card, encoding="utf-8")
+    return ExportResult(out, len(ds), shards, verl_path, card_path, out / "hf_dataset", config_hash(config))
+
+
+def push_to_hub(
+    out_dir: str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = True,
+    endpoint: str | None = None,
+    commit_message: str = "Upload ReTool cold-start dataset",
+) -> str:
+    """Create (if needed) the dataset repo and commit README.md, data/ and verl/ in one commit; returns its URL.
+
+    The token comes from the argument or the ``HF_TOKEN`` environment variable, never from a file we write.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    token = token or os.environ.get("HF_TOKEN")
+    if not token:
+        raise RuntimeError("push_to_hub needs a token: set HF_TOKEN (a write token for the target namespace)")
+    out = Path(out_dir)
+    files = [
+        out / "README.md",
+        *sorted((out / "data").glob("*.parquet")),
+        *sorted((out / "verl").glob("*.parquet")),
+    ]
+    absent = [str(f) for f in files if not f.exists()]
+    if absent or not (out / "data").is_dir():
+        raise FileNotFoundError(
+            f"{out} is not an export directory (run export_dataset first): missing {absent}"
+        )
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    ops = [
+        CommitOperationAdd(path_in_repo=f.relative_to(out).as_posix(), path_or_fileobj=str(f)) for f in files
+    ]
+    info = api.create_commit(repo_id, ops, commit_message=commit_message, repo_type="dataset")
+    return info.commit_url

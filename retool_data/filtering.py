@@ -1,0 +1,91 @@
+"""The curation filters as one configurable chain: dedup -> decontaminate -> filter -> consistency.
+
+Cheap rules run first so the sandbox only executes traces that could still be kept. Every stage goes through a
+`Quarantine`, so the chain ends with the kept rows, every rejected row with its stage and reason, and a per-stage
+summary; ``rows_in == kept + rejected`` is checked per stage and for the whole chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from retool_data.quarantine import Quarantine
+from retool_data.stages.consistency import consistency_stage
+from retool_data.stages.decontam import Decontaminator, decontaminate
+from retool_data.stages.dedup import dedup
+from retool_data.stages.filters import DEFAULT_FATAL_CODES, TraceFilter
+
+
+@dataclass
+class FilterConfig:
+    """Every threshold of the chain; ``None`` switches a rule off (datatrove style)."""
+
+    near_dup_threshold: float | None = 0.75
+    benchmarks: tuple[str, ...] = ("aime24", "aime25", "amc23", "math500")
+    decontam_ngram: int = 6
+    decontam_min_containment: float | None = 0.5
+    decontam_min_ratio: float | None = 95.0
+    fatal_codes: tuple[str, ...] | None = tuple(sorted(DEFAULT_FATAL_CODES))
+    min_code_blocks: int | None = 1
+    max_code_blocks: int | None = None
+    min_tokens: int | None = None
+    max_tokens: int | None = 16384
+    tokenizer: str = "regex"
+    check_answer: bool = True
+    consistency: bool = True
+    repair: bool = False
+    concurrency: int = 32
+    sandbox: dict[str, Any] = field(
+        default_factory=lambda: {"workers": 2, "timeout_s": 5.0, "memory_mb": 1024, "max_output_chars": 400}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_filters(
+    df: pl.DataFrame,
+    config: FilterConfig,
+    *,
+    benchmarks: dict[str, list[str]] | None = None,
+    sandbox: Any = None,
+    dedup_enabled: bool = True,
+) -> tuple[pl.DataFrame, Quarantine]:
+    """Apply the chain; `benchmarks` (name -> problems) enables decontamination, `sandbox` the consistency check."""
+    stages: list[tuple[str, Any]] = []
+    if dedup_enabled:
+        stages.append(("dedup", lambda d: dedup(d, near_threshold=config.near_dup_threshold)))
+    if benchmarks:
+        index = Decontaminator(
+            benchmarks,
+            ngram=config.decontam_ngram,
+            min_containment=config.decontam_min_containment,
+            min_ratio=config.decontam_min_ratio,
+        )
+        stages.append(("decontaminate", lambda d: decontaminate(d, index)))
+    trace_filter = TraceFilter(
+        fatal_codes=config.fatal_codes,
+        min_code_blocks=config.min_code_blocks,
+        max_code_blocks=config.max_code_blocks,
+        min_tokens=config.min_tokens,
+        max_tokens=config.max_tokens,
+        check_answer=config.check_answer,
+        tokenizer=config.tokenizer,
+    )
+    stages.append(("filter", trace_filter))
+    if config.consistency:
+        if sandbox is None:
+            raise ValueError("the consistency check needs a sandbox (or set consistency=False)")
+        stages.append(
+            (
+                "consistency",
+                lambda d: consistency_stage(d, sandbox, repair=config.repair, concurrency=config.concurrency),
+            )
+        )
+    quarantine = Quarantine()
+    kept = quarantine.run(df, stages)
+    quarantine.check(df.height, kept.height)
+    return kept, quarantine

@@ -1,0 +1,74 @@
+"""Canonical tokens of a math problem statement, for matching copies (decontamination, near-dup detection).
+
+`schema.normalize_problem` is the *identity* normalization (an exact-dedup key). This one is looser on purpose:
+two statements that a reader would call "the same problem" should produce the same token sequence even when
+they differ in whitespace, ``$`` delimiters, LaTeX spelling (``\\frac12`` / ``\\dfrac{1}{2}`` / ``\\frac{1}{2}``,
+``\\left(`` / ``(``, ``\\le`` / ``\\leq``, ``\\,`` spacing), thousands separators or sentence punctuation.
+Digits, operators, letters and LaTeX command names are kept, so a changed number stays a different token.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_DELIMITERS_RE = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
+_SIZING_RE = re.compile(r"\\(?:left|right|big|bigg|displaystyle|textstyle)(?![a-z])")
+_SPACING_RE = re.compile(r"\\[,;:! ]|\\q?quad(?![a-z])|~")
+_STYLE_RE = re.compile(
+    r"\\(?:text|mathrm|textbf|mathbf|mathit|textit|operatorname|mbox|emph|textrm)(?![a-z])"
+)
+_ALIASES = [
+    (re.compile(r"\\[dt]frac(?![a-z])"), r"\\frac"),
+    (re.compile(r"\\[dt]binom(?![a-z])"), r"\\binom"),
+    (re.compile(r"\\le(?![a-z])"), r"\\leq"),
+    (re.compile(r"\\ge(?![a-z])"), r"\\geq"),
+    (re.compile(r"\\ne(?![a-z])"), r"\\neq"),
+    (re.compile(r"\\leqslant(?![a-z])"), r"\\leq"),
+    (re.compile(r"\\geqslant(?![a-z])"), r"\\geq"),
+    (re.compile(r"\\to(?![a-z])"), r"\\rightarrow"),
+]
+# \frac12 == \frac{1}{2}: a two-argument command whose arguments are single characters without braces.
+_TWO_ARG_RE = re.compile(r"\\(frac|binom)\s*(\{[^{}]*\}|[0-9a-z])\s*(\{[^{}]*\}|[0-9a-z])")
+_ONE_ARG_RE = re.compile(r"\\(sqrt)\s*([0-9a-z])")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_TOKEN_RE = re.compile(r"\\[a-z]+|[a-z]+|\d+(?:\.\d+)?|[^\sa-z\d]")
+# Sentence punctuation and grouping braces carry no mathematical content once the LaTeX is canonical.
+_DROPPED_TOKENS = frozenset(".,;:!?'\"`{}")
+
+
+def _braced(arg: str) -> str:
+    return arg if arg.startswith("{") else "{" + arg + "}"
+
+
+def canonical_latex(text: str) -> str:
+    """Lowercased text with LaTeX spelled one way (see module docstring); braces are still present."""
+    t = unicodedata.normalize("NFKC", text or "").lower()
+    t = _DELIMITERS_RE.sub(" ", t).replace("{,}", ",")
+    t = _SIZING_RE.sub("", t)
+    t = _SPACING_RE.sub(" ", t)
+    t = _STYLE_RE.sub("", t)
+    for pattern, repl in _ALIASES:
+        t = pattern.sub(repl, t)
+    t = _TWO_ARG_RE.sub(lambda m: f"\\{m.group(1)}{_braced(m.group(2))}{_braced(m.group(3))}", t)
+    t = _ONE_ARG_RE.sub(lambda m: f"\\{m.group(1)}{{{m.group(2)}}}", t)
+    return t
+
+
+def math_tokens(text: str) -> list[str]:
+    """Canonical tokens: words, numbers, LaTeX commands and operator symbols, punctuation and braces dropped."""
+    t = canonical_latex(text).replace("{", " ").replace("}", " ")
+    t = _THOUSANDS_RE.sub("", t)
+    return [tok for tok in _TOKEN_RE.findall(t) if tok not in _DROPPED_TOKENS]
+
+
+def canonical_text(text: str) -> str:
+    """The canonical tokens joined by single spaces: the string that fuzzy ratios are computed on."""
+    return " ".join(math_tokens(text))
+
+
+def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
+    """Distinct word n-grams; a sequence shorter than ``n`` yields itself as its only n-gram."""
+    if len(tokens) < n:
+        return {tuple(tokens)} if tokens else set()
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}

@@ -1,0 +1,183 @@
+"""`retool-data filter` and `retool-data export` end to end on parquet files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from retool_data.benchmark_sets import load_benchmark
+from retool_data.cli import app
+from retool_data.cli.ingest import PARQUET_STATS_KEY, write_parquet
+from tests.retool_data.frames import frame, row, simple_trace
+
+runner = CliRunner()
+
+
+def _input(tmp_path: Path, benchmarks_dir: Path) -> Path:
+    aime = load_benchmark("aime24", benchmarks_dir / "aime24")[4]
+    rows = [
+        row("What is 12 times 7?", simple_trace("12*7", "84"), "84"),
+        row("what is 12 times  7?", simple_trace("12*7", "84"), "84", source_id="dup"),
+        row(aime["problem"].replace("$", ""), simple_trace("1", "1"), "1", source_id="leak"),
+        row("What is 2 to the 10th power?", simple_trace("2**10", "1024", answer="1000"), "1024"),
+        row("Name a prime.", "Two. <answer>\\boxed{2}</answer>", "2"),
+    ]
+    path = tmp_path / "rewritten.parquet"
+    # as `retool-data ingest` leaves it: the reader's stats, with the upstream revision, in the file's metadata
+    write_parquet(
+        frame(rows),
+        path,
+        {"reader": "openthoughts", "dataset": "open-thoughts/OpenThoughts-114k", "revision": "rev-9f1c"},
+    )
+    return path
+
+
+def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(out),
+            "--benchmarks",
+            "aime24,aime25,amc23",
+            "--benchmarks-dir",
+            str(benchmarks_dir),
+            "--no-consistency",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    kept = pl.read_parquet(out)
+    rejects = pl.read_parquet(tmp_path / "filtered.rejects.parquet")
+    assert kept["problem"].to_list() == ["What is 12 times 7?"]
+    assert sorted(rejects.select("stage", "reason").rows()) == [
+        ("decontaminate", "benchmark_contamination"),
+        ("dedup", "duplicate_exact"),
+        ("filter", "answer_mismatch"),
+        ("filter", "too_few_code_blocks"),
+    ]
+    assert "aime24[4]" in rejects.filter(pl.col("stage") == "decontaminate")["detail"][0]
+    report = json.loads((tmp_path / "filtered.report.json").read_text())
+    assert report["rows_in"] == 5 and report["rows_kept"] == 1 and report["rows_rejected"] == 4
+    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter"]
+    assert report["config"]["consistency"] is False and len(report["config_hash"]) == 12
+    assert "dedup: 5 in, 4 kept, 1 rejected (duplicate_exact=1)" in result.output
+
+    export_dir = tmp_path / "export"
+    meta = pq.read_schema(out).metadata
+    assert json.loads(meta[PARQUET_STATS_KEY])["revision"] == "rev-9f1c"  # lineage carried forward
+    assert json.loads(meta[b"retool_data.filter"])["rows_kept"] == 1
+    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir)])
+    assert result.exit_code == 0, result.output
+    card = (export_dir / "README.md").read_text()
+    assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
+    # the filter's configuration and the ingest revision travel into the card
+    assert '"max_tokens": 16384' in card and "| source revision | `rev-9f1c` |" in card
+    result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
+    assert "| source revision | `r1` |" in (export_dir / "README.md").read_text()
+    assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
+
+
+def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
+    tmp_path: Path, benchmarks_dir: Path
+) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(tmp_path / "o.parquet"),
+            "--allow",
+            "nope",
+            "--no-consistency",
+            "--benchmarks",
+            "",
+        ],
+    )
+    assert result.exit_code != 0 and "unknown problem codes" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            str(src),
+            "-o",
+            str(tmp_path / "o.parquet"),
+            "--no-consistency",
+            "--benchmarks",
+            "math500",
+            "--benchmarks-dir",
+            str(benchmarks_dir),
+        ],
+    )
+    assert result.exit_code != 0 and "math500" in str(result.exception)
+
+
+def test_filter_with_the_sandbox_and_repair(tmp_path: Path) -> None:
+    from tests.retool_data.frames import trace
+
+    rows = [
+        row("What is 12 times 7?", simple_trace("12*7", "84"), "84"),
+        row(
+            "What is 2 to the 10th?", trace(("code", "print(2**10)"), ("out", "1000"), answer="1024"), "1024"
+        ),
+        row("What is 1/0?", trace(("code", "print(1/0)"), ("out", "0"), answer="0"), "0"),
+    ]
+    src = tmp_path / "in.parquet"
+    frame(rows).write_parquet(src)
+    base = ["filter", str(src), "--benchmarks", "", "--sandbox-workers", "1", "--sandbox-timeout", "3"]
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "strict.parquet")])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(tmp_path / "strict.parquet").height == 1
+    reasons = pl.read_parquet(tmp_path / "strict.rejects.parquet").select("stage", "reason").rows()
+    assert sorted(reasons) == [("consistency", "output_mismatch"), ("consistency", "unexpected_error")]
+
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "repaired.parquet"), "--repair"])
+    assert result.exit_code == 0, result.output
+    kept = pl.read_parquet(tmp_path / "repaired.parquet")
+    assert sorted(kept["consistency_verdict"].to_list()) == ["consistent", "repaired"]
+    assert (
+        "<interpreter>\n1024\n\n</interpreter>"
+        in kept.filter(pl.col("consistency_verdict") == "repaired")["trace"][0]
+    )
+
+
+def test_export_push_to_hub_from_the_cli(tmp_path: Path, benchmarks_dir: Path, monkeypatch) -> None:  # noqa: ANN001
+    from tests.retool_data.fake_hub import FakeHub
+
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    assert (
+        runner.invoke(
+            app, ["filter", str(src), "-o", str(out), "--benchmarks", "", "--no-consistency"]
+        ).exit_code
+        == 0
+    )
+    monkeypatch.setenv("HF_TOKEN", "hf_cli_token")
+    with FakeHub() as hub:
+        result = runner.invoke(
+            app,
+            [
+                "export",
+                str(out),
+                "-o",
+                str(tmp_path / "x"),
+                "--push-to-hub",
+                "team/retool",
+                "--public",
+                "--hub-endpoint",
+                hub.endpoint,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "pushed to" in result.output
+    assert hub.state.repos[0]["visibility"] == "public"
+    assert "team/retool/README.md" in hub.state.files

@@ -1,0 +1,342 @@
+"""The multi-turn code-interpreter rollout: one implementation shared by GRPO, evaluation and iTool's search.
+
+For every prompt the loop asks a generation backend to continue the context until ``</code>``, EOS or the
+token budget; when a turn ends at ``</code>`` the code of that block runs in the sandbox (one session per rollout,
+so variables carry across blocks like a notebook), the interpreter text
+``retool_data.trace.format_interpreter_block(output)`` is tokenized and appended with ``env_mask`` 0, and the
+loop continues from ``prompt ids + completion ids so far``. Earlier turns are never decoded and re-tokenized
+(trl#5224): the ids the policy sampled are the ids that are trained.
+
+A backend only continues contexts (`GenerationBackend.generate`); the tool loop, the masks, the budget and the
+bookkeeping live here once. Sandbox calls of all live rollouts of a turn run concurrently (``Sandbox.arun``).
+
+The stop rule (where a turn ends, how a stop inside a BPE token is cut) is `training.generation.finish_continuation`,
+applied by every backend. See docs/training.md (GRPO) for the table of end cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from retool_data.trace import format_interpreter_block, parse_trace
+from training.generation import (
+    CODE_STOP,
+    Continuation,
+    FinishReason,
+    GenerationBackend,
+    GenerationRequest,
+    SamplingSettings,
+    Tokenizer,
+    finish_continuation,
+)
+
+__all__ = [
+    "CODE_STOP",
+    "Continuation",
+    "FinishReason",
+    "GenerationBackend",
+    "GenerationRequest",
+    "RolloutBatch",
+    "RolloutConfig",
+    "RolloutResult",
+    "RolloutSpan",
+    "SamplingSettings",
+    "ToolCallRecord",
+    "arun_rollouts",
+    "finish_continuation",
+    "run_rollouts",
+]
+
+log = logging.getLogger(__name__)
+
+# What the interpreter says when a turn ends at </code> but no <code> block precedes it (nothing to run).
+NO_CODE_OUTPUT = "Error: no code found before </code>"
+SANDBOX_FAILURE_OUTPUT = "Error: the sandbox failed to run this code"
+
+RolloutEnd = Literal["eos", "length", "max_tool_calls", "stop"]
+
+
+# ---------------------------------------------------------------------------------------- rollouts
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """Budget and tool settings of a rollout.
+
+    max_completion_tokens: every completion token counts, interpreter tokens included (TRL's
+    ``max_completion_length``). max_tool_calls: code blocks executed per rollout; the next ``</code>`` ends the
+    rollout (``end="max_tool_calls"``). use_tools=False: plain generation, no stop string (text-only baseline).
+    """
+
+    max_completion_tokens: int
+    max_tool_calls: int = 8
+    use_tools: bool = True
+    stop: tuple[str, ...] = (CODE_STOP,)
+    code_timeout_s: float | None = None
+    session_prefix: str = "rollout"
+
+    def __post_init__(self) -> None:
+        if self.max_completion_tokens < 1:
+            raise ValueError("max_completion_tokens must be >= 1")
+        if self.max_tool_calls < 0:
+            raise ValueError("max_tool_calls must be >= 0")
+
+
+@dataclass(frozen=True)
+class RolloutSpan:
+    """A contiguous piece of the completion: ``completion_ids[start:end]`` decodes to ``text``."""
+
+    kind: Literal["model", "interpreter"]
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    code: str
+    status: str  # the sandbox's ExecResult.status ("ok", "error", "timeout", ...), or "no_code" / "sandbox_failure"
+    output: str
+    duration_s: float
+    position: int  # completion tokens before this call's interpreter block (the </code> stop)
+    interpreter_tokens: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class RolloutResult:
+    """One finished rollout: the ids TRL trains on and the text-level trace that eval and MCTS read."""
+
+    prompt_ids: list[int]
+    completion_ids: list[int] = field(default_factory=list)
+    env_mask: list[int] = field(default_factory=list)  # 1 = sampled by the policy, 0 = interpreter text
+    logprobs: list[float] | None = field(
+        default_factory=list
+    )  # 0.0 on interpreter tokens; None if unavailable
+    spans: list[RolloutSpan] = field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    end: RolloutEnd = "length"
+
+    @property
+    def text(self) -> str:
+        """The full trace: model text and interpreter blocks in order."""
+        return "".join(s.text for s in self.spans)
+
+    @property
+    def num_tool_calls(self) -> int:
+        return len(self.tool_calls)
+
+    @property
+    def code_errors(self) -> int:
+        return sum(not c.ok for c in self.tool_calls)
+
+    @property
+    def truncated(self) -> bool:
+        """Ran out of completion budget before an EOS."""
+        return self.end == "length"
+
+    @property
+    def model_tokens(self) -> int:
+        return sum(self.env_mask)
+
+    @property
+    def first_call_position(self) -> int | None:
+        """Completion tokens before the first interpreter block (None without a tool call)."""
+        return self.tool_calls[0].position if self.tool_calls else None
+
+    @property
+    def first_call_ratio(self) -> float | None:
+        """`first_call_position` as a share of the completion length (ReTool's code-invocation timing)."""
+        pos = self.first_call_position
+        return None if pos is None or not self.completion_ids else pos / len(self.completion_ids)
+
+    @property
+    def unclosed_code(self) -> bool:
+        """The trace ends inside a ``<code>`` block that never reached ``</code>`` (nothing was executed)."""
+        segs = parse_trace(self.text).segments
+        return bool(segs) and segs[-1].kind == "code" and not segs[-1].closed
+
+    def summary(self) -> dict[str, Any]:
+        """Per-rollout numbers (JSON-safe) for logs, rewards and eval records."""
+        return {
+            "num_tool_calls": self.num_tool_calls,
+            "code_errors": self.code_errors,
+            "truncated": self.truncated,
+            "end": self.end,
+            "completion_tokens": len(self.completion_ids),
+            "model_tokens": self.model_tokens,
+            "first_call_position": self.first_call_position,
+            "first_call_ratio": self.first_call_ratio,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), **self.summary(), "text": self.text}
+
+
+@dataclass
+class RolloutBatch:
+    results: list[RolloutResult]
+    generation_s: float = 0.0  # wall time inside backend.generate
+    sandbox_s: float = 0.0  # wall time waiting for sandbox calls (all of a turn's calls run concurrently)
+    turns: int = 0
+
+    @property
+    def total_s(self) -> float:
+        return self.generation_s + self.sandbox_s
+
+
+def extract_turn_code(turn_text: str) -> str | None:
+    """The code of the block this turn closed: the last ``<code>`` block of the turn, fences stripped."""
+    blocks = parse_trace(turn_text).code_blocks
+    return blocks[-1] if blocks else None
+
+
+class _Rollout:
+    """Mutable state of one rollout while the loop runs."""
+
+    def __init__(self, prompt_ids: list[int], session: str) -> None:
+        self.result = RolloutResult(prompt_ids=list(prompt_ids))
+        self.session = session
+        self.done = False
+        self.used_session = False
+
+    def context(self) -> list[int]:
+        return self.result.prompt_ids + self.result.completion_ids
+
+    def append(self, kind: str, ids: list[int], text: str, logprobs: list[float] | None) -> None:
+        r = self.result
+        start = len(r.completion_ids)
+        r.completion_ids.extend(ids)
+        r.env_mask.extend([1 if kind == "model" else 0] * len(ids))
+        if r.logprobs is not None:
+            r.logprobs = None if logprobs is None else [*r.logprobs, *logprobs]
+        if ids or text:
+            r.spans.append(RolloutSpan(kind, text, start, len(r.completion_ids)))  # type: ignore[arg-type]
+
+
+async def _execute(
+    sandbox: Any, code: str | None, session: str, timeout_s: float | None
+) -> tuple[str, str, float]:
+    """(status, output, seconds) of one block; sandbox failures become an error the model sees."""
+    if code is None:
+        return "no_code", NO_CODE_OUTPUT, 0.0
+    t0 = time.perf_counter()
+    kwargs = {"session": session} if timeout_s is None else {"session": session, "timeout_s": timeout_s}
+    try:
+        r = await sandbox.arun(code, **kwargs)
+    except Exception as e:  # a dead pool must not kill a training step; it is counted and logged
+        log.warning("sandbox call failed (%s: %s); the rollout sees an error", type(e).__name__, e)
+        return "sandbox_failure", SANDBOX_FAILURE_OUTPUT, time.perf_counter() - t0
+    return str(r.status), str(r.output), float(getattr(r, "duration_s", time.perf_counter() - t0))
+
+
+async def _close_session(sandbox: Any, session: str) -> None:
+    close = getattr(sandbox, "aclose_session", None)
+    if close is None:
+        return
+    try:
+        await close(session)
+    except Exception as e:  # closing is hygiene; an expired session is fine
+        log.debug("closing sandbox session %s failed: %s", session, e)
+
+
+async def arun_rollouts(
+    backend: GenerationBackend,
+    sandbox: Any,
+    tokenizer: Tokenizer,
+    prompt_ids: Sequence[Sequence[int]],
+    config: RolloutConfig,
+    *,
+    all_done: Any = None,
+) -> RolloutBatch:
+    """Run one rollout per prompt (duplicate prompts for several samples) to the end; see the module docstring.
+
+    ``all_done(local_done: bool) -> bool`` lets backends that need every process in step (vLLM tensor-parallel
+    colocate) keep calling ``generate`` (with no requests) until all processes are done; default: local.
+    """
+    tag = uuid.uuid4().hex[:12]
+    rollouts = [_Rollout(p, f"{config.session_prefix}-{tag}-{i}") for i, p in enumerate(prompt_ids)]
+    stop = tuple(config.stop) if config.use_tools else ()
+    batch = RolloutBatch([r.result for r in rollouts])
+    budget = config.max_completion_tokens
+    while True:
+        live = [r for r in rollouts if not r.done]
+        if (not live) if all_done is None else all_done(not live):
+            break
+        requests = [GenerationRequest(r.context(), budget - len(r.result.completion_ids), stop) for r in live]
+        t0 = time.perf_counter()
+        outs = backend.generate(requests)  # may be empty here while other processes are still live
+        batch.generation_s += time.perf_counter() - t0
+        batch.turns += 1
+        if len(outs) != len(live):
+            raise RuntimeError(f"backend returned {len(outs)} continuations for {len(live)} requests")
+        calls: list[tuple[_Rollout, str | None]] = []
+        for r, out in zip(live, outs, strict=True):
+            r.append("model", out.token_ids, out.text, out.logprobs)
+            if out.finish_reason == "eos":
+                r.done, r.result.end = True, "eos"
+            elif out.finish_reason == "length" or len(r.result.completion_ids) >= budget:
+                r.done, r.result.end = True, "length"
+            elif not config.use_tools:
+                r.done, r.result.end = True, "stop"
+            elif r.result.num_tool_calls >= config.max_tool_calls:
+                r.done, r.result.end = True, "max_tool_calls"
+            else:
+                calls.append((r, extract_turn_code(out.text)))
+        if calls:
+            t0 = time.perf_counter()
+            executed = await asyncio.gather(
+                *(_execute(sandbox, code, r.session, config.code_timeout_s) for r, code in calls)
+            )
+            batch.sandbox_s += time.perf_counter() - t0
+            for (r, code), (status, output, seconds) in zip(calls, executed, strict=True):
+                r.used_session = r.used_session or code is not None
+                _append_interpreter(r, tokenizer, code, status, output, seconds, budget)
+    closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
+    if closing:
+        await asyncio.gather(*closing)
+    return batch
+
+
+def _append_interpreter(
+    r: _Rollout, tokenizer: Tokenizer, code: str | None, status: str, output: str, seconds: float, budget: int
+) -> None:
+    """Append the interpreter block (env_mask 0), clipped to the budget; a clipped block ends the rollout."""
+    text = format_interpreter_block(output)
+    ids = list(tokenizer.encode(text, add_special_tokens=False))
+    room = budget - len(r.result.completion_ids)
+    position = len(r.result.completion_ids)
+    if len(ids) >= room:  # no room left to generate after it: the rollout is out of budget
+        ids = ids[:room]
+        text = tokenizer.decode(ids, skip_special_tokens=False)
+        r.done, r.result.end = True, "length"
+    r.append("interpreter", ids, text, [0.0] * len(ids))
+    r.result.tool_calls.append(ToolCallRecord(code or "", status, output, seconds, position, len(ids)))
+
+
+def run_rollouts(
+    backend: GenerationBackend,
+    sandbox: Any,
+    tokenizer: Tokenizer,
+    prompt_ids: Sequence[Sequence[int]],
+    config: RolloutConfig,
+    **kwargs: Any,
+) -> RolloutBatch:
+    """Synchronous `arun_rollouts` (also callable from inside a running event loop, e.g. a notebook)."""
+    coro = arun_rollouts(backend, sandbox, tokenizer, prompt_ids, config, **kwargs)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
