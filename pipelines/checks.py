@@ -157,7 +157,9 @@ def latest_check_passed(instance: DagsterInstance, key: AssetCheckKey) -> bool:
     records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
     if not records or records[0].status != AssetCheckExecutionRecordStatus.SUCCEEDED:
         return False
+    from dagster import AssetRecordsFilter
+
     evaluation = records[0].evaluation
-    latest = instance.get_latest_materialization_event(key.asset_key)
+    latest = instance.fetch_materializations(AssetRecordsFilter(asset_key=key.asset_key), limit=1).records
     target = evaluation.target_materialization_data if evaluation else None
-    return latest is not None and target is not None and target.storage_id == latest.storage_id
+    return bool(latest) and target is not None and target.storage_id == latest[0].storage_id

@@ -25,6 +25,10 @@ from pipelines.io import ParquetIOManager
 DEFAULT_BENCHMARKS = ["aime24", "aime25", "amc23", "math500"]
 
 
+class BenchmarksUnavailable(RuntimeError):
+    """The decontamination benchmarks could not be read (offline, wrong folder, a missing benchmark)."""
+
+
 class SourceSettings(ConfigurableResource):
     """What `source_problems` reads, and how it is cut into shards."""
 
@@ -201,10 +205,21 @@ class FilterSettings(ConfigurableResource):
     concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
 
     def load_benchmarks(self) -> dict[str, list[str]]:
-        """Benchmark name -> problems (from ``benchmarks_dir`` when set, else the Hub)."""
+        """Benchmark name -> problems (from ``benchmarks_dir`` when set, else the Hub).
+
+        Raises `BenchmarksUnavailable` saying what to set when one cannot be read: decontamination never
+        silently skips a benchmark."""
         from retool_data.benchmark_sets import load_benchmarks
 
-        return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
+        try:
+            return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
+        except (OSError, ValueError) as exc:  # ConnectionError (no Hub), FileNotFoundError, a malformed file
+            where = f"under {self.benchmarks_dir}" if self.benchmarks_dir else "from the Hugging Face Hub"
+            raise BenchmarksUnavailable(
+                f"cannot load the decontamination benchmarks {list(self.benchmarks)} {where}: "
+                f"{type(exc).__name__}: {exc}. Point RETOOL_BENCHMARKS_DIR at local copies (<dir>/<name>/), or "
+                "list the ones you have in RETOOL_BENCHMARKS (docs/configuration.md)."
+            ) from exc
 
     def decontam_options(self) -> dict[str, Any]:
         return {

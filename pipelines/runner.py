@@ -98,6 +98,23 @@ def shard_is_current(instance: DagsterInstance, shard: str, since: float) -> boo
     return True
 
 
+def _benchmarks_ready(defs: Definitions, out: CurationRun, log: Callable[[str], None]) -> bool:
+    """Preflight: the decontamination benchmarks load (a second when cached), so a missing one fails the run
+    before any LLM or sandbox work instead of after it."""
+    from pipelines.resources import BenchmarksUnavailable, FilterSettings
+
+    filters = defs.resources.get("filters")
+    if not isinstance(filters, FilterSettings):
+        return True
+    log(f"preflight: decontamination benchmarks {', '.join(filters.benchmarks)}")
+    try:
+        filters.load_benchmarks()
+    except BenchmarksUnavailable as exc:
+        out.failed["preflight"] = str(exc)
+        return False
+    return True
+
+
 def run_curation(
     defs: Definitions,
     instance: DagsterInstance,
@@ -126,6 +143,9 @@ def run_curation(
             out.failed[step] = _error(result)
         return result.success
 
+    if not _benchmarks_ready(defs, out, log):
+        out.seconds = time.monotonic() - started
+        return out
     ingested_at = _latest_timestamp(instance, "source_problems")
     if not resume or ingested_at is None:
         run_config = {"resources": {"source": {"config": dict(source_config)}}} if source_config else None

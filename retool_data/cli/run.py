@@ -34,6 +34,12 @@ def run(
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep the ingested source; re-run only failed or missing shards.")
     ] = False,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            help="Dagster's own console log: CRITICAL (summary only), ERROR (+ tracebacks), INFO, DEBUG."
+        ),
+    ] = "CRITICAL",
     push_to_hub: Annotated[
         bool, typer.Option("--push-to-hub", help="Also publish the export ($RETOOL_HUB_REPO, $HF_TOKEN).")
     ] = False,
@@ -64,6 +70,7 @@ def run(
             resume=resume,
             publish=push_to_hub,
             log=lambda line: typer.echo(line, err=True),
+            log_level=log_level.upper(),
         )
     typer.echo(format_report(result, home))
     if not result.success:

@@ -75,3 +75,13 @@ def test_runs_of_a_killed_cli_process_are_failed_and_their_pool_slots_freed():
         assert instance.get_run_by_id(orphan.run_id).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
         assert storage.get_concurrency_info("llm").active_slot_count == 0
+
+
+def test_missing_benchmarks_fail_the_run_before_any_stage_work(tmp_path):
+    env = {**pipeline_env(tmp_path / "out"), "RETOOL_BENCHMARKS_DIR": str(tmp_path / "empty")}
+    (tmp_path / "empty").mkdir()
+    with dg.instance_for_test() as instance:
+        run = run_curation(build_definitions(resources_from_env(env)), instance, log=lambda _: None)
+        assert not run.success and list(run.failed) == ["preflight"]
+        assert "RETOOL_BENCHMARKS_DIR" in run.failed["preflight"] and "aime24" in run.failed["preflight"]
+        assert run.results == [] and instance.get_runs() == []  # nothing ran, nothing was spent
