@@ -134,13 +134,23 @@ def format_code_block(code: str, lang: str = "python") -> str:
     return f"<code>\n```{lang}\n{code}\n```\n</code>"
 
 
+def interpreter_text(output: str) -> str:
+    """What an interpreter block holds for a run's output: the output minus one trailing newline.
+
+    ``print(84)`` writes ``"84\\n"``; the block reads ``<interpreter>\\n84\\n</interpreter>`` (the paper's
+    layout), not ``84`` followed by a blank line. Every writer of interpreter blocks (RL rollout, heuristic
+    rewriter, consistency repair, SFT tokenization) goes through this, so their bytes agree.
+    """
+    return output[:-1] if output.endswith("\n") else output
+
+
 def format_interpreter_block(output: str) -> str:
     """The interpreter block exactly as the rollout appends it after ``</code>`` (and SFT masks it).
 
     The leading and trailing newlines belong to the environment's turn: the model stops at ``</code>`` and
     resumes after ``</interpreter>\\n``.
     """
-    return f"\n<interpreter>\n{output}\n</interpreter>\n"
+    return f"\n<interpreter>\n{interpreter_text(output)}\n</interpreter>\n"
 
 
 def render_segment(seg: Segment) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from retool_data.trace import Segment, parse_trace, render_segment
+from retool_data.trace import Segment, interpreter_text, parse_trace, render_segment
 
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -24,8 +24,8 @@ def _mentions(text: str | None, answer: str) -> bool:
 
 def _interpreter_raw(output: str | None) -> str:
     """The block exactly as the RL rollout shows it (`trace.format_interpreter_block`, without the newlines
-    around it): the sandbox's output verbatim, trailing newline included."""
-    return render_segment(Segment("interpreter", output or ""))
+    around it)."""
+    return render_segment(Segment("interpreter", interpreter_text(output or "")))
 
 
 def repair_trace(trace_text: str, blocks: Sequence[Any], gold_answer: str | None) -> tuple[str | None, str]:

@@ -137,3 +137,12 @@ def test_parser_never_raises_and_is_lossless_on_junk(pieces: list[str]) -> None:
     assert "".join(s.raw for s in trace.segments) == text
     validate_trace(text)  # must not raise
     assert isinstance(trace.final_answer, (str, type(None)))
+
+
+def test_interpreter_blocks_drop_exactly_one_trailing_newline() -> None:
+    assert format_interpreter_block("84\n") == "\n<interpreter>\n84\n</interpreter>\n"
+    assert format_interpreter_block("84") == "\n<interpreter>\n84\n</interpreter>\n"
+    assert format_interpreter_block("a\n\n") == "\n<interpreter>\na\n\n</interpreter>\n"  # only one
+    assert parse_trace("<code>\n```python\nprint(84)\n```\n</code>" + format_interpreter_block("84\n")).tool_calls[
+        0
+    ].output == "84"

@@ -145,7 +145,7 @@ def test_filter_with_the_sandbox_and_repair(tmp_path: Path) -> None:
     kept = pl.read_parquet(tmp_path / "repaired.parquet")
     assert sorted(kept["consistency_verdict"].to_list()) == ["consistent", "repaired"]
     assert (
-        "<interpreter>\n1024\n\n</interpreter>"
+        "<interpreter>\n1024\n</interpreter>"
         in kept.filter(pl.col("consistency_verdict") == "repaired")["trace"][0]
     )
 

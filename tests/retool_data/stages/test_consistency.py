@@ -138,14 +138,13 @@ def test_repair_writes_real_outputs_and_rechecks(sb: object) -> None:
     wrong = STATEFUL.replace("<interpreter>\n81\n</interpreter>", "<interpreter>\n82\n</interpreter>")
     rep = check_consistency(wrong, sb, repair=True, gold_answer="100")
     assert (rep.consistent, rep.reason, rep.repaired) == (True, "repaired", True)
-    # only the wrong block changed, and it now holds the sandbox's output verbatim, as the RL rollout shows it
-    assert rep.trace == STATEFUL.replace(
-        "<interpreter>\n81\n</interpreter>", "<interpreter>\n81\n\n</interpreter>"
-    )
+    # only the wrong block changed, and it now holds the sandbox's output as the RL rollout shows it
+    # (`trace.interpreter_text`: print's trailing newline dropped), i.e. the original correct trace
+    assert rep.trace == STATEFUL
     assert check_consistency(rep.trace, sb).consistent
     missing = trace(("code", "print(6 * 7)"), ("text", "So it is 42."), answer="42")
     fixed = check_consistency(missing, sb, repair=True, gold_answer="42")
-    assert fixed.repaired and parse_trace(fixed.trace).tool_calls[0].output == "42\n"
+    assert fixed.repaired and parse_trace(fixed.trace).tool_calls[0].output == "42"
     assert check_consistency(fixed.trace, sb).consistent
 
 
@@ -195,7 +194,7 @@ def test_frame_stage_runs_many_traces_concurrently(sb: object) -> None:
     assert repaired.kept.height == 41
     fixed = repaired.kept.filter(repaired.kept["problem"] == "bad-digit").row(0, named=True)
     assert fixed["consistency_verdict"] == "repaired" and "1025" in fixed["trace_before_repair"]
-    assert "<interpreter>\n1024\n\n</interpreter>" in fixed["trace"]
+    assert "<interpreter>\n1024\n</interpreter>" in fixed["trace"]
     assert repaired.stats["repaired"] == 1
 
 

@@ -9,7 +9,13 @@ from retool_data.answers import extract_answer
 from retool_data.sources import read_sample
 from retool_data.stages.heuristic_rewrite import HEURISTIC_BACKEND, HEURISTIC_VERSION, heuristic_rewrite
 from retool_data.stages.rewrite import original_response
-from retool_data.trace import format_code_block, format_interpreter_block, parse_trace, validate_trace
+from retool_data.trace import (
+    format_code_block,
+    format_interpreter_block,
+    interpreter_text,
+    parse_trace,
+    validate_trace,
+)
 from sandbox import Sandbox
 from tests.retool_data.stages.rows import CALC_ROWS, frame, row
 
@@ -37,7 +43,7 @@ def execution_check(kept, sb: Sandbox) -> int:
         for call in calls:
             result = sb.run(call.code)
             assert result.status == "ok", (call.code, result.output)
-            assert result.output == call.output, (call.code, result.output, call.output)
+            assert interpreter_text(result.output) == call.output, (call.code, result.output, call.output)
             checked += 1
     return checked
 
@@ -62,7 +68,7 @@ def test_calculations_become_real_code_and_the_text_is_kept(sandbox):
         assert parse_trace(r["trace"]).final_answer == extract_answer(r["solution"])
     assert execution_check(result.kept, sandbox) == result.stats["blocks_run"]
     outputs = [c.output for t in result.kept["trace"] for c in parse_trace(t).tool_calls]
-    assert outputs == ["84\n", "7\n", "19/12\n", "1024\n243\n", "781\n", "[5]\n"]
+    assert outputs == ["84", "7", "19/12", "1024\n243", "781", "[5]"]  # as `trace.interpreter_text` writes them
 
 
 def test_rows_without_something_to_rewrite_are_quarantined(sandbox):
