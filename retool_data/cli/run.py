@@ -54,24 +54,31 @@ def run(
     from pipelines.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
-    # the export's progress bars would bury the summary
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    import datasets
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
     from pipelines.report import format_report
     from pipelines.runner import run_curation
 
-    with DagsterInstance.get() as instance:
-        result = run_curation(
-            build_definitions(),
-            instance,
-            source_config=source_config,
-            resume=resume,
-            publish=push_to_hub,
-            log=lambda line: typer.echo(line, err=True),
-            log_level=log_level.upper(),
-        )
+    # The export's progress bars would bury the summary. The switch is process-wide state of `datasets` (the env
+    # variable is only read at import), so set it here and put it back after.
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        with DagsterInstance.get() as instance:
+            result = run_curation(
+                build_definitions(),
+                instance,
+                source_config=source_config,
+                resume=resume,
+                publish=push_to_hub,
+                log=lambda line: typer.echo(line, err=True),
+                log_level=log_level.upper(),
+            )
+    finally:
+        if bars_were_on:
+            datasets.enable_progress_bars()
     typer.echo(format_report(result, home))
     if not result.success:
         raise typer.Exit(1)

@@ -63,6 +63,9 @@ def curated(tmp_path_factory) -> Curated:
             mp.delenv(name, raising=False)
         mp.setenv("RETOOL_BENCHMARKS_DIR", str(BENCHMARKS_DIR))
         mp.setenv("RETOOL_BENCHMARKS", present_benchmarks())
+        import datasets
+
+        datasets.enable_progress_bars()  # process-wide state other tests may leave on: the summary must not care
         result = CliRunner().invoke(app, ["run", "--shard-size", str(SHARD_SIZE)])
         assert os.environ["DAGSTER_HOME"] == str(project / ".dagster_home")
     if result.exception and not isinstance(result.exception, SystemExit):
