@@ -143,23 +143,25 @@ def summarize(
 ) -> dict[str, Any]:
     """Metrics of one benchmark: its problems' aggregates and its samples' rollout summaries.
 
-    ``avg@n`` uses the smallest per-problem sample count n (equal on a finished run); pass@k and maj@k are
-    reported for every requested k <= that n (default `default_ks`).
+    Accuracy metrics use the first n samples of every problem, n the smallest per-problem count (all of them on
+    a finished run; a partial run is scored on equal footing); pass@k and maj@k are reported for every
+    requested k <= n (default `default_ks`). Behaviour metrics use every sample.
     """
     if not problems:
         return {"problems": 0, "samples": 0}
-    n_min = min(p.n for p in problems)
+    n = min(p.n for p in problems)
     n_max = max(p.n for p in problems)
-    ks = sorted({k for k in (ks or default_ks(n_min)) if 1 <= k <= n_min} | {n_min})
+    ks = sorted({k for k in (ks or default_ks(n)) if 1 <= k <= n} | {n})
+    correct = [sum(p.correct_flags[:n]) for p in problems]
     out: dict[str, Any] = {
         "problems": len(problems),
         "samples": sum(p.n for p in problems),
-        "samples_per_problem": n_min if n_min == n_max else [n_min, n_max],
-        "correct": sum(p.correct for p in problems),
-        f"avg@{n_min}": _mean([p.correct / p.n for p in problems]),
+        "samples_per_problem": n if n == n_max else [n, n_max],
+        "correct": sum(correct),
+        f"avg@{n}": _mean([c / n for c in correct]),
     }
     for k in ks:
-        out[f"pass@{k}"] = _mean([pass_at_k(p.n, p.correct, k) for p in problems])
+        out[f"pass@{k}"] = _mean([pass_at_k(n, c, k) for c in correct])
     for k in ks:
         out[f"maj@{k}"] = _mean([1.0 if p.maj_correct(k) else 0.0 for p in problems])
     out["answered_rate"] = _mean([1.0 if s.get("answer") is not None else 0.0 for s in summaries])
