@@ -72,10 +72,18 @@ def vllm_engine_kwargs(config: EvalConfig) -> dict[str, Any]:
     return kwargs
 
 
+def _model_eos(config: EvalConfig, tokenizer: Any) -> list[int]:
+    """EOS ids from the checkpoint's generation config (the model or tokenizer directory, or the HF cache), else
+    the tokenizer's."""
+    sources = [config.model, *([config.tokenizer] if config.tokenizer else [])]
+    gen = next((g for g in map(generation_config_of, sources) if g is not None), None)
+    return eos_token_ids(tokenizer, gen)
+
+
 def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend, Callable[[], None], str]:
     """(backend, close, name): ``name`` is recorded in the report (``hf:<model>``, ``openai:<served model>``...)."""
     sampling = sampling_settings(config)
-    model_eos = eos_token_ids(tokenizer, generation_config_of(config.model)) if config.backend != "hf" else []
+
     api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
     if config.backend == "hf":
         return _hf(config, tokenizer, sampling)
@@ -86,7 +94,7 @@ def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend,
             str(config.endpoint),
             tokenizer,
             sampling,
-            model_eos,
+            _model_eos(config, tokenizer),
             model=config.served_model,
             timeout_s=config.request_timeout_s,
             max_concurrency=config.max_concurrency,
@@ -100,7 +108,7 @@ def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend,
             str(config.endpoint),
             tokenizer,
             sampling,
-            model_eos,
+            _model_eos(config, tokenizer),
             model=config.served_model,
             timeout_s=config.request_timeout_s,
             max_concurrency=config.max_concurrency,
@@ -111,8 +119,14 @@ def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend,
 
     from training.vllm_backend import VLLMColocateBackend
 
-    llm = LLM(**vllm_engine_kwargs(config))
-    return VLLMColocateBackend(llm, tokenizer, sampling, model_eos), lambda: None, f"vllm:{config.model}"
+    llm = LLM(
+        **vllm_engine_kwargs(config)
+    )  # downloads the checkpoint first, so its generation config is cached
+    return (
+        VLLMColocateBackend(llm, tokenizer, sampling, _model_eos(config, tokenizer)),
+        lambda: None,
+        f"vllm:{config.model}",
+    )
 
 
 def _hf(

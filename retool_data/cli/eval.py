@@ -1,14 +1,15 @@
 """`retool-data eval ...`: evaluate a policy on AIME/AMC with the code interpreter, rebuild reports, compare runs.
 
-    retool-data eval run --config configs/eval_cpu_smoke.yaml [--field value ...]
-    retool-data eval report RUN_DIR
-    retool-data eval compare RUN_A RUN_B -o OUT_DIR
+retool-data eval run --config configs/eval_cpu_smoke.yaml [--field value ...]
+retool-data eval report RUN_DIR
+retool-data eval compare RUN_A RUN_B -o OUT_DIR
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -34,28 +35,35 @@ def run(ctx: typer.Context) -> None:
 
 
 @eval_app.command("report")
-def report(run_dir: Path = typer.Argument(..., help="An evaluation run directory (has eval_config.json).")) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="An evaluation run directory (has eval_config.json).")],
+) -> None:
     """Rebuild report.json, report.md, problems.jsonl and plots/ from the run's samples.jsonl."""
     from training.eval_report import report_from_run
 
     result, files = report_from_run(run_dir)
-    typer.echo(json.dumps({"complete": result["complete"], "samples": result["samples"],
-                           "files": {k: str(v) for k, v in files.items()}}))  # fmt: skip
+    summary = {"complete": result["complete"], "samples": result["samples"]}
+    typer.echo(json.dumps({**summary, "files": {k: str(v) for k, v in files.items()}}))
 
 
 @eval_app.command("compare")
 def compare(
-    run_a: Path = typer.Argument(..., help="Run A (e.g. the SFT model, or text only)."),
-    run_b: Path = typer.Argument(..., help="Run B (e.g. the RL model, or with tools)."),
-    output_dir: Path = typer.Option(..., "-o", "--output", help="Where compare.json, compare.md and plots/ go."),
-    label_a: str | None = typer.Option(None, help="Name of run A in the report (default: its label)."),
-    label_b: str | None = typer.Option(None, help="Name of run B in the report (default: its label)."),
+    run_a: Annotated[Path, typer.Argument(help="Run A (e.g. the SFT model, or text only).")],
+    run_b: Annotated[Path, typer.Argument(help="Run B (e.g. the RL model, or with tools).")],
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="Where compare.json, compare.md, plots/ go.")
+    ],
+    label_a: Annotated[
+        str | None, typer.Option(help="Name of run A in the report (default: its label).")
+    ] = None,
+    label_b: Annotated[
+        str | None, typer.Option(help="Name of run B in the report (default: its label).")
+    ] = None,
 ) -> None:
     """Compare two runs: every accuracy and behaviour metric per benchmark, B - A, with plots."""
     from training.eval_compare import compare_runs, compare_summary
 
-    labels = (label_a, label_b) if label_a and label_b else None
-    cmp, files = compare_runs(run_a, run_b, output_dir, labels=labels)
+    cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))
     typer.echo(compare_summary(cmp))
     typer.echo(json.dumps({k: str(v) for k, v in files.items()}))
 

@@ -13,7 +13,7 @@ from retool_data.benchmark_sets import load_benchmark_items
 from tests.training.grpo_helpers import qwen2_style_tokenizer
 from training.completions_backend import continuation_from_text_choice, text_completion_payload
 from training.eval import EvalConfig, _benchmark_sources, load_items, sample_seed
-from training.eval_backends import eos_token_ids, sampling_settings, vllm_engine_kwargs
+from training.eval_backends import _model_eos, eos_token_ids, sampling_settings, vllm_engine_kwargs
 from training.generation import GenerationRequest, SamplingSettings
 from training.vllm_backend import completions_payload, group_requests, vllm_sampling_kwargs
 
@@ -116,10 +116,17 @@ def test_vllm_offline_engine_and_sampling_from_the_config(tmp_path: Path):
     assert (s.temperature, s.top_p, s.top_k) == (1.0, 0.7, 0)  # the paper's evaluation sampling
 
 
-def test_eos_ids_include_the_generation_config_ones():
+def test_eos_ids_include_the_generation_config_ones(tmp_path: Path):
+    from transformers import GenerationConfig
+
     tokenizer = SimpleNamespace(eos_token_id=151645)
     assert eos_token_ids(tokenizer, SimpleNamespace(eos_token_id=[151645, 151643])) == [151645, 151643]
     assert eos_token_ids(tokenizer, None) == [151645]
+    GenerationConfig(eos_token_id=[151645, 151643]).save_pretrained(tmp_path / "ckpt")
+    on_disk = EvalConfig(output_dir=str(tmp_path), model=str(tmp_path / "ckpt"), backend="vllm")
+    assert _model_eos(on_disk, tokenizer) == [151645, 151643]
+    missing = EvalConfig(output_dir=str(tmp_path), model=str(tmp_path / "nothing"), backend="vllm")
+    assert _model_eos(missing, tokenizer) == [151645]
 
 
 def test_config_validation(tmp_path: Path):
