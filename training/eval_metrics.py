@@ -44,19 +44,33 @@ def default_ks(n: int) -> list[int]:
 
 def answer_groups(answers: Sequence[str | None], equivalent: Equivalent | None = None) -> list[int | None]:
     """Group id per sample (None: no answer): sample i joins the first earlier group whose representative
-    (its first member) is equivalent, else opens a new one. Ids are numbered in order of first appearance."""
-    if equivalent is None:
-        from retool_data.answers import is_equivalent as equivalent
+    (its first member) is equivalent, else opens a new one. Ids are numbered in order of first appearance.
+
+    Default equivalence: the same `normalize_answer` spelling, else `are_equivalent` (math-verify) against all
+    representatives in one batched call; a spelling seen before reuses its verdict.
+    """
+    from retool_data.answers import are_equivalent, normalize_answer
+
+    def matches(a: str, reps: list[str]) -> list[bool]:
+        if equivalent is not None:
+            return [equivalent(a, rep) for rep in reps]
+        return are_equivalent([a] * len(reps), reps) if reps else []
+
     reps: list[str] = []
+    by_spelling: dict[str, int] = {}
     out: list[int | None] = []
     for a in answers:
         if a is None:
             out.append(None)
             continue
-        gid = next((g for g, rep in enumerate(reps) if rep == a or equivalent(a, rep)), None)
+        key = a if equivalent is not None else normalize_answer(a)
+        gid = by_spelling.get(key)
         if gid is None:
-            gid = len(reps)
-            reps.append(a)
+            gid = next((g for g, ok in enumerate(matches(a, reps)) if ok), None)
+            if gid is None:
+                gid = len(reps)
+                reps.append(a)
+            by_spelling[key] = gid
         out.append(gid)
     return out
 
