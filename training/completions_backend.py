@@ -145,7 +145,8 @@ class OpenAICompletionsBackend:
         self.sampling = sampling
         self.eos_token_ids = [int(i) for i in eos_token_ids]
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(timeout=timeout_s, headers=headers)
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        self.client = httpx.Client(timeout=timeout_s, headers=headers, limits=limits)
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.requests_sent = 0

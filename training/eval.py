@@ -177,11 +177,10 @@ def run_eval(config: EvalConfig) -> EvalResult:
     result = EvalResult(str(out), {}, {}, 0, 0)
     with SampleStore(out / SAMPLES_FILE) as store:
         _check_problems(store, items)
+        # sample 0 of every problem first, then sample 1, ...: a partial run covers every problem
         pending = [
             (it, s)
-            for s in range(
-                config.num_samples
-            )  # sample 0 of every problem first: a partial run covers them all
+            for s in range(config.num_samples)
             for rows in items.values()
             for it in rows
             if (it.benchmark, it.id, s) not in store
@@ -212,24 +211,22 @@ def _generate(
         code_timeout_s=None,
         session_prefix="eval",
     )
-    sandbox = _sandbox(config) if config.use_tools else None
     prompts: dict[tuple[str, str], list[int]] = {}
+
+    def prompt_ids(item: BenchmarkItem) -> list[int]:
+        key = (item.benchmark, item.id)
+        if key not in prompts:
+            prompts[key] = _prompt_ids(config, tokenizer, item)
+        return prompts[key]
+
+    sandbox = None
     try:
+        sandbox = _sandbox(config) if config.use_tools else None
         for start in range(0, len(pending), config.batch_size):
             chunk = pending[start : start + config.batch_size]
-            ids = [
-                prompts.setdefault((it.benchmark, it.id), _prompt_ids(config, tokenizer, it))
-                for it, _ in chunk
-            ]
+            ids = [prompt_ids(it) for it, _ in chunk]
             seeds = [sample_seed(config.seed, it.benchmark, it.id, s) for it, s in chunk]
-
-            def save(
-                i: int, rollout: Any, chunk: Any = chunk, seeds: list[int] = seeds, ids: Any = ids
-            ) -> None:
-                item, s = chunk[i]
-                store.append(build_record(item, s, seeds[i], rollout, len(ids[i])))
-                result.generated += 1
-
+            save = _Saver(store, result, chunk, seeds, ids)
             batch = run_rollouts(backend, sandbox, tokenizer, ids, rollout_config, seeds=seeds, on_done=save)
             result.generation_s += batch.generation_s
             result.sandbox_s += batch.sandbox_s
@@ -238,6 +235,23 @@ def _generate(
         close_backend()
         if sandbox is not None:
             sandbox.close()
+
+
+@dataclass
+class _Saver:
+    """The rollout's ``on_done`` for one batch: score the finished sample and append it to the store."""
+
+    store: SampleStore
+    result: EvalResult
+    chunk: list[tuple[BenchmarkItem, int]]
+    seeds: list[int]
+    ids: list[list[int]]
+
+    def __call__(self, index: int, rollout: Any) -> None:
+        item, sample_index = self.chunk[index]
+        record = build_record(item, sample_index, self.seeds[index], rollout, len(self.ids[index]))
+        self.store.append(record)
+        self.result.generated += 1
 
 
 def _sandbox(config: EvalConfig) -> Any:

@@ -174,3 +174,25 @@ def test_benchmarks_load_with_ids_and_answers(benchmarks_dir: Path, tmp_path: Pa
     no_answer.write_text('{"problem": "a"}\n')
     with pytest.raises(ValueError, match="without a gold answer"):
         load_items(EvalConfig(output_dir=str(tmp_path), model="m", benchmarks=[f"x={no_answer}"]))
+
+
+def test_eval_cli_lists_its_commands_and_every_config_field():
+    from typer.testing import CliRunner
+
+    from retool_data.cli import app
+
+    runner = CliRunner()
+    listing = runner.invoke(app, ["eval", "--help"])
+    assert listing.exit_code == 0 and all(c in listing.output for c in ("run", "report", "compare"))
+    helped = runner.invoke(app, ["eval", "run", "--help"])
+    assert helped.exit_code == 0
+    for option in (
+        "--backend",
+        "--endpoint",
+        "--num_samples",
+        "--top_p",
+        "--use_tools",
+        "--benchmarks",
+        "--pass_ks",
+    ):
+        assert option in helped.output
