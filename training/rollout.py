@@ -21,7 +21,7 @@ import concurrent.futures
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -204,11 +204,18 @@ def extract_turn_code(turn_text: str) -> str | None:
 class _Rollout:
     """Mutable state of one rollout while the loop runs."""
 
-    def __init__(self, prompt_ids: list[int], session: str) -> None:
+    def __init__(self, prompt_ids: list[int], session: str, index: int, seed: int | None = None) -> None:
         self.result = RolloutResult(prompt_ids=list(prompt_ids))
         self.session = session
+        self.index = index
+        self.seed = seed
+        self.turns = 0
         self.done = False
         self.used_session = False
+
+    def turn_seed(self) -> int | None:
+        """A distinct seed per turn of this rollout (the same seed on every turn would replay the same uniforms)."""
+        return None if self.seed is None else (self.seed + 7919 * self.turns) % 2**31
 
     def context(self) -> list[int]:
         return self.result.prompt_ids + self.result.completion_ids
@@ -258,14 +265,23 @@ async def arun_rollouts(
     config: RolloutConfig,
     *,
     all_done: Any = None,
+    seeds: Sequence[int] | None = None,
+    on_done: Callable[[int, RolloutResult], None] | None = None,
 ) -> RolloutBatch:
     """Run one rollout per prompt (duplicate prompts for several samples) to the end; see the module docstring.
 
     ``all_done(local_done: bool) -> bool`` lets backends that need every process in step (vLLM tensor-parallel
     colocate) keep calling ``generate`` (with no requests) until all processes are done; default: local.
+    ``seeds``: one per prompt; each turn's request carries a seed derived from it (`GenerationRequest.seed`).
+    ``on_done(index, result)`` is called as soon as a rollout ends (evaluation saves each sample as it finishes).
     """
+    if seeds is not None and len(seeds) != len(prompt_ids):
+        raise ValueError(f"{len(seeds)} seeds for {len(prompt_ids)} prompts")
     tag = uuid.uuid4().hex[:12]
-    rollouts = [_Rollout(p, f"{config.session_prefix}-{tag}-{i}") for i, p in enumerate(prompt_ids)]
+    rollouts = [
+        _Rollout(p, f"{config.session_prefix}-{tag}-{i}", i, None if seeds is None else int(seeds[i]))
+        for i, p in enumerate(prompt_ids)
+    ]
     stop = tuple(config.stop) if config.use_tools else ()
     batch = RolloutBatch([r.result for r in rollouts])
     budget = config.max_completion_tokens
@@ -273,7 +289,10 @@ async def arun_rollouts(
         live = [r for r in rollouts if not r.done]
         if (not live) if all_done is None else all_done(not live):
             break
-        requests = [GenerationRequest(r.context(), budget - len(r.result.completion_ids), stop) for r in live]
+        requests = [
+            GenerationRequest(r.context(), budget - len(r.result.completion_ids), stop, r.turn_seed())
+            for r in live
+        ]
         t0 = time.perf_counter()
         outs = backend.generate(requests)  # may be empty here while other processes are still live
         batch.generation_s += time.perf_counter() - t0
@@ -282,6 +301,7 @@ async def arun_rollouts(
             raise RuntimeError(f"backend returned {len(outs)} continuations for {len(live)} requests")
         calls: list[tuple[_Rollout, str | None]] = []
         for r, out in zip(live, outs, strict=True):
+            r.turns += 1
             r.append("model", out.token_ids, out.text, out.logprobs)
             if out.finish_reason == "eos":
                 r.done, r.result.end = True, "eos"
@@ -302,6 +322,10 @@ async def arun_rollouts(
             for (r, code), (status, output, seconds) in zip(calls, executed, strict=True):
                 r.used_session = r.used_session or code is not None
                 _append_interpreter(r, tokenizer, code, status, output, seconds, budget)
+        if on_done is not None:  # `live` held every rollout not done before this turn: each is reported once
+            for r in live:
+                if r.done:
+                    on_done(r.index, r.result)
     closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
     if closing:
         await asyncio.gather(*closing)

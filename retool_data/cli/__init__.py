@@ -30,6 +30,7 @@ def version() -> None:
 
 
 # Command modules register themselves below (one line each).
+from retool_data.cli import eval as _eval  # noqa: E402
 from retool_data.cli import filter as _filter  # noqa: E402
 from retool_data.cli import ingest as _ingest  # noqa: E402
 from retool_data.cli import llm as _llm  # noqa: E402
@@ -37,6 +38,7 @@ from retool_data.cli import run as _run  # noqa: E402
 from retool_data.cli import train as _train  # noqa: E402
 from retool_data.cli import sandbox as _sandbox_cli  # noqa: E402
 
+_eval.register(app)
 _filter.register(app)
 _ingest.register(app)
 _llm.register(app)
