@@ -149,7 +149,7 @@ _DOUBLE_RE = re.compile(rf"^\s*{_BOUND}\s*{_REL}\s*[A-Za-z]\s*{_REL}\s*{_BOUND}\
 def _rel(op: str) -> tuple[str, bool]:
     """("<" or ">", inclusive) for a relation token."""
     less = op in ("<", "\\lt") or op.startswith("\\le")
-    return ("<" if less else ">"), not (op in ("<", ">", "\\lt", "\\gt"))
+    return ("<" if less else ">"), op not in ("<", ">", "\\lt", "\\gt")
 
 
 def _inequality_as_interval(s: str) -> str:

@@ -41,9 +41,8 @@ def verified_problems(
     quality: QualityThresholds,
 ) -> Iterator[Any]:
     from retool_data.llm.judge import DEFAULT_JUDGE_PARAMS, response_format
-    from retool_data.stages.verify import verify
-
     from retool_data.schema import PROBLEM_SCHEMA, VERIFY_COLUMNS
+    from retool_data.stages.verify import verify
 
     problems = shard_rows(source_problems, context)
     judge = verifier_llm.chat_backend()
