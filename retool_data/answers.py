@@ -137,13 +137,58 @@ _ONE_CHAR_SCRIPT_RE = re.compile(r"([\^_])\{(\w)\}")  # x^{2} -> x^2
 _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _FRACTION_RE = re.compile(r"([+-]?)(?:\\frac\{([+-]?\d+)\}\{(\d+)\}|\\frac(\d)(\d)|(\d+)/(\d+))")
+# One-variable inequalities, read as intervals: math-verify matches a gold inequality with a predicted interval
+# but not the other way round, so both sides are rewritten to intervals first.
+_REL = r"(<|>|\\lt|\\gt|\\le(?:q|qslant)?|\\ge(?:q|qslant)?)"
+_BOUND = r"([^<>=\\]*(?:\\(?!l[te]|g[te])[A-Za-z]+[^<>=\\]*)*?)"
+_VAR_REL_BOUND_RE = re.compile(rf"^\s*[A-Za-z]\s*{_REL}\s*{_BOUND}\s*$")
+_BOUND_REL_VAR_RE = re.compile(rf"^\s*{_BOUND}\s*{_REL}\s*[A-Za-z]\s*$")
+_DOUBLE_RE = re.compile(rf"^\s*{_BOUND}\s*{_REL}\s*[A-Za-z]\s*{_REL}\s*{_BOUND}\s*$")
+
+
+def _rel(op: str) -> tuple[str, bool]:
+    """("<" or ">", inclusive) for a relation token."""
+    less = op in ("<", "\\lt") or op.startswith("\\le")
+    return ("<" if less else ">"), op not in ("<", ">", "\\lt", "\\gt")
+
+
+def _inequality_as_interval(s: str) -> str:
+    """``x > 4`` -> ``(4,\\infty)``, ``-2 \\le x < 3`` -> ``[-2,3)``; anything else unchanged."""
+    if m := _DOUBLE_RE.match(s):
+        lo, op1, op2, hi = m.group(1).strip(), *_rel_pair(m.group(2), m.group(3)), m.group(4).strip()
+        if op1 is None or not lo or not hi:
+            return s
+        if op1[0] == ">":  # 3 > x > -2 reads as -2 < x < 3
+            lo, hi, op1, op2 = hi, lo, op2, op1
+        return f"{'[' if op1[1] else '('}{lo},{hi}{']' if op2[1] else ')'}"
+    for regex, var_first in ((_VAR_REL_BOUND_RE, True), (_BOUND_REL_VAR_RE, False)):
+        if (m := regex.match(s)) is None:
+            continue
+        op, bound = (m.group(1), m.group(2)) if var_first else (m.group(2), m.group(1))
+        bound = bound.strip()
+        if not bound:
+            return s
+        direction, inclusive = _rel(op)
+        if not var_first:  # 4 < x is x > 4
+            direction = ">" if direction == "<" else "<"
+        if direction == ">":
+            return f"{'[' if inclusive else '('}{bound},\\infty)"
+        return f"(-\\infty,{bound}{']' if inclusive else ')'}"
+    return s
+
+
+def _rel_pair(a: str, b: str) -> tuple[tuple[str, bool] | None, tuple[str, bool]]:
+    ra, rb = _rel(a), _rel(b)
+    return (ra if ra[0] == rb[0] else None), rb
 
 
 def _clean(s: str) -> str:
-    """Meaning-preserving cleanup shared by both paths: math delimiters, whole-answer boxes, digit groups."""
+    """Meaning-preserving cleanup shared by both paths: math delimiters, whole-answer boxes, digit groups,
+    one-variable inequalities as intervals."""
     s = _DELIMS_RE.sub(" ", s.translate(_UNICODE))
     s = _DIGIT_GROUP_RE.sub("", _unwrap_box(s))
-    return _TRAILING_DOT_RE.sub("", s).strip()
+    s = _TRAILING_DOT_RE.sub("", s).strip()
+    return _inequality_as_interval(s) if ("<" in s or ">" in s or "\\l" in s or "\\g" in s) else s
 
 
 def _unwrap_text_commands(s: str) -> str:

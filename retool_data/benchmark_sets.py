@@ -10,12 +10,14 @@ math-ai/amc23), so the problem/answer columns are found by name from a short can
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 PROBLEM_COLUMNS = ("problem", "Problem", "question", "Question")
 ANSWER_COLUMNS = ("answer", "Answer", "final_answer", "expected_answer")
+ID_COLUMNS = ("id", "ID", "unique_id", "idx", "problem_id")
 
 
 @dataclass(frozen=True)
@@ -74,26 +76,66 @@ def _records_from_path(path: Path) -> list[dict[str, Any]]:
     raise ValueError(f"unsupported benchmark file {path} (want .jsonl, .json, .parquet or a directory)")
 
 
+def _load_records(name: str, path: str | Path | None) -> tuple[list[dict[str, Any]], str]:
+    """(raw records, where they came from): the local path if given, else the registered Hub dataset."""
+    if path is not None:
+        return _records_from_path(Path(path)), str(path)
+    if name not in BENCHMARKS:
+        raise KeyError(f"unknown benchmark {name!r}: known {sorted(BENCHMARKS)}, or give a local path")
+    import datasets
+
+    spec = BENCHMARKS[name]
+    return datasets.load_dataset(spec.hub_id, split=spec.split).to_list(), f"{spec.hub_id} ({spec.split})"
+
+
 def load_benchmark(name: str, path: str | Path | None = None) -> list[dict[str, str | None]]:
     """Rows ``{"problem", "answer"}`` of a benchmark, in the benchmark's own order (item index = list index).
 
     ``path`` overrides the Hub; ``name`` must then not be registered (any label works for a local file).
     """
-    if path is not None:
-        records = _records_from_path(Path(path))
-        where = str(path)
-    else:
-        if name not in BENCHMARKS:
-            raise KeyError(f"unknown benchmark {name!r}: known {sorted(BENCHMARKS)}, or give a local path")
-        import datasets
-
-        spec = BENCHMARKS[name]
-        records = datasets.load_dataset(spec.hub_id, split=spec.split).to_list()
-        where = f"{spec.hub_id} ({spec.split})"
+    records, where = _load_records(name, path)
     rows = [{"problem": _pick(r, PROBLEM_COLUMNS), "answer": _pick(r, ANSWER_COLUMNS)} for r in records]
     if not rows or any(r["problem"] is None for r in rows):
         raise ValueError(f"benchmark {name!r} from {where}: no problem column among {PROBLEM_COLUMNS}")
     return rows
+
+
+@dataclass(frozen=True)
+class BenchmarkItem:
+    """One evaluation problem: ``id`` is the benchmark's own id (else the row index), stable across copies."""
+
+    benchmark: str
+    id: str
+    problem: str
+    answer: str | None
+
+
+def _answer_text(value: Any) -> str | None:
+    """Gold answers as text; math-ai/amc23 stores them as floats (``27.0``), shown as ``27``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def load_benchmark_items(name: str, path: str | Path | None = None) -> list[BenchmarkItem]:
+    """Problems with their ids and gold answers (for evaluation), in the benchmark's order; same sources and
+    column names as `load_benchmark`, ids from ``ID_COLUMNS`` (duplicate ids are an error)."""
+    records, where = _load_records(name, path)
+    items = []
+    for i, r in enumerate(records):
+        problem = _pick(r, PROBLEM_COLUMNS)
+        if problem is None:
+            raise ValueError(f"benchmark {name!r} from {where}, row {i}: no problem column")
+        answer = next((_answer_text(r[c]) for c in ANSWER_COLUMNS if r.get(c) not in (None, "")), None)
+        items.append(BenchmarkItem(name, _pick(r, ID_COLUMNS) or str(i), problem, answer))
+    if not items:
+        raise ValueError(f"benchmark {name!r} from {where} is empty")
+    dupes = sorted(i for i, n in Counter(it.id for it in items).items() if n > 1)
+    if dupes:
+        raise ValueError(f"benchmark {name!r} from {where}: duplicate ids {dupes[:5]}")
+    return items
 
 
 def resolve_benchmark_paths(

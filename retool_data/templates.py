@@ -105,6 +105,26 @@ Remember to place the final answer in the last part using the format:
 </answer>""",
 )
 
+# The text-only baseline's user turn (evaluation without the interpreter): the RL template minus the code
+# paragraph, with the same answer format, so the two runs differ only in the tool.
+TEXT_TEMPLATE = PromptTemplate(
+    name="retool-text",
+    version="1",
+    text="""Solve the following problem step by step.
+The last part of your response should be in the following format:
+<answer>
+\\boxed{'The final answer goes here.'}
+</answer>
+
+*user question:*
+{question}
+
+Remember to place the final answer in the last part using the format:
+<answer>
+\\boxed{'The final answer goes here.'}
+</answer>""",
+)
+
 # System turn of exported SFT rows (user turn = the bare problem): the same contract as the RL template.
 SYSTEM_TEMPLATE = PromptTemplate(
     name="retool-system",
@@ -119,7 +139,9 @@ code snippet
 )
 SFT_SYSTEM_PROMPT = SYSTEM_TEMPLATE.text
 
-TEMPLATES: dict[str, PromptTemplate] = {t.id: t for t in (CURATION_TEMPLATE, RL_TEMPLATE, SYSTEM_TEMPLATE)}
+TEMPLATES: dict[str, PromptTemplate] = {
+    t.id: t for t in (CURATION_TEMPLATE, RL_TEMPLATE, TEXT_TEMPLATE, SYSTEM_TEMPLATE)
+}
 
 
 def curation_prompt(question: str, original_response: str) -> str:

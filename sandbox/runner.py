@@ -85,7 +85,7 @@ def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[st
     high = [os.dup(fd) for fd in fds]  # avoid clobbering when a received fd number is 0-3
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
-    for target, fd in zip((CTL_FD, 1, 2), high):
+    for target, fd in zip((CTL_FD, 1, 2), high, strict=True):
         os.dup2(fd, target)
     # Every other run's pipes and the fork server's socket.
     os.closerange(CTL_FD + 1, max(1 << 16, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))

@@ -54,11 +54,16 @@ class SamplingSettings:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Continue ``context_ids`` by at most ``max_new_tokens`` tokens, stopping after any of ``stop`` or EOS."""
+    """Continue ``context_ids`` by at most ``max_new_tokens`` tokens, stopping after any of ``stop`` or EOS.
+
+    ``seed`` (optional) seeds this request's sampling where the backend can seed one request (vLLM, OpenAI-style
+    servers), so a sample does not depend on what it was batched with (evaluation resumes sample by sample).
+    """
 
     context_ids: list[int]
     max_new_tokens: int
     stop: tuple[str, ...] = (CODE_STOP,)
+    seed: int | None = None
 
 
 @dataclass(frozen=True)

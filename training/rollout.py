@@ -21,7 +21,7 @@ import concurrent.futures
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -237,9 +237,20 @@ def extract_turn_code(turn_text: str) -> str | None:
 class _Rollout:
     """Mutable state of one rollout while the loop runs."""
 
-    def __init__(self, prompt_ids: list[int], session: str, budget: int, start: RolloutStart) -> None:
+    def __init__(
+        self,
+        prompt_ids: list[int],
+        session: str,
+        index: int,
+        budget: int,
+        start: RolloutStart,
+        seed: int | None = None,
+    ) -> None:
         self.result = RolloutResult(prompt_ids=list(prompt_ids))
         self.session = session
+        self.index = index
+        self.seed = seed
+        self.turns = 0
         self.done = False
         self.used_session = False
         self.budget = budget  # completion tokens this rollout may add
@@ -255,6 +266,10 @@ class _Rollout:
         self.step_text = ""
         if max_steps is not None and self.result.steps >= max_steps and not self.done:
             self.done, self.result.end = True, "step"
+
+    def turn_seed(self) -> int | None:
+        """A distinct seed per turn of this rollout (the same seed on every turn would replay the same uniforms)."""
+        return None if self.seed is None else (self.seed + 7919 * self.turns) % 2**31
 
     def context(self) -> list[int]:
         return self.result.prompt_ids + self.result.completion_ids
@@ -305,26 +320,39 @@ async def arun_rollouts(
     *,
     all_done: Any = None,
     starts: Sequence[RolloutStart] | None = None,
+    seeds: Sequence[int] | None = None,
+    on_done: Callable[[int, RolloutResult], None] | None = None,
 ) -> RolloutBatch:
     """Run one rollout per prompt (duplicate prompts for several samples) to the end; see the module docstring.
 
     ``all_done(local_done: bool) -> bool`` lets backends that need every process in step (vLLM tensor-parallel
     colocate) keep calling ``generate`` (with no requests) until all processes are done; default: local.
     ``starts``: one `RolloutStart` per prompt when the prompts already hold part of a trace (MCTS nodes).
+    ``seeds``: one per prompt; each turn's request carries a seed derived from it (`GenerationRequest.seed`).
+    ``on_done(index, result)`` is called as soon as a rollout ends (evaluation saves each sample as it finishes).
     """
     if starts is not None and len(starts) != len(prompt_ids):
         raise ValueError(f"{len(starts)} starts for {len(prompt_ids)} prompts")
+    if seeds is not None and len(seeds) != len(prompt_ids):
+        raise ValueError(f"{len(seeds)} seeds for {len(prompt_ids)} prompts")
     tag = uuid.uuid4().hex[:12]
     begin = list(starts) if starts is not None else [RolloutStart()] * len(prompt_ids)
     rollouts = [
         _Rollout(
-            p, f"{config.session_prefix}-{tag}-{i}", config.max_completion_tokens - st.completion_tokens, st
+            p,
+            f"{config.session_prefix}-{tag}-{i}",
+            i,
+            config.max_completion_tokens - st.completion_tokens,
+            st,
+            None if seeds is None else int(seeds[i]),
         )
         for i, (p, st) in enumerate(zip(prompt_ids, begin, strict=True))
     ]
     for r in rollouts:
         if r.budget <= 0:  # the prefix already spent the whole budget
             r.done, r.result.end = True, "length"
+            if on_done is not None:
+                on_done(r.index, r.result)
     stop = (tuple(config.stop) if config.use_tools else ()) + tuple(config.step_stops)
     batch = RolloutBatch([r.result for r in rollouts])
     await _replay_prefixes(sandbox, [r for r in rollouts if r.start.replay and not r.done], config, batch)
@@ -333,7 +361,8 @@ async def arun_rollouts(
         if (not live) if all_done is None else all_done(not live):
             break
         requests = [
-            GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop) for r in live
+            GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop, r.turn_seed())
+            for r in live
         ]
         t0 = time.perf_counter()
         outs = backend.generate(requests)  # may be empty here while other processes are still live
@@ -343,6 +372,7 @@ async def arun_rollouts(
             raise RuntimeError(f"backend returned {len(outs)} continuations for {len(live)} requests")
         calls: list[tuple[_Rollout, str | None]] = []
         for r, out in zip(live, outs, strict=True):
+            r.turns += 1
             r.append("model", out.token_ids, out.text, out.logprobs)
             r.step_text += out.text
             if out.finish_reason == "eos":
@@ -370,6 +400,10 @@ async def arun_rollouts(
                 _append_interpreter(r, tokenizer, code, status, output, seconds)
                 if not r.done:
                     r.end_step(config.max_steps)
+        if on_done is not None:  # `live` held every rollout not done before this turn: each is reported once
+            for r in live:
+                if r.done:
+                    on_done(r.index, r.result)
     closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
     if closing:
         await asyncio.gather(*closing)

@@ -41,6 +41,8 @@ def vllm_sampling_kwargs(
         "skip_special_tokens": False,
         **sampling.extra,
     }
+    if request.seed is not None:  # a per-request seed (evaluation) wins over a run-wide one in `extra`
+        kwargs["seed"] = request.seed
     return kwargs
 
 
@@ -73,8 +75,10 @@ def completions_payload(
 ) -> dict[str, Any]:
     """One ``POST /v1/completions`` body for requests that share ``max_new_tokens`` and ``stop``."""
     first = requests[0]
-    if any(r.max_new_tokens != first.max_new_tokens or r.stop != first.stop for r in requests):
-        raise ValueError("one completions request must share max_tokens and stop; group the requests first")
+    if any(_group_key(r) != _group_key(first) for r in requests):
+        raise ValueError(
+            "one completions request must share max_tokens, stop and seed; group the requests first"
+        )
     body = vllm_sampling_kwargs(first, sampling, eos_token_ids)
     return {
         "model": model,
@@ -111,11 +115,16 @@ def continuations_from_choices(
     return out
 
 
+def _group_key(r: GenerationRequest) -> tuple[int, tuple[str, ...], int | None]:
+    return (r.max_new_tokens, r.stop, r.seed)
+
+
 def group_requests(requests: Sequence[GenerationRequest]) -> list[list[int]]:
-    """Indices of requests grouped by (max_new_tokens, stop), in first-seen order."""
-    groups: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+    """Indices of requests grouped by (max_new_tokens, stop, seed), in first-seen order (a seed is per HTTP
+    request, so seeded requests travel alone)."""
+    groups: dict[tuple[int, tuple[str, ...], int | None], list[int]] = {}
     for i, r in enumerate(requests):
-        groups.setdefault((r.max_new_tokens, r.stop), []).append(i)
+        groups.setdefault(_group_key(r), []).append(i)
     return list(groups.values())
 
 

@@ -29,20 +29,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# Command modules register themselves below (one line each).
+# Command modules, registered in pipeline order (that is the order of `--help`).
+from retool_data.cli import eval as _eval  # noqa: E402
 from retool_data.cli import filter as _filter  # noqa: E402
 from retool_data.cli import ingest as _ingest  # noqa: E402
 from retool_data.cli import llm as _llm  # noqa: E402
 from retool_data.cli import run as _run  # noqa: E402
+from retool_data.cli import sandbox as _sandbox  # noqa: E402
 from retool_data.cli import train as _train  # noqa: E402
-from retool_data.cli import sandbox as _sandbox_cli  # noqa: E402
 
-_filter.register(app)
-_ingest.register(app)
-_llm.register(app)
-_run.register(app)
-_train.register(app)
-_sandbox_cli.register(app)
+for _module in (_run, _ingest, _llm, _filter, _sandbox, _train, _eval):
+    _module.register(app)
 
 
 def main() -> None:

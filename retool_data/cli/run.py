@@ -1,37 +1,107 @@
-"""`retool-data run`: the main job on the embedded default.
+"""`retool-data run` (the whole curation as Dagster runs, in this process) and `retool-data ui` (`dagster dev`).
 
-Interim: it ingests the bundled sample and prints what it found. The Dagster pipeline replaces this module's
-body later; keep it small.
+Both set up Dagster's instance folder themselves: DAGSTER_HOME when it is set, else ./.dagster_home with the
+project's dagster.yaml (`pipelines.instance.ensure_dagster_home`). Settings beyond these options (LLM
+endpoints, sandbox, storage, export folder) come from RETOOL_* environment variables: docs/configuration.md.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 
-def sample_summary() -> str:
-    """Ingest the bundled sample and describe it: counts, quarantine reasons, answers found."""
-    from retool_data.answers import extract_answer
-    from retool_data.cli.ingest import format_summary
-    from retool_data.sources import read_sample
+def run(
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder "
+            "(default: $RETOOL_SOURCE, else the bundled sample)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Stop reading after this many kept problems.")
+    ] = None,
+    shard_size: Annotated[
+        int | None, typer.Option(min=1, help="Problems per shard (default: $RETOOL_SHARD_SIZE, else 1000).")
+    ] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub sources: commit sha or tag to pin.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Keep the ingested source; re-run only failed or missing shards.")
+    ] = False,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            help="Dagster's own console log: CRITICAL (summary only), ERROR (+ tracebacks), INFO, DEBUG."
+        ),
+    ] = "CRITICAL",
+    push_to_hub: Annotated[
+        bool, typer.Option("--push-to-hub", help="Also publish the export ($RETOOL_HUB_REPO, $HF_TOKEN).")
+    ] = False,
+) -> None:
+    """Run the whole curation (ingest, verify, rewrite, filters, export) and print where the dataset is."""
+    overrides = {"source": source, "limit": limit, "shard_size": shard_size, "revision": revision}
+    source_config = {k: v for k, v in overrides.items() if v is not None}
+    if resume and source_config:
+        raise typer.BadParameter(
+            "--resume re-uses the ingested source: drop --source/--limit/--shard-size/--revision"
+        )
+    from pipelines.instance import ensure_dagster_home
 
-    result = read_sample()
-    kept = result.kept
-    teacher = [extract_answer(s) or extract_answer(r) for s, r in zip(kept["solution"], kept["reasoning"], strict=True)]
-    by_source = kept.group_by("source").len().sort(["len", "source"], descending=[True, False])
-    lines = [
-        format_summary(result),
-        "kept rows by upstream source: " + ", ".join(f"{s} {n}" for s, n in by_source.iter_rows()),
-        f"teacher \\boxed{{}} answer found: {sum(a is not None for a in teacher)} of {kept.height}",
-        f"gold answer found: {kept['gold_answer'].is_not_null().sum()} of {kept.height}",
-    ]
-    return "\n".join(lines)
+    home = ensure_dagster_home()
+    import datasets
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from pipelines.report import format_report
+    from pipelines.runner import run_curation
+
+    # The export's progress bars would bury the summary. The switch is process-wide state of `datasets` (the env
+    # variable is only read at import), so set it here and put it back after.
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        with DagsterInstance.get() as instance:
+            result = run_curation(
+                build_definitions(),
+                instance,
+                source_config=source_config,
+                resume=resume,
+                publish=push_to_hub,
+                log=lambda line: typer.echo(line, err=True),
+                log_level=log_level.upper(),
+            )
+    finally:
+        if bars_were_on:
+            datasets.enable_progress_bars()
+    typer.echo(format_report(result, home))
+    if not result.success:
+        raise typer.Exit(1)
 
 
-def run() -> None:
-    """Run the main job on the bundled sample (for now: ingest it and print what was found)."""
-    typer.echo(sample_summary())
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the Dagster UI and daemon (`dagster dev`) on the project's definitions and instance."""
+    from pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
+    if dagster is None:
+        raise typer.BadParameter("the `dagster` command is not installed in this environment")
+    args = [dagster, "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
+    typer.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; {' '.join(args[1:])}", err=True)
+    os.execv(dagster, args)
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
+    app.command("ui")(ui)

@@ -264,3 +264,22 @@ def test_thousands_separators_and_signs(checker, n):
     assert checker.is_equivalent(f"{n:,}".replace(",", "{,}"), str(n))
     assert checker.is_equivalent(str(n + 1), str(n)) is False
     assert Fraction(normalize_answer(f"{n:,}")) == n
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        ("x > 4", "(4,\\infty)", True),  # math-verify alone only matches this with the inequality as gold
+        ("(4,\\infty)", "x > 4", True),
+        ("x \\geq 1", "[1,\\infty)", True),
+        ("-2 < x < 3", "(-2,3)", True),
+        ("3 > x \\ge -2", "[-2, 3)", True),
+        ("4 < x", "(4, \\infty)", True),
+        ("x \\le \\frac{1}{2}", "(-\\infty, \\frac12]", True),
+        ("x > 4", "[4,\\infty)", False),  # the endpoint's bracket matters
+        ("x > 5", "(4,\\infty)", False),
+        ("x < 4", "(4,\\infty)", False),
+    ],
+)
+def test_one_variable_inequalities_compare_as_intervals(pred: str, gold: str, expected: bool) -> None:
+    assert is_equivalent(pred, gold) is expected

@@ -1,4 +1,4 @@
-"""`retool-data ingest` and the interim `retool-data run`."""
+"""`retool-data ingest` (`retool-data run`, the whole pipeline, is tested in tests/pipelines/)."""
 
 from __future__ import annotations
 
@@ -59,13 +59,3 @@ def test_ingest_bad_arguments_fail_clearly(tmp_path):
     assert result.exit_code == 2 and "unknown source" in result.output
     result = runner.invoke(app, ["ingest", "sample", "--revision", "abc"])
     assert result.exit_code == 2 and "apply to openthoughts sources only" in result.output
-
-
-def test_run_summarizes_the_bundled_sample():
-    result = runner.invoke(app, ["run"])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0] == "source: sample (bundled-sample)"
-    assert "rows read: 69  kept: 58  rejected: 11" in lines
-    assert "teacher \\boxed{} answer found: 54 of 58" in lines  # the 4 no_boxed rows
-    assert "gold answer found: 57 of 58" in lines  # the gold_unboxed row

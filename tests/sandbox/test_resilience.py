@@ -156,7 +156,7 @@ def test_works_as_root_of_a_user_namespace_with_few_ids() -> None:
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.splitlines()[-1])
     lo, hi = got["uids"]
-    assert 1000 <= lo and hi <= 65534  # only mapped ids, never nobody
+    assert lo >= 1000 and hi <= 65534  # only mapped ids, never nobody
     assert "uid_drop" in got["layers"] and "network_namespace" in got["layers"]
     uid, error = got["output"].splitlines()
     assert lo <= int(uid) < hi and error == "OSError: [Errno 101] Network is unreachable"

@@ -5,6 +5,10 @@ behaviour per request is scripted by a `responder(body, seen)` function returnin
 HTTP status with headers (429 + Retry-After, 500), a hang past the client's timeout, a dropped connection, or a
 malformed JSON body. Every request is logged with its prompt and whether its reply was fully sent.
 
+``POST /v1/completions`` (text prompts) answers like llama.cpp's server: the reply text is cut before the first of
+the request's ``stop`` strings, which is left out, with ``finish_reason`` "stop" (also what an EOS gives) or the
+Reply's own ``finish_reason`` (e.g. "length").
+
 Run standalone (the benchmark does, so the server has its own GIL)::
 
     python -m tests.retool_data.llm.fake_openai --latency 0.1   # prints "PORT <n>" then serves
@@ -30,6 +34,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (on top of the server's fixed latency)
+    finish_reason: str = "stop"  # /v1/completions: "stop" (EOS) or "length"; a matched stop string is "stop"
 
 
 @dataclass
@@ -50,6 +55,9 @@ def request_key(body: dict[str, Any]) -> str:
 
 
 def prompt_of(body: dict[str, Any]) -> str:
+    if "prompt" in body:  # /v1/completions
+        prompt = body["prompt"]
+        return "\n".join(map(str, prompt)) if isinstance(prompt, list) else str(prompt)
     return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
 
 
@@ -65,6 +73,25 @@ def chat_completion(model: str, text: str, prompt: str) -> dict[str, Any]:
         "created": 0,
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+    }
+
+
+def text_completion(model: str, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+    """A ``/v1/completions`` response as llama.cpp's server writes it (stop string cut and left out)."""
+    stops = body.get("stop") or []
+    stops = [stops] if isinstance(stops, str) else list(stops)
+    text, finish = reply.text, reply.finish_reason
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    if hits:
+        text, finish = text[: min(hits)], "stop"
+    p, c = len(prompt_of(body).split()), len(text.split())
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
         "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
     }
 
@@ -114,7 +141,7 @@ class FakeOpenAIServer:
                         writer, 200, {}, json.dumps({"object": "list", "data": [{"id": "fake"}]})
                     )
                     continue
-                if not (method == "POST" and path.endswith("/chat/completions")):
+                if not (method == "POST" and path.endswith("/completions")):
                     await self._write(writer, 404, {}, json.dumps({"error": {"message": f"no route {path}"}}))
                     continue
                 if not await self._complete(json.loads(body_bytes), writer):
@@ -150,7 +177,10 @@ class FakeOpenAIServer:
             err = {"error": {"message": reply.text or f"scripted {reply.status}", "type": "scripted"}}
             await self._write(writer, reply.status, reply.headers, json.dumps(err))
             return True
-        payload = chat_completion(body.get("model", "fake"), reply.text, record.prompt)
+        if "prompt" in body:
+            payload = text_completion(body.get("model", "fake"), reply, body)
+        else:
+            payload = chat_completion(body.get("model", "fake"), reply.text, record.prompt)
         await self._write(writer, 200, reply.headers, json.dumps(payload))
         with self._lock:
             record.completed = True

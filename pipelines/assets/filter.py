@@ -1,0 +1,165 @@
+"""The filters: per-shard format + execution consistency, then dedup and decontamination over all shards."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, multi_asset
+
+from pipelines import checks, metadata
+from pipelines.assets.stage_io import TRACE_PREVIEW, concat_shards, emit_stage
+from pipelines.partitions import SHARD_COLUMN, SOURCE_SHARDS
+from pipelines.resources import FilterSettings, QualityThresholds, SandboxResource
+
+
+def _required() -> dict[str, pl.DataType]:
+    from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, VERIFY_COLUMNS
+
+    return {**PROBLEM_SCHEMA, **VERIFY_COLUMNS, **REWRITE_COLUMNS}
+
+
+@multi_asset(
+    outs={
+        "consistent_traces": AssetOut(
+            group_name="filter",
+            description="Traces that pass the format, tool-use, length and answer rules, and whose code blocks, "
+            "run in order in one sandbox session, print what the trace says they print.",
+            kinds={"polars", "python"},
+        ),
+        "consistency_rejects": AssetOut(
+            group_name="quarantine",
+            description="Traces dropped by the rules (stage `filter`) or the execution check (stage `consistency`).",
+            kinds={"polars"},
+        ),
+    },
+    partitions_def=SOURCE_SHARDS,
+    pool="sandbox",
+    check_specs=checks.stage_check_specs(
+        "consistent_traces", "consistency_pass_rate", partitions_def=SOURCE_SHARDS
+    ),
+)
+def consistent_traces(
+    context: AssetExecutionContext,
+    rewritten_traces: pl.DataFrame,
+    filters: FilterSettings,
+    sandbox: SandboxResource,
+    quality: QualityThresholds,
+) -> Iterator[Any]:
+    from retool_data.stages.consistency import consistency_stage
+
+    ruled = filters.trace_filter()(rewritten_traces)
+    box = sandbox.open(context.partition_key)
+    checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
+    rejected = pl.concat([ruled.rejected, checked.rejected])
+    rate = checks.rate_result(
+        "consistent_traces",
+        "consistency_pass_rate",
+        checked.kept.height,
+        ruled.kept.height,
+        quality.consistency_pass_rate_warn,
+        quality.consistency_pass_rate_error,
+        quality.min_rows_for_rates,
+    )
+    yield from emit_stage(
+        "consistent_traces",
+        "consistency_rejects",
+        rewritten_traces.height,
+        checked.kept,
+        rejected,
+        required=_required(),
+        extra_metadata={
+            "checked_in_sandbox": MetadataValue.int(ruled.kept.height),
+            **metadata.trace_plots(checked.kept),
+            "preview": metadata.preview_table(checked.kept, TRACE_PREVIEW),
+        },
+        rate_checks=(rate,),
+    )
+
+
+def stale_shards(traces: pl.DataFrame, source_problems: pl.LazyFrame) -> list[str]:
+    """Shards holding rows that are not in that shard of the current source: computed from an older ingest."""
+    if traces.height == 0:
+        return []
+    current = source_problems.select("id", SHARD_COLUMN).collect()
+    orphans = traces.select("id", SHARD_COLUMN).join(current, on=["id", SHARD_COLUMN], how="anti")
+    return sorted(orphans[SHARD_COLUMN].unique().to_list())
+
+
+@multi_asset(
+    outs={
+        "deduplicated_traces": AssetOut(
+            group_name="filter",
+            description="All shards combined, exact and near-duplicate problems (MinHash/LSH) collapsed to the "
+            "best row of each cluster.",
+            kinds={"polars"},
+        ),
+        "dedup_rejects": AssetOut(
+            group_name="quarantine",
+            description="Duplicates dropped (duplicate_exact, duplicate_near).",
+            kinds={"polars"},
+        ),
+    },
+    check_specs=checks.stage_check_specs("deduplicated_traces"),
+)
+def deduplicated_traces(
+    consistent_traces: dict[str, pl.DataFrame], source_problems: pl.LazyFrame, filters: FilterSettings
+) -> Iterator[Any]:
+    from retool_data.stages.dedup import dedup
+
+    traces = concat_shards(consistent_traces)
+    stale = stale_shards(traces, source_problems)
+    if stale:
+        raise Failure(
+            f"shards {', '.join(stale)} of consistent_traces were computed from an older source_problems: "
+            "re-materialize them (or run `retool-data run --resume`) before combining"
+        )
+    result = dedup(traces, near_threshold=filters.near_dup_threshold) if traces.height else None
+    kept = result.kept if result else traces
+    rejected = result.rejected if result else _no_rejects()
+    yield from emit_stage(
+        "deduplicated_traces",
+        "dedup_rejects",
+        traces.height,
+        kept,
+        rejected,
+        required=_required(),
+        extra_metadata={"shards_combined": MetadataValue.int(len(consistent_traces))},
+    )
+
+
+@multi_asset(
+    outs={
+        "decontaminated_traces": AssetOut(
+            group_name="filter",
+            description="Traces whose problem copies no benchmark item (AIME, AMC, MATH-500 by default): "
+            "n-gram containment and fuzzy matching on canonical math tokens.",
+            kinds={"polars"},
+        ),
+        "decontam_rejects": AssetOut(
+            group_name="quarantine",
+            description="Problems that copy a benchmark item (benchmark_contamination).",
+            kinds={"polars"},
+        ),
+    },
+    check_specs=checks.stage_check_specs("decontaminated_traces"),
+)
+def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSettings) -> Iterator[Any]:
+    from retool_data.stages.decontam import Decontaminator, decontaminate
+
+    benchmarks = filters.load_benchmarks()
+    result = decontaminate(deduplicated_traces, Decontaminator(benchmarks, **filters.decontam_options()))
+    yield from emit_stage(
+        "decontaminated_traces",
+        "decontam_rejects",
+        deduplicated_traces.height,
+        result.kept,
+        result.rejected,
+        required=_required(),
+        extra_metadata={"benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()})},
+    )
+
+
+def _no_rejects() -> pl.DataFrame:
+    from retool_data.schema import REJECT_SCHEMA, empty_frame
+
+    return empty_frame(REJECT_SCHEMA)

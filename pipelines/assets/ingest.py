@@ -1,0 +1,64 @@
+"""`source_problems`: the source read into the problem schema and cut into fixed-size shards."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, multi_asset
+
+from pipelines import checks, metadata
+from pipelines.partitions import SHARD_COLUMN, assign_shards, shard_keys, sync_shard_partitions
+from pipelines.resources import SourceSettings
+
+PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
+
+
+@multi_asset(
+    outs={
+        "source_problems": AssetOut(
+            group_name="ingest",
+            description="Problems with teacher reasoning (PROBLEM_SCHEMA) read from the configured source, each "
+            "row assigned to a fixed-size shard (`shard`); registers the shards as partitions of the stages.",
+            kinds={"polars", "huggingface"},
+            # small row groups (with statistics) let each shard's run read back only its own rows
+            metadata={"row_group_size": 1000},
+        ),
+        "ingest_rejects": AssetOut(
+            group_name="quarantine",
+            description="Source rows quarantined on ingestion (REJECT_SCHEMA, stage `ingest`), with the reason.",
+            kinds={"polars"},
+        ),
+    },
+    check_specs=checks.stage_check_specs("source_problems"),
+)
+def source_problems(context: AssetExecutionContext, source: SourceSettings) -> Iterator[Any]:
+    from retool_data.schema import PROBLEM_SCHEMA
+
+    result = source.load()
+    if result.kept.height == 0:  # before touching the shard plan: the previous one stays usable
+        raise Failure(f"source {source.source!r} yielded no usable problems: {result.reject_counts()}")
+    kept = assign_shards(result.kept, source.shard_size)
+    keys = shard_keys(kept)
+    added, removed = sync_shard_partitions(context.instance, keys)
+    context.log.info(
+        f"{kept.height} problems in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}"
+    )
+    rows_in = int(result.stats.get("rows_in", kept.height + result.rejected.height))
+    yield Output(
+        kept,
+        output_name="source_problems",
+        metadata={
+            **metadata.stage_metadata(rows_in, kept, result.rejected),
+            "shards": MetadataValue.int(len(keys)),
+            "shard_size": MetadataValue.int(source.shard_size),
+            "source": metadata.compact_json({k: v for k, v in result.stats.items() if k != "reject_counts"}),
+            "preview": metadata.preview_table(kept, PROBLEM_PREVIEW),
+        },
+    )
+    yield Output(
+        result.rejected,
+        output_name="ingest_rejects",
+        metadata={"rejects_by_reason": MetadataValue.json(metadata.reject_counts(result.rejected))},
+    )
+    yield checks.schema_result("source_problems", kept, {**PROBLEM_SCHEMA, SHARD_COLUMN: pl.String()})
+    yield checks.conservation_result("source_problems", rows_in, kept.height, result.rejected.height)

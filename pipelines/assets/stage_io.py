@@ -1,0 +1,56 @@
+"""What every stage asset does around its stage function: pick its shard, emit kept + rejects with the
+standard metadata, and evaluate its checks. Orchestration only; the stage itself lives in `retool_data`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import polars as pl
+from dagster import AssetCheckResult, AssetExecutionContext, Output
+
+from pipelines import checks, metadata
+from pipelines.partitions import SHARD_COLUMN
+
+TRACE_PREVIEW = ("id", "problem", "num_code_blocks", "trace")
+
+
+def shard_rows(upstream: pl.LazyFrame | pl.DataFrame, context: AssetExecutionContext) -> pl.DataFrame:
+    """This run's shard of an upstream frame (a filter pushed down to the parquet scan)."""
+    frame = upstream.lazy().filter(pl.col(SHARD_COLUMN) == context.partition_key)
+    return frame.collect()
+
+
+def emit_stage(
+    asset: str,
+    rejects_asset: str,
+    rows_in: int,
+    kept: pl.DataFrame,
+    rejected: pl.DataFrame,
+    *,
+    required: Mapping[str, pl.DataType],
+    extra_metadata: Mapping[str, Any] | None = None,
+    rate_checks: tuple[AssetCheckResult, ...] = (),
+) -> Iterator[Any]:
+    """Outputs (kept, rejects) with the standard metadata, then the stage's checks."""
+    yield Output(
+        kept,
+        output_name=asset,
+        metadata={**metadata.stage_metadata(rows_in, kept, rejected), **(extra_metadata or {})},
+    )
+    yield Output(
+        rejected,
+        output_name=rejects_asset,
+        metadata={"rejects_by_reason": metadata.MetadataValue.json(metadata.reject_counts(rejected))},
+    )
+    yield checks.schema_result(asset, kept, required)
+    yield checks.conservation_result(asset, rows_in, kept.height, rejected.height)
+    yield from rate_checks
+
+
+def concat_shards(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """All shards of a partitioned asset, in shard order (columns missing in some shard filled with nulls)."""
+    ordered = [frames[k] for k in sorted(frames)]
+    if not ordered:
+        return pl.DataFrame()
+    return pl.concat(ordered, how="diagonal_relaxed")

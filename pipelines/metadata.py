@@ -1,0 +1,141 @@
+"""Materialization metadata people read to decide whether a run is good: counts, reasons, previews, plots.
+
+Every stage asset reports the same keys (`stage_metadata`), so the UI, the checks and `retool-data run`'s
+summary read them the same way: ``rows_in``, ``kept``, ``rejected``, ``rejects_by_reason`` (JSON), plus
+``llm/*`` (requests, cache hits, tokens, cost, errors) for the stages that call an LLM. Plots are
+matplotlib PNGs embedded in Markdown (the UI renders them inline).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
+
+PREVIEW_ROWS = 10
+PREVIEW_CHARS = 160
+USAGE_KEYS = (
+    "requests",
+    "cached",
+    "sent",
+    "retries",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "saved_usd",
+)
+
+
+def reject_counts(rejected: pl.DataFrame) -> dict[str, int]:
+    if rejected.height == 0:
+        return {}
+    counts = rejected.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
+
+
+def stage_metadata(rows_in: int, kept: pl.DataFrame, rejected: pl.DataFrame) -> dict[str, Any]:
+    return {
+        "rows_in": MetadataValue.int(rows_in),
+        "kept": MetadataValue.int(kept.height),
+        "rejected": MetadataValue.int(rejected.height),
+        "rejects_by_reason": MetadataValue.json(reject_counts(rejected)),
+    }
+
+
+def usage_metadata(usage: Mapping[str, Any] | None, backend: str) -> dict[str, Any]:
+    """``llm/*`` keys from a `UsageLedger.as_dict()` (zeros when the role ran without an LLM)."""
+    usage = usage or {}
+    meta: dict[str, Any] = {"llm/backend": MetadataValue.text(backend)}
+    for key in USAGE_KEYS:
+        value = usage.get(key, 0) or 0
+        meta[f"llm/{key}"] = (
+            MetadataValue.float(float(value)) if key.endswith("_usd") else MetadataValue.int(int(value))
+        )
+    return meta
+
+
+def _clip(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def preview_table(df: pl.DataFrame, columns: Sequence[str], n: int = PREVIEW_ROWS) -> MetadataValue:
+    """The first ``n`` rows of ``columns`` (those present), long text clipped to one line."""
+    cols = [c for c in columns if c in df.columns]
+    schema = TableSchema(columns=[TableColumn(c, "string") for c in cols])
+    records = [
+        TableRecord({c: _clip(row[c]) for c in cols}) for row in df.head(n).select(cols).iter_rows(named=True)
+    ]
+    return MetadataValue.table(records=records, schema=schema)
+
+
+def _png_markdown(fig: Any, title: str) -> MetadataValue:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})")
+
+
+def _figure() -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # no display; safe in worker threads and run processes
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(5.5, 3.0))
+
+
+def histogram_plot(
+    values: Sequence[float], title: str, xlabel: str, integer_bins: bool = False
+) -> MetadataValue:
+    fig, ax = _figure()
+    values = [v for v in values if v is not None]
+    if values and integer_bins:
+        lo, hi = int(min(values)), int(max(values))
+        ax.hist(values, bins=[b - 0.5 for b in range(lo, hi + 2)], color="#4c72b0", edgecolor="white")
+    elif values:
+        ax.hist(values, bins=min(30, max(5, len(values) // 3)), color="#4c72b0", edgecolor="white")
+    ax.set(title=f"{title} (n={len(values)})", xlabel=xlabel, ylabel="traces")
+    return _png_markdown(fig, title)
+
+
+def bar_plot(counts: Mapping[str, int], title: str) -> MetadataValue:
+    fig, ax = _figure()
+    labels = list(counts)[::-1]
+    ax.barh(labels, [counts[k] for k in labels], color="#c44e52")
+    ax.set(title=title, xlabel="rows")
+    ax.tick_params(axis="y", labelsize=7)
+    return _png_markdown(fig, title)
+
+
+def trace_plots(df: pl.DataFrame) -> dict[str, MetadataValue]:
+    """Code blocks per trace and trace length (characters, and tokens when the filters counted them)."""
+    plots = {}
+    if "num_code_blocks" in df.columns:
+        plots["plot/code_blocks_per_trace"] = histogram_plot(
+            df["num_code_blocks"].to_list(), "Code blocks per trace", "code blocks", integer_bins=True
+        )
+    if "trace" in df.columns:
+        length = df["trace_tokens"] if "trace_tokens" in df.columns else df["trace"].str.len_chars()
+        unit = "tokens" if "trace_tokens" in df.columns else "characters"
+        plots["plot/trace_length"] = histogram_plot(length.to_list(), "Trace length", unit)
+    return plots
+
+
+def json_default(value: Any) -> Any:
+    return str(value)
+
+
+def compact_json(stats: Mapping[str, Any]) -> MetadataValue:
+    """Stage stats as JSON metadata (values the JSON encoder does not know become strings)."""
+    return MetadataValue.json(json.loads(json.dumps(dict(stats), default=json_default)))

@@ -1,0 +1,340 @@
+"""Resources: everything the assets reach outside themselves, as typed, documented `ConfigurableResource`s.
+
+Each resource is a thin adapter that builds the `retool_data` object the stage functions take (a chat backend,
+a `sandbox.Sandbox`, a `FilterConfig`, ...). Defaults are the embedded default: the bundled sample, rules-only
+verification, the heuristic rewriter, a local sandbox, local folders. `resources_from_env` reads the
+non-secret settings from ``RETOOL_*`` variables when the definitions load; secrets (API keys, the Hub token)
+go through `EnvVar`, so Dagster resolves them when a run starts and never stores their values. Every field
+can also be overridden per run from the launchpad (``resources: {name: {config: {...}}}``).
+docs/configuration.md lists every knob.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from pipelines.instance import project_dir
+from pipelines.io import ParquetIOManager
+
+DEFAULT_BENCHMARKS = ["aime24", "aime25", "amc23", "math500"]
+
+
+class BenchmarksUnavailable(RuntimeError):
+    """The decontamination benchmarks could not be read (offline, wrong folder, a missing benchmark)."""
+
+
+class SourceSettings(ConfigurableResource):
+    """What `source_problems` reads, and how it is cut into shards."""
+
+    source: str = Field(
+        "sample", description="sample | openthoughts | openthoughts3 | a .jsonl/.parquet file or folder"
+    )
+    limit: int | None = Field(None, description="Stop after this many kept rows (None: all).")
+    revision: str | None = Field(
+        None, description="Hub sources: commit sha or tag to pin (recorded for lineage)."
+    )
+    split: str = Field("train", description="Hub sources: the split to read.")
+    streaming: bool = Field(True, description="Hub sources: stream instead of downloading the split first.")
+    domains: list[str] | None = Field(["math"], description="Domains kept (None: every domain).")
+    shard_size: int = Field(
+        1000, ge=1, description="Rows per shard (partition) of the LLM and sandbox stages."
+    )
+
+    def load(self) -> Any:
+        """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
+        from retool_data.sources import load_source
+
+        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains}
+        if self.source in ("openthoughts", "openthoughts3"):
+            options.update(split=self.split, streaming=self.streaming, revision=self.revision)
+        return load_source(self.source, **options)
+
+
+class LLMEndpoint(ConfigurableResource):
+    """One chat endpoint: an OpenAI-compatible server (`openai`) or vLLM in-process (`vllm`)."""
+
+    backend: str = Field("none", description="openai | vllm, or the role's non-LLM default.")
+    endpoint: str | None = Field(
+        None, description="Base URL, e.g. http://127.0.0.1:8000/v1 (else $RETOOL_LLM_ENDPOINT)."
+    )
+    model: str | None = Field(
+        None, description="Model name (openai) or Hub id/path (vllm) (else $RETOOL_LLM_MODEL)."
+    )
+    api_key: str | None = Field(
+        None, description="Secret: set from the environment with EnvVar, never inline."
+    )
+    concurrency: int = Field(8, ge=1, description="Requests in flight at once.")
+    timeout_s: float = Field(600.0, description="Seconds per HTTP attempt.")
+    max_retries: int = Field(6, ge=0, description="Retries on 429/5xx/timeouts/connection errors.")
+    temperature: float | None = Field(None, description="Sampling temperature (None: the stage's default).")
+    max_tokens: int | None = Field(None, description="max_tokens per reply (None: the stage's default).")
+    price_in_per_mtok: float = Field(0.0, description="USD per million prompt tokens (cost report).")
+    price_out_per_mtok: float = Field(0.0, description="USD per million completion tokens (cost report).")
+    cache_dir: str | None = Field(
+        None, description="Response cache folder (None: $RETOOL_CACHE_DIR or ~/.cache)."
+    )
+    use_cache: bool = Field(
+        True, description="Read and write the response cache (it is also the resume log)."
+    )
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.backend in ("openai", "vllm")
+
+    def chat_backend(self) -> Any:
+        """The `retool_data.llm.ChatBackend` for this endpoint (None when the role runs without an LLM)."""
+        if not self.uses_llm:
+            return None
+        from retool_data.llm import Pricing, make_chat_backend
+
+        return make_chat_backend(
+            self.backend,
+            model=self.model,
+            endpoint=self.endpoint,
+            api_key=self.api_key,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            pricing=Pricing(self.price_in_per_mtok, self.price_out_per_mtok),
+            cache_dir=self.cache_dir,
+            use_cache=self.use_cache,
+            progress=False,
+        )
+
+    def sampling_params(self, defaults: Mapping[str, Any]) -> dict[str, Any]:
+        params = dict(defaults)
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        return params
+
+
+class VerifierLLM(LLMEndpoint):
+    """The judge for answers the rules cannot decide. ``backend="none"``: rules only (no endpoint)."""
+
+    backend: str = Field("none", description="none (rules only) | openai | vllm")
+    judge_all: bool = Field(False, description="Send every row with a reference to the judge.")
+    judge_mismatches: bool = Field(False, description="Give rule mismatches a second opinion from the judge.")
+    response_format: str = Field(
+        "none", description="none | json_object (llama.cpp) | json_schema (OpenAI, vLLM)"
+    )
+
+
+class RewriterLLM(LLMEndpoint):
+    """The model that rewrites R1's reasoning into code-interleaved traces. ``heuristic``: no LLM."""
+
+    backend: str = Field(
+        "heuristic", description="heuristic (no LLM, code run in the sandbox) | openai | vllm"
+    )
+
+
+class SandboxResource(ConfigurableResource):
+    """The local code sandbox (`sandbox.Sandbox`): the heuristic rewriter and the consistency check run here.
+
+    One warm pool per run process, started on first use and closed when the run ends, so a shard's rewrite and
+    consistency steps share it when they run in the same process (`retool-data run`, the in-process executor).
+    """
+
+    workers: int = Field(2, ge=1, description="Warm worker processes.")
+    timeout_s: float = Field(5.0, description="Wall-clock seconds per code block.")
+    memory_mb: int = Field(1024, description="Memory limit per code block.")
+    max_output_chars: int = Field(400, description="Interpreter output truncation (as in the RL rollout).")
+    fail_shards: list[str] = Field(
+        [],
+        description="Fault injection, for tests and drills only: opening the sandbox for these shards raises, "
+        "as a crashed sandbox host would. Leave empty.",
+    )
+    _pool: Any = PrivateAttr(default=None)
+
+    def open(self, shard: str | None = None) -> Any:
+        """The run's `sandbox.Sandbox` (started now if this is the first step that needs it)."""
+        if shard is not None and shard in self.fail_shards:
+            raise RuntimeError(f"injected sandbox failure for {shard} (SandboxResource.fail_shards)")
+        if self._pool is None:
+            from sandbox import Sandbox
+
+            self._pool = Sandbox(
+                workers=self.workers,
+                timeout_s=self.timeout_s,
+                memory_mb=self.memory_mb,
+                max_output_chars=self.max_output_chars,
+            )
+        return self._pool
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+class FilterSettings(ConfigurableResource):
+    """Thresholds of the filters after the rewrite (`retool_data.filtering.FilterConfig`); None switches a rule off."""
+
+    near_dup_threshold: float | None = Field(
+        0.75, description="MinHash Jaccard for near-duplicates (None: exact only)."
+    )
+    benchmarks: list[str] = Field(DEFAULT_BENCHMARKS, description="Benchmarks to decontaminate against.")
+    benchmarks_dir: str | None = Field(
+        None, description="Local benchmark copies (<dir>/<name>/) instead of the Hub."
+    )
+    decontam_ngram: int = Field(6, description="Token n-gram size of the decontamination index.")
+    decontam_min_containment: float | None = Field(0.5, description="Share of a benchmark item's n-grams.")
+    decontam_min_ratio: float | None = Field(95.0, description="rapidfuzz ratio (0-100) for a fuzzy copy.")
+    allow_format_codes: list[str] = Field(
+        [], description="validate_trace codes to tolerate besides the defaults."
+    )
+    forbid_format_codes: list[str] = Field(
+        [], description="validate_trace codes to reject on although tolerated."
+    )
+    min_code_blocks: int | None = Field(1, description="Minimum code blocks per trace.")
+    max_code_blocks: int | None = Field(None, description="Maximum code blocks per trace.")
+    min_tokens: int | None = Field(None, description="Minimum trace tokens.")
+    max_tokens: int | None = Field(16384, description="Maximum trace tokens.")
+    tokenizer: str = Field("regex", description="'regex' (no download) or 'hf:<path or id>'.")
+    check_answer: bool = Field(True, description="Final answer must match the reference.")
+    repair: bool = Field(
+        False, description="Write real outputs into mismatched traces instead of dropping them."
+    )
+    concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
+
+    def load_benchmarks(self) -> dict[str, list[str]]:
+        """Benchmark name -> problems (from ``benchmarks_dir`` when set, else the Hub).
+
+        Raises `BenchmarksUnavailable` saying what to set when one cannot be read: decontamination never
+        silently skips a benchmark."""
+        from retool_data.benchmark_sets import load_benchmarks
+
+        try:
+            return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
+        except (OSError, ValueError) as exc:  # ConnectionError (no Hub), FileNotFoundError, a malformed file
+            where = f"under {self.benchmarks_dir}" if self.benchmarks_dir else "from the Hugging Face Hub"
+            raise BenchmarksUnavailable(
+                f"cannot load the decontamination benchmarks {list(self.benchmarks)} {where}: "
+                f"{type(exc).__name__}: {exc}. Point RETOOL_BENCHMARKS_DIR at local copies (<dir>/<name>/), or "
+                "list the ones you have in RETOOL_BENCHMARKS (docs/configuration.md)."
+            ) from exc
+
+    def decontam_options(self) -> dict[str, Any]:
+        return {
+            "ngram": self.decontam_ngram,
+            "min_containment": self.decontam_min_containment,
+            "min_ratio": self.decontam_min_ratio,
+        }
+
+    def trace_filter(self) -> Any:
+        """The format / tool-use / length / answer rules (`retool_data.stages.filters.TraceFilter`)."""
+        from retool_data.stages.filters import DEFAULT_FATAL_CODES, TraceFilter
+
+        fatal = (set(DEFAULT_FATAL_CODES) | set(self.forbid_format_codes)) - set(self.allow_format_codes)
+        return TraceFilter(
+            fatal_codes=tuple(sorted(fatal)),
+            min_code_blocks=self.min_code_blocks,
+            max_code_blocks=self.max_code_blocks,
+            min_tokens=self.min_tokens,
+            max_tokens=self.max_tokens,
+            check_answer=self.check_answer,
+            tokenizer=self.tokenizer,
+        )
+
+
+class QualityThresholds(ConfigurableResource):
+    """Rates the asset checks hold each stage to: below ``*_warn`` is a warning, below ``*_error`` an error."""
+
+    verification_rate_warn: float = Field(0.5, description="Kept / rows in, verify stage: warn below.")
+    verification_rate_error: float = Field(0.2, description="Kept / rows in, verify stage: error below.")
+    consistency_pass_rate_warn: float = Field(0.8, description="Consistent / checked traces: warn below.")
+    consistency_pass_rate_error: float = Field(0.5, description="Consistent / checked traces: error below.")
+    min_rows_for_rates: int = Field(
+        20, description="Shards with fewer rows pass the rate checks (too few to judge)."
+    )
+
+
+class ExportSettings(ConfigurableResource):
+    """Where `cold_start_dataset` writes the dataset (a local folder, rewritten whole on each export)."""
+
+    out_dir: str = Field(description="Export folder: README.md card, data/ shards, verl/, hf_dataset/.")
+    rows_per_shard: int = Field(50_000, description="Rows per data/train-*.parquet shard.")
+    verl_data_source: str = Field(
+        "lighteval/MATH", description="verl rows' data_source (selects verl's scorer)."
+    )
+    pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
+
+
+class HubSettings(ConfigurableResource):
+    """Publishing the export to the Hugging Face Hub (`published_dataset`)."""
+
+    repo_id: str | None = Field(
+        None, description="Dataset repo, e.g. my-org/retool-coldstart (None: not published)."
+    )
+    token: str | None = Field(None, description="Secret: EnvVar('HF_TOKEN').")
+    private: bool = Field(True, description="Create the repo private.")
+    endpoint: str | None = Field(None, description="Hub endpoint (a mirror or a test server).")
+
+
+def _env_list(value: str | None, default: list[str]) -> list[str]:
+    return default if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Any:
+    """`EnvVar` of the first variable that is set (its value is read when a run starts), else None."""
+    return next((EnvVar(n) for n in names if n in env), None)
+
+
+def _endpoint(cls: type[LLMEndpoint], role: str, env: Mapping[str, str]) -> LLMEndpoint:
+    prefix = f"RETOOL_{role}_"
+    fields: dict[str, Any] = {
+        "endpoint": env.get(prefix + "ENDPOINT"),
+        "model": env.get(prefix + "MODEL"),
+        "api_key": _secret(env, prefix + "API_KEY"),
+    }
+    if prefix + "BACKEND" in env:
+        fields["backend"] = env[prefix + "BACKEND"]
+    elif cls is RewriterLLM and (fields["endpoint"] or env.get("RETOOL_LLM_ENDPOINT")):
+        fields["backend"] = "openai"  # an endpoint is configured: use it, as `retool-data rewrite` does
+    for name, cast in (("CONCURRENCY", int), ("PRICE_IN_PER_MTOK", float), ("PRICE_OUT_PER_MTOK", float)):
+        if prefix + name in env:
+            fields[name.lower()] = cast(env[prefix + name])
+    return cls(**{k: v for k, v in fields.items() if v is not None})
+
+
+def default_output_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("RETOOL_OUTPUT_DIR") or project_dir() / "outputs").resolve()
+
+
+def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resources, configured from ``RETOOL_*`` variables (docs/configuration.md); defaults otherwise."""
+    env = os.environ if env is None else env
+    out = default_output_dir(env)
+    return {
+        "io_manager": ParquetIOManager(base_dir=env.get("RETOOL_STORAGE_URL") or str(out / "assets")),
+        "source": SourceSettings(
+            source=env.get("RETOOL_SOURCE", "sample"),
+            revision=env.get("RETOOL_SOURCE_REVISION"),
+            shard_size=int(env.get("RETOOL_SHARD_SIZE", 1000)),
+        ),
+        "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
+        "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),
+        "sandbox": SandboxResource(
+            workers=int(env.get("RETOOL_SANDBOX_WORKERS", 2)),
+            timeout_s=float(env.get("RETOOL_SANDBOX_TIMEOUT_S", 5.0)),
+            memory_mb=int(env.get("RETOOL_SANDBOX_MEMORY_MB", 1024)),
+        ),
+        "filters": FilterSettings(
+            benchmarks=_env_list(env.get("RETOOL_BENCHMARKS"), DEFAULT_BENCHMARKS),
+            benchmarks_dir=env.get("RETOOL_BENCHMARKS_DIR"),
+        ),
+        "quality": QualityThresholds(),
+        "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),
+        "hub": HubSettings(
+            repo_id=env.get("RETOOL_HUB_REPO"),
+            token=_secret(env, "HF_TOKEN"),
+            endpoint=env.get("HF_ENDPOINT"),
+        ),
+    }

@@ -1,0 +1,72 @@
+"""`retool-data eval ...`: evaluate a policy on AIME/AMC with the code interpreter, rebuild reports, compare runs.
+
+retool-data eval run --config configs/eval_cpu_smoke.yaml [--field value ...]
+retool-data eval report RUN_DIR
+retool-data eval compare RUN_A RUN_B -o OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+eval_app = typer.Typer(
+    help="Tool-integrated evaluation: avg@k, pass@k, maj@k and ReTool's behaviour metrics (docs/evaluation.md).",
+    no_args_is_help=True,
+)
+
+
+@eval_app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,  # --help goes to the config parser, which lists every EvalConfig field
+)
+def run(ctx: typer.Context) -> None:
+    """Sample each problem k times through the rollout loop, score, report; re-run to resume. --help: options."""
+    import logging
+
+    from training.eval import cli
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cli(list(ctx.args), prog="retool-data eval run")
+
+
+@eval_app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="An evaluation run directory (has eval_config.json).")],
+) -> None:
+    """Rebuild report.json, report.md, problems.jsonl and plots/ from the run's samples.jsonl."""
+    from training.eval_report import report_from_run
+
+    result, files = report_from_run(run_dir)
+    summary = {"complete": result["complete"], "samples": result["samples"]}
+    typer.echo(json.dumps({**summary, "files": {k: str(v) for k, v in files.items()}}))
+
+
+@eval_app.command("compare")
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="Run A (e.g. the SFT model, or text only).")],
+    run_b: Annotated[Path, typer.Argument(help="Run B (e.g. the RL model, or with tools).")],
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="Where compare.json, compare.md, plots/ go.")
+    ],
+    label_a: Annotated[
+        str | None, typer.Option(help="Name of run A in the report (default: its label).")
+    ] = None,
+    label_b: Annotated[
+        str | None, typer.Option(help="Name of run B in the report (default: its label).")
+    ] = None,
+) -> None:
+    """Compare two runs: every accuracy and behaviour metric per benchmark, B - A, with plots."""
+    from training.eval_compare import compare_runs, compare_summary
+
+    cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))
+    typer.echo(compare_summary(cmp))
+    typer.echo(json.dumps({k: str(v) for k, v in files.items()}))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
