@@ -1,10 +1,9 @@
-"""Deficiency mining and held-out scoring: k samples per problem through the shared rollout, scored ±1.
+"""Deficiency mining: k samples per training problem through the shared rollout, scored ±1.
 
 `mine_deficiencies` runs the current policy on the training problems (``samples`` each, the real sandbox in the
 loop) and keeps the problems whose pass rate is below ``threshold``: the *deficiency set* the next MCTS explores.
-Every problem gets a stats row (pass rate, tool calls, code errors, truncations), kept or not.
-`score_problems` is the same sampling for held-out problems, reduced to avg@k (mean pass rate), pass@k (a
-problem solved by any sample) and the behaviour metrics of `training.rollout_metrics`.
+Every problem gets a stats row (pass rate, tool calls, code errors, truncations), kept or not. (Held-out
+evaluation is the evaluation stage's `run_eval`: `training.itool_eval`.)
 
 Problems come from any file the SFT/GRPO loaders read (`load_problems`): ``problem`` and ``answer`` columns, an
 optional ``id`` (else `retool_data.schema.problem_id`); the prompt is the RL template (`RL_TEMPLATE`), as GRPO
@@ -146,22 +145,3 @@ def mine_deficiencies(
             )
         )
     return MiningResult(stats, threshold, finite(behaviour_metrics(summaries)))
-
-
-def score_problems(
-    backend: GenerationBackend,
-    sandbox: Any,
-    tokenizer: Tokenizer,
-    problems: Sequence[SearchProblem],
-    config: SamplingConfig,
-) -> dict[str, Any]:
-    """avg@k (``pass_rate``), pass@k and the behaviour metrics of k samples per held-out problem."""
-    verdicts, summaries = _sample(backend, sandbox, tokenizer, problems, config, "heldout")
-    n = max(1, len(problems))
-    return {
-        "problems": len(problems),
-        "samples": config.samples,
-        "pass_rate": sum(sum(v) / len(v) for v in verdicts) / n if problems else 0.0,
-        "pass_at_k": sum(any(v) for v in verdicts) / n if problems else 0.0,
-        "behaviour": finite(behaviour_metrics(summaries)),
-    }

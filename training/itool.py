@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from training.itool_config import IToolRunConfig
-from training.itool_round import RoundResult, evaluate_phase, load_heldout, run_itool_round
+from training.itool_round import RoundResult, evaluate_phase, run_itool_round
 from training.policy import PolicyRef
 
 __all__ = ["IToolResult", "IToolRunConfig", "cli", "main", "parse_config", "run_itool"]
@@ -27,7 +27,7 @@ CLI_DESCRIPTION = (
     "`--config recipe.yaml` sets any option below (see configs/itool_*.yaml); command-line options override it."
 )
 RUN_CONFIG_FILE = "run_config.yaml"
-BASELINE_FILE = "baseline_eval.json"
+BASELINE_NAME = "baseline_eval"  # an evaluation run dir + its summary baseline_eval.json
 
 
 @dataclass
@@ -56,7 +56,6 @@ def run_itool(config: IToolRunConfig) -> IToolResult:
 
     from sandbox import Sandbox
     from training.deficiency import load_problems
-    from training.itool_backends import policy_backend
     from training.itool_report import write_report
     from training.model_loading import load_tokenizer
 
@@ -68,16 +67,12 @@ def run_itool(config: IToolRunConfig) -> IToolResult:
     policy = PolicyRef(config.model_name_or_path, tuple(config.adapters or ()))  # type: ignore[arg-type]
     problems = load_problems(config.problems_path, tokenizer, system_prompt=config.system_prompt,  # type: ignore[arg-type]
                              max_problems=config.max_problems)  # fmt: skip
-    heldout = load_heldout(config, tokenizer) if config.heldout_path else None
     rounds: list[RoundResult] = []
     report: dict[str, str] = {}
     with Sandbox(**config.sandbox_kwargs()) as sandbox:
         baseline = None
-        if heldout is not None and config.evaluate_initial:
-            with policy_backend(config, policy, tokenizer, out) as backend:
-                baseline = evaluate_phase(
-                    config, backend, sandbox, tokenizer, heldout, out, name=BASELINE_FILE
-                )
+        if config.heldout_path and config.evaluate_initial:
+            baseline = evaluate_phase(config, policy, tokenizer, out, name=BASELINE_NAME)
         ran_new = False
         for r in range(config.rounds):
             resumed = (out / f"round-{r}" / "round.json").exists()
@@ -87,8 +82,7 @@ def run_itool(config: IToolRunConfig) -> IToolResult:
                 )  # the server still serves the old policy
                 break
             result = run_itool_round(config, r, policy, tokenizer=tokenizer, sandbox=sandbox,
-                                     deficiency_sizes=[x.deficient for x in rounds], problems=problems,
-                                     heldout=heldout)  # fmt: skip
+                                     deficiency_sizes=[x.deficient for x in rounds], problems=problems)  # fmt: skip
             ran_new = ran_new or not resumed
             rounds.append(result)
             policy = PolicyRef.from_dict(result.policy_out)

@@ -1,7 +1,8 @@
 """Generation backends for an iTool round's policy (mining, MCTS and evaluation share one per phase).
 
 * ``hf``: the policy (base + merged adapter chain) in this process, `training.hf_backend.TransformersBackend`;
-* ``vllm``: the policy merged into ``<round>/policy_merged`` and served by an in-process ``vllm.LLM``
+* ``vllm``: the policy merged into ``<output_dir>/policies/<hash>`` (`training.itool_eval.policy_checkpoint`) and
+  served by an in-process ``vllm.LLM``
   (`training.vllm_backend.VLLMColocateBackend`); the engine is deleted and the GPU cache emptied on exit, so the
   preference training that follows has the memory;
 * ``vllm_server``: any vLLM OpenAI-compatible ``/v1/completions`` (`VLLMServerBackend`); it must serve the
@@ -14,11 +15,10 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from training.generation import GenerationBackend, SamplingSettings
-from training.policy import PolicyRef, load_policy, merge_policy
+from training.policy import PolicyRef, load_policy
 from training.sft_tokenize import end_of_turn_text
 
 
@@ -43,9 +43,7 @@ def sampling_settings(config: Any) -> SamplingSettings:
 
 
 @contextlib.contextmanager
-def policy_backend(
-    config: Any, policy: PolicyRef, tokenizer: Any, work_dir: str | Path
-) -> Iterator[GenerationBackend]:
+def policy_backend(config: Any, policy: PolicyRef, tokenizer: Any) -> Iterator[GenerationBackend]:
     """A backend generating with ``policy`` (see the module docstring); resources are released on exit."""
     sampling, eos = sampling_settings(config), eos_token_ids(tokenizer)
     if config.generation_backend == "vllm_server":
@@ -60,11 +58,13 @@ def policy_backend(
     if config.generation_backend == "vllm":
         from vllm import LLM
 
+        from training.itool_eval import policy_checkpoint
         from training.vllm_backend import VLLMColocateBackend
 
-        merged = merge_policy(policy, Path(work_dir) / "policy_merged", tokenizer)
+        checkpoint, _ = policy_checkpoint(config, policy, tokenizer)
         llm = LLM(
-            model=str(merged),
+            model=checkpoint,
+            tokenizer=config.tokenizer_name_or_path or checkpoint,
             gpu_memory_utilization=config.vllm_gpu_memory_utilization,
             max_model_len=config.vllm_max_model_len,
             seed=config.seed,

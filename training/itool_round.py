@@ -9,7 +9,7 @@ partition per round calls; each phase is also a plain function with file outputs
 | search | `search_phase` | ``trees.jsonl`` (`training.mcts_tree`: replayable) |
 | pairs | `pairs_phase` | ``pairs.jsonl`` (fragment + whole-trace pairs, with node ids and Q-values) |
 | train | `train_phase` | ``adapter/`` (LoRA; or the full model) + ``preference_result.json`` |
-| evaluate | `evaluate_phase` | ``eval.json`` (avg@k, pass@k, behaviour metrics on held-out problems) |
+| evaluate | `evaluate_phase` | ``eval/`` (an evaluation run of `training.eval.run_eval` on the held-out problems) and ``eval.json`` (its avg@k, pass@k, behaviour metrics) |
 
 and ``round.json`` (the `RoundResult`) last. A phase whose output exists is read back instead of re-run, so an
 interrupted round resumes where it stopped.
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.deficiency import MiningResult, ProblemStats, load_problems, mine_deficiencies, score_problems
+from training.deficiency import MiningResult, ProblemStats, load_problems, mine_deficiencies
 from training.itool_backends import policy_backend
 from training.itool_config import IToolRunConfig
 from training.mcts import SearchProblem, run_mcts
@@ -54,7 +54,7 @@ class RoundResult:
     pair_skips: dict[str, int] = field(default_factory=dict)
     train_steps: int = 0
     final_loss: float | None = None
-    heldout: dict[str, Any] | None = None  # score_problems of policy_out
+    heldout: dict[str, Any] | None = None  # policy_out on the held-out problems (training.itool_eval)
     mining_behaviour: dict[str, float] = field(default_factory=dict)
     stop: str | None = None  # why the iterations end at this round
     timings: dict[str, float] = field(default_factory=dict)
@@ -137,13 +137,15 @@ def train_phase(config, policy: PolicyRef, pairs: list[dict], tokenizer, out: Pa
     return asdict(train_preference(pairs, policy, tokenizer, config.preference_settings(), target))
 
 
-def evaluate_phase(
-    config, backend, sandbox, tokenizer, heldout: list[SearchProblem], out: Path, name="eval.json"
-):
-    path = out / name
+def evaluate_phase(config, policy: PolicyRef, tokenizer, out: Path, name: str = "eval") -> dict[str, Any]:
+    """`training.itool_eval.evaluate_policy` into ``out/<name>/`` (a full evaluation run); its summary is
+    ``out/<name>.json``."""
+    from training.itool_eval import evaluate_policy
+
+    path = out / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
-    scores = score_problems(backend, sandbox, tokenizer, heldout, config.sampling_config(config.eval_samples))
+    scores = evaluate_policy(config, policy, tokenizer, out / name)
     path.write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return scores
 
@@ -164,7 +166,6 @@ def run_itool_round(
     sandbox: Any,
     deficiency_sizes: Sequence[int] = (),
     problems: list[SearchProblem] | None = None,
-    heldout: list[SearchProblem] | None = None,
 ) -> RoundResult:
     """Run (or resume) round ``round_index`` from ``policy``; ``deficiency_sizes`` are the earlier rounds'
     deficiency-set sizes (the stop rule). Returns what it did; ``policy_out`` is the next round's policy."""
@@ -184,7 +185,7 @@ def run_itool_round(
     )
     result = RoundResult(round_index, policy.to_dict(), policy.to_dict(), problems=len(problems))
     clock = time.perf_counter()
-    with policy_backend(config, policy, tokenizer, out) as backend:
+    with policy_backend(config, policy, tokenizer) as backend:
         mined = mine_phase(config, backend, sandbox, tokenizer, problems, out)
         result.timings["mine_s"] = time.perf_counter() - clock
         result.deficient = len(mined.deficient_ids)
@@ -224,20 +225,9 @@ def run_itool_round(
         # a vLLM server still serves policy_in: evaluate policy_out after restarting it (docs/itool.md)
         if config.heldout_path and config.generation_backend != "vllm_server":
             clock = time.perf_counter()
-            heldout = heldout if heldout is not None else load_heldout(config, tokenizer)
-            with policy_backend(config, new_policy, tokenizer, out) as backend:
-                result.heldout = evaluate_phase(config, backend, sandbox, tokenizer, heldout, out)
+            result.heldout = evaluate_phase(config, new_policy, tokenizer, out)
             result.timings["evaluate_s"] = time.perf_counter() - clock
-            files["eval"] = str(out / "eval.json")
+            files["eval"] = str(out / "eval")
     result.files = files
     (out / ROUND_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     return result
-
-
-def load_heldout(config: IToolRunConfig, tokenizer: Any) -> list[SearchProblem]:
-    return load_problems(
-        config.heldout_path,
-        tokenizer,
-        system_prompt=config.system_prompt,
-        max_problems=config.eval_max_problems,
-    )

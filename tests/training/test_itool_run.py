@@ -75,6 +75,12 @@ def test_rounds_keep_their_artifacts_and_stop_when_the_deficiency_set_stops_shri
         "round.json",
     ]
     assert not (out / "round-2").exists()
+    # the evaluation step is the evaluation stage's own run (held-out problems), for the baseline and each round
+    for run in (out / "baseline_eval", out / "round-0" / "eval"):
+        assert json.loads((run / "report.json").read_text())["benchmarks"]["heldout"]["problems"] == 2
+        assert len((run / "samples.jsonl").read_text().splitlines()) == 2 * config.eval_samples
+    assert first.heldout["samples"] == 2 * config.eval_samples and first.heldout["pass_rate"] == 0.0
+    assert not any((out / "policies").glob("*/*.safetensors"))  # hf: the merged policy was only for the eval
     report = json.loads((out / "report.json").read_text())
     assert [row["round"] for row in report["table"]] == [-1, 0, 1] and report["stop"] == second.stop
     assert (out / "rounds.png").stat().st_size > 0 and "| 1 | 2 |" in (out / "report.md").read_text()
@@ -145,5 +151,6 @@ def test_smollm2_one_round_on_cpu(tmp_path):
     assert (
         round0.train_steps == 2 and round0.heldout is not None and 0.0 <= round0.heldout["pass_rate"] <= 1.0
     )
+    assert (out / "round-0" / "eval" / "report.md").exists()
     for name in ("report.json", "report.md", "rounds.png", "baseline_eval.json", "run_config.yaml"):
         assert (out / name).exists(), name
