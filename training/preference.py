@@ -193,9 +193,8 @@ def build_trainer(
         peft_config=peft,
         callbacks=callbacks,
     )
-    ours = [
-        c for c in ("pair_id", "prompt_ids", "chosen_ids", "chosen_mask", "rejected_ids", "rejected_mask")
-    ]
+    # CPO's own columns are built (tokenize_row); ours would only ride along in every batch
+    ours = ("pair_id", "prompt_ids", "chosen_ids", "chosen_mask", "rejected_ids", "rejected_mask")
     trainer.train_dataset = trainer.train_dataset.remove_columns(
         [c for c in ours if c in trainer.train_dataset.column_names]
     )
