@@ -3,8 +3,8 @@
     dagster dev -m pipelines.definitions        # or: retool-data ui (sets DAGSTER_HOME for you)
 
 Assets (pipelines/assets/), checks (pipelines/checks.py), jobs, the schedule and the sensors
-(pipelines/automation.py), resources from the environment (pipelines/resources.py). Training and
-evaluation assets (later phases) are appended to `ASSETS`; their checks to `ASSET_CHECKS`.
+(pipelines/automation.py), resources from the environment (pipelines/resources.py). The training assets
+(`sft_model` -> `rl_model` -> `eval_report`, and `itool_rounds`) follow `cold_start_dataset` in `ASSETS`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from dagster import AssetSpec, Definitions, map_asset_specs
 
 from pipelines import automation, checks
-from pipelines.assets import CURATION_ASSETS, PUBLISH_ASSETS
+from pipelines.assets import CURATION_ASSETS, PUBLISH_ASSETS, TRAINING_ASSETS
 from pipelines.resources import resources_from_env
 
 CASCADED = set(automation.SHARD_ASSETS) | set(automation.COMBINE_ASSETS)
@@ -27,7 +27,7 @@ def _with_cascade(spec: AssetSpec) -> AssetSpec:
     return spec.replace_attributes(automation_condition=automation.cascade_condition())
 
 
-ASSETS = [*map_asset_specs(_with_cascade, CURATION_ASSETS), *PUBLISH_ASSETS]
+ASSETS = [*map_asset_specs(_with_cascade, CURATION_ASSETS), *PUBLISH_ASSETS, *TRAINING_ASSETS]
 ASSET_CHECKS = [checks.no_contaminated_rows]
 
 

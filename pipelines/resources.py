@@ -278,6 +278,23 @@ class HubSettings(ConfigurableResource):
     endpoint: str | None = Field(None, description="Hub endpoint (a mirror or a test server).")
 
 
+class TrainingSettings(ConfigurableResource):
+    """Recipes and output folders of the training assets (`sft_model`, `rl_model`, `eval_report`, `itool_rounds`).
+
+    Each phase runs its recipe (configs/*.yaml) with the dataset, model and output folder filled in by the graph;
+    the overrides use the `retool-data train` syntax (``["--max_steps", "100"]``) and win over both."""
+
+    runs_dir: str = Field(description="Folder holding sft_model/, rl_model/, eval_report/, itool/.")
+    sft_recipe: str = Field("configs/sft_cpu_smoke.yaml", description="SFT recipe (SFTRunConfig YAML).")
+    grpo_recipe: str = Field("configs/grpo_cpu_smoke.yaml", description="GRPO recipe (GRPORunConfig YAML).")
+    eval_recipe: str = Field("configs/eval_cpu_smoke.yaml", description="Evaluation recipe (EvalConfig YAML).")
+    itool_recipe: str = Field("configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML).")
+    sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
+    grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
+    eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
+    itool_overrides: list[str] = Field(default_factory=list, description="Extra iTool arguments.")
+
+
 def _env_list(value: str | None, default: list[str]) -> list[str]:
     return default if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
@@ -332,6 +349,11 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "quality": QualityThresholds(),
         "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),
+        "training": TrainingSettings(
+            runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
+            **{f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"] for k in ("sft", "grpo", "eval", "itool")
+               if f"RETOOL_{k.upper()}_RECIPE" in env},  # fmt: skip
+        ),
         "hub": HubSettings(
             repo_id=env.get("RETOOL_HUB_REPO"),
             token=_secret(env, "HF_TOKEN"),

@@ -14,6 +14,7 @@ from pipelines.resources import (
     RewriterLLM,
     SandboxResource,
     SourceSettings,
+    TrainingSettings,
     VerifierLLM,
     resources_from_env,
 )
@@ -28,6 +29,7 @@ CURATION = [
     "cold_start_dataset",
     "rejected_rows",
 ]
+TRAINING = ["sft_model", "rl_model", "eval_report", "itool_rounds"]
 REJECTS = [
     "ingest_rejects",
     "verify_rejects",
@@ -45,7 +47,7 @@ def _graph():
 def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in _graph().get_all_asset_keys()}
-    assert keys == set(CURATION) | set(REJECTS) | {"published_dataset"}
+    assert keys == set(CURATION) | set(REJECTS) | {"published_dataset"} | set(TRAINING)
 
 
 def test_the_curation_chain_is_wired_in_order():
@@ -59,6 +61,9 @@ def test_the_curation_chain_is_wired_in_order():
     assert {"decontaminated_traces", "rejected_rows"} <= parents("cold_start_dataset")
     assert set(REJECTS) == parents("rejected_rows")
     assert parents("published_dataset") == {"cold_start_dataset"}
+    assert parents("sft_model") == {"cold_start_dataset"}
+    assert parents("rl_model") == {"sft_model"} and parents("eval_report") == {"rl_model"}
+    assert parents("itool_rounds") == {"sft_model", "cold_start_dataset"}
 
 
 def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_and_pools():
@@ -74,6 +79,7 @@ def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_a
         "published_dataset": "export",
         "rejected_rows": "quarantine",
         **dict.fromkeys(REJECTS, "quarantine"),
+        **dict.fromkeys(TRAINING, "training"),
     }
     for key, group in groups.items():
         node = graph.get(dg.AssetKey(key))
@@ -81,7 +87,8 @@ def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_a
         assert node.description and len(node.description) > 40, key
         assert node.kinds, key
     sharded = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
-    assert sharded == set(automation.SHARD_ASSETS)
+    assert sharded == set(automation.SHARD_ASSETS) | {"itool_rounds"}
+    assert graph.get(dg.AssetKey("itool_rounds")).partitions_def.get_partition_keys()[:2] == ["round-0", "round-1"]
     assert graph.get(dg.AssetKey("verified_problems")).partitions_def == SOURCE_SHARDS
     pools = {
         key: graph.get(dg.AssetKey(key)).pools
@@ -126,6 +133,7 @@ def test_resources_are_typed_and_default_to_the_embedded_pipeline():
         "quality": QualityThresholds,
         "export": ExportSettings,
         "hub": HubSettings,
+        "training": TrainingSettings,
     }
     for name, cls in expected.items():
         assert isinstance(resources[name], cls), name

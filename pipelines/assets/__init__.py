@@ -5,6 +5,7 @@ from pipelines.assets.export import cold_start_dataset, published_dataset, rejec
 from pipelines.assets.filter import consistent_traces, decontaminated_traces, deduplicated_traces
 from pipelines.assets.ingest import source_problems
 from pipelines.assets.rewrite import rewritten_traces
+from pipelines.assets.training import TRAINING_ASSETS, eval_report, itool_rounds, rl_model, sft_model
 from pipelines.assets.verify import verified_problems
 
 # In the order rows flow through them; `published_dataset` is not part of a curation run (it needs a Hub repo).
@@ -19,17 +20,23 @@ CURATION_ASSETS = [
     cold_start_dataset,
 ]
 PUBLISH_ASSETS = [published_dataset]
+# After the curation, materialized on demand (the UI, `dagster asset materialize`): not part of `retool-data run`.
 
 __all__ = [
     "CURATION_ASSETS",
+    "TRAINING_ASSETS",
     "PUBLISH_ASSETS",
     "cold_start_dataset",
     "consistent_traces",
     "decontaminated_traces",
+    "eval_report",
+    "itool_rounds",
     "deduplicated_traces",
     "published_dataset",
     "rejected_rows",
     "rewritten_traces",
+    "rl_model",
+    "sft_model",
     "source_problems",
     "verified_problems",
 ]

@@ -1,0 +1,139 @@
+"""The training phases as plain functions over folders: what the Dagster assets `sft_model`, `rl_model`,
+`eval_report` and `itool_rounds` call (no Dagster here).
+
+Each phase reads a recipe (`configs/*.yaml`) plus overrides (``["--max_steps", "3"]``, the CLI's syntax), takes
+the policy the previous phase left, and leaves its own: a `PolicyRef` (base + LoRA chain) written to
+``<output_dir>/policy.json`` with a fresh ``version``, so a later phase knows exactly what it builds on and its
+outputs are keyed by that version (an evaluation never reuses samples of an older policy). A LoRA chain is merged
+into one checkpoint only for consumers that need a single model directory (GRPO's trainer, the evaluation),
+under ``<output_dir>/merged-<version>``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from training.policy import PolicyRef
+
+POLICY_FILE = "policy.json"
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _resolve(path: str | None) -> str | None:
+    """A relative path that does not exist from the working directory is read from the checkout (recipes name
+    `configs/...` and `training/data/...` relative to the repository root; Dagster may run elsewhere)."""
+    if path is None or Path(path).is_absolute() or Path(path).exists() or not (CHECKOUT / path).exists():
+        return path
+    return str(CHECKOUT / path)
+
+
+@dataclass(frozen=True)
+class TrainedPolicy:
+    policy: PolicyRef
+    version: str  # changes with every training run: downstream outputs are keyed by it
+    output_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy.to_dict(), "version": self.version, "output_dir": self.output_dir}
+
+
+def write_policy(output_dir: str | Path, policy: PolicyRef) -> TrainedPolicy:
+    trained = TrainedPolicy(policy, uuid.uuid4().hex[:12], str(output_dir))
+    Path(output_dir, POLICY_FILE).write_text(json.dumps(trained.to_dict(), indent=2), encoding="utf-8")
+    return trained
+
+
+def read_policy(output_dir: str | Path) -> TrainedPolicy:
+    path = Path(output_dir, POLICY_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: train that phase first (its asset, or its `train` command)")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return TrainedPolicy(PolicyRef.from_dict(data["policy"]), data["version"], data["output_dir"])
+
+
+def policy_checkpoint(trained: TrainedPolicy) -> str:
+    """One model directory for the policy: the base itself when there is no adapter, else the merged chain."""
+    if not trained.policy.adapters:
+        return trained.policy.base
+    from training.model_loading import load_tokenizer
+    from training.policy import merge_policy
+
+    out = Path(trained.output_dir) / f"merged-{trained.version}"
+    if not (out / "config.json").is_file():
+        merge_policy(trained.policy, out, load_tokenizer(trained.policy.base))
+    return str(out)
+
+
+def _argv(recipe: str, settings: dict[str, Any], overrides: list[str]) -> list[str]:
+    argv = ["--config", _resolve(recipe)]
+    for key, value in settings.items():
+        argv += [f"--{key}", str(value)]
+    return argv + list(overrides)  # the user's overrides come last and win
+
+
+def train_sft(recipe: str, dataset: str, output_dir: str, overrides: list[str] = ()) -> tuple[Any, TrainedPolicy]:
+    """SFT on the exported dataset; the policy is the recipe's model (+ the LoRA adapter when `use_peft`)."""
+    from training.sft import parse_config, run_sft
+
+    config = parse_config(_argv(recipe, {"dataset_name_or_path": dataset, "output_dir": output_dir}, overrides))
+    result = run_sft(config)
+    policy = PolicyRef(output_dir) if not config.use_peft else PolicyRef(config.model_name_or_path, (output_dir,))
+    return result, write_policy(output_dir, policy)
+
+
+def train_grpo(
+    recipe: str, start: TrainedPolicy, dataset: str, output_dir: str, overrides: list[str] = ()
+) -> tuple[Any, TrainedPolicy]:
+    """GRPO from `start` on the exported problems (columns `problem`, `answer`)."""
+    from training.grpo import parse_config, run_grpo
+
+    model = policy_checkpoint(start)
+    settings = {"model_name_or_path": model, "dataset_name_or_path": dataset, "output_dir": output_dir}
+    config = parse_config(_argv(recipe, settings, overrides))
+    result = run_grpo(config)
+    policy = PolicyRef(model, (output_dir,)) if config.use_peft else PolicyRef(output_dir)
+    return result, write_policy(output_dir, policy)
+
+
+def evaluate(recipe: str, trained: TrainedPolicy, output_root: str, overrides: list[str] = ()) -> Any:
+    """The evaluation of `trained` into ``<output_root>/<policy version>`` (a killed evaluation resumes there)."""
+    from training.eval import parse_config, run_eval
+
+    model = policy_checkpoint(trained)
+    out = str(Path(output_root) / trained.version)
+    return run_eval(parse_config(_argv(recipe, {"model": model, "output_dir": out}, overrides)))
+
+
+def itool_round(
+    recipe: str, start: TrainedPolicy, problems: str, output_dir: str, round_index: int, overrides: list[str] = ()
+) -> Any:
+    """Round `round_index` of iTool from `start` (round 0) or from round r-1's policy; resumes a finished round.
+
+    Round r > 0 needs round r-1's `round.json` in `output_dir` (rounds run in order: the policy is a chain)."""
+    from sandbox import Sandbox
+    from training.itool import parse_config
+    from training.itool_report import write_report
+    from training.itool_round import ROUND_FILE, RoundResult, round_dir, run_itool_round
+    from training.model_loading import load_tokenizer
+
+    settings = {"model_name_or_path": start.policy.base, "problems_path": problems, "output_dir": output_dir}
+    argv = _argv(recipe, settings, overrides)
+    if start.policy.adapters:
+        argv += ["--adapters", *start.policy.adapters]
+    config = parse_config(argv)
+    config.heldout_path = _resolve(config.heldout_path)
+    earlier = [RoundResult.load(round_dir(config, r) / ROUND_FILE) for r in range(round_index)
+               if (round_dir(config, r) / ROUND_FILE).exists()]  # fmt: skip
+    if len(earlier) != round_index:
+        raise FileNotFoundError(f"iTool round {round_index} needs rounds 0..{round_index - 1} in {output_dir}")
+    policy = PolicyRef.from_dict(earlier[-1].policy_out) if earlier else start.policy
+    tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path)
+    with Sandbox(**config.sandbox_kwargs()) as sandbox:
+        result = run_itool_round(config, round_index, policy, tokenizer=tokenizer, sandbox=sandbox,
+                                 deficiency_sizes=[r.deficient for r in earlier])  # fmt: skip
+    report = write_report(Path(output_dir), [*earlier, result], None, config.to_dict())
+    return result, report
