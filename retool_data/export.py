@@ -75,6 +75,7 @@ def sft_features() -> Any:
     feats.update({c: Value("int64") for c in INT_COLUMNS})
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
+    feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
     return Features(feats)
 
 
@@ -87,6 +88,7 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out["system_template"] = SYSTEM_TEMPLATE.id
         out["format_warnings"] = list(row.get("format_warnings") or [])
         out["decontam_score"] = row.get("decontam_score")
+        out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
         out["messages"] = [
             {"role": "system", "content": SYSTEM_TEMPLATE.text},
             {"role": "user", "content": row["problem"]},

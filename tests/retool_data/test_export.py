@@ -26,6 +26,7 @@ def curated(n: int = 7) -> tuple[pl.DataFrame, Quarantine]:
             str(i * i + i),
             source_id=str(i),
             source="olympiads" if i % 2 else "amc_aime",
+            difficulty=float(i % 3 + 1),
         )
         for i in range(n)
     ]
@@ -78,6 +79,9 @@ def test_dataset_reloads_with_messages_and_columns(exported) -> None:  # noqa: A
     ):
         assert column in ds.column_names
     assert ds.filter(lambda r: r["source_id"] == "two")[0]["num_code_blocks"] == 2
+    # the source's rating travels with the row (iTool's curriculum reads it); rows without one hold None
+    assert ds.filter(lambda r: r["source_id"] == "2")[0]["difficulty"] == 3.0
+    assert ds.filter(lambda r: r["source_id"] == "two")[0]["difficulty"] is None
 
 
 def test_parquet_shards_hold_every_row_once(exported) -> None:  # noqa: ANN001
