@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, when run as a script
 
 from sandbox import Sandbox
 from training.generation import Continuation, GenerationRequest, finish_continuation

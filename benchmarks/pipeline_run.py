@@ -9,9 +9,13 @@ Prints one row per shard size: shards, total seconds, ingest, mean per shard, co
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, when run as a script
+
 
 
 def one_run(shard_size: int, benchmarks: str) -> dict:
