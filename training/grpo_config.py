@@ -19,13 +19,14 @@ from typing import Any
 
 from trl import GRPOConfig
 
+from training.lora_args import LoraArguments
 from training.rewards import REWARD_FUNCS
 
 RESUME_AUTO = "auto"
 
 
 @dataclass
-class GRPORunConfig(GRPOConfig):
+class GRPORunConfig(GRPOConfig, LoraArguments):
     """ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked from the loss."""
 
     model_name_or_path: str | None = field(
@@ -111,16 +112,6 @@ class GRPORunConfig(GRPOConfig):
     shaping_cap: float = field(
         default=-0.6, metadata={"help": "'tool_call_shaping': the most a wrong answer can score."}
     )
-    use_peft: bool = field(
-        default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."}
-    )
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    lora_target_modules: list[str] | None = field(
-        default=None, metadata={"help": "Modules to adapt (e.g. q_proj v_proj); None = every linear layer."}
-    )
-
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.model_name_or_path:
@@ -157,16 +148,7 @@ class GRPORunConfig(GRPOConfig):
             raise ValueError("Set sandbox_timeout_s > 0 and sandbox_memory_mb >= 16.")
         if self.max_samples is not None and self.max_samples < 1:
             raise ValueError("Set max_samples to a positive number of problems, or leave it unset.")
-        if self.use_peft and self.lora_r < 1:
-            raise ValueError("Set lora_r to a positive rank (e.g. 16).")
-
-    def lora_config(self) -> Any:
-        """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
-        if not self.use_peft:
-            return None
-        from training.model_loading import lora_config
-
-        return lora_config(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_target_modules)
+        self.check_lora()
 
     def reward_params(self) -> dict[str, dict[str, Any]]:
         """Factory arguments of the configurable rewards (see training.rewards)."""

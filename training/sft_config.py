@@ -18,6 +18,7 @@ from typing import Any
 from trl import SFTConfig
 
 from training.curriculum import CURRICULA
+from training.lora_args import LoraArguments
 
 OVERLONG_POLICIES = ("drop", "truncate")
 RESUME_AUTO = "auto"  # resume from the newest checkpoint in output_dir if there is one, else start fresh
@@ -25,7 +26,7 @@ RESUME_LAST = ("last", "latest", "true")  # resume from the newest checkpoint in
 
 
 @dataclass
-class SFTRunConfig(SFTConfig):
+class SFTRunConfig(SFTConfig, LoraArguments):
     """Cold-start SFT on ReTool traces (interpreter output masked from the loss)."""
 
     model_name_or_path: str | None = field(
@@ -66,22 +67,6 @@ class SFTRunConfig(SFTConfig):
             "help": "Text that ends the assistant turn (weight 1). Default: what the chat template writes after the "
             "assistant content up to its first special token (e.g. '<|im_end|>'), else the tokenizer's eos_token."
         },
-    )
-    use_peft: bool = field(
-        default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."}
-    )
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    lora_target_modules: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."
-        },
-    )
-    lora_modules_to_save: list[str] | None = field(
-        default=None,
-        metadata={"help": "Modules trained fully alongside the adapters (e.g. lm_head embed_tokens)."},
     )
     loss_plot: bool = field(
         default=True, metadata={"help": "Write loss_curve.png into output_dir after training."}
@@ -148,8 +133,7 @@ class SFTRunConfig(SFTConfig):
             )
         if self.max_samples is not None and self.max_samples < 1:
             raise ValueError("Set max_samples to a positive row count, or leave it unset to use every row.")
-        if self.lora_r < 1 and self.use_peft:
-            raise ValueError("Set lora_r to a positive rank (e.g. 16).")
+        self.check_lora()
         self._check_curriculum()
 
     def _check_curriculum(self) -> None:
@@ -181,20 +165,6 @@ class SFTRunConfig(SFTConfig):
             else:
                 out[key] = value
         return out
-
-    def lora_config(self) -> Any:
-        """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
-        if not self.use_peft:
-            return None
-        from training.model_loading import lora_config
-
-        return lora_config(
-            self.lora_r,
-            self.lora_alpha,
-            self.lora_dropout,
-            self.lora_target_modules,
-            self.lora_modules_to_save,
-        )
 
     def resolve_resume(self) -> str | None:
         """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""
