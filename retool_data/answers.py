@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Self
 
 from retool_data._math_verify_pool import MathVerifyPool, WorkerError
+from retool_data.boxed import extract_answer, find_boxed, group_end, unwrap_box
 
 __all__ = [
     "AnswerChecker",
@@ -35,88 +36,6 @@ __all__ = [
 
 MAX_ANSWER_CHARS = 1000  # longer "answers" are not final answers: compared as normalized strings only
 _MAX_NORMALIZE_CHARS = 20 * MAX_ANSWER_CHARS
-_MAX_BOX_CHARS = 8000  # a box whose content runs longer than this counts as unclosed (bounds the scan)
-
-# --------------------------------------------------------------------------------------------- extraction
-
-_BOX_CMD_RE = re.compile(r"\\(?:boxed|fbox|framebox)(?![A-Za-z])")
-_BRACE_RE = re.compile(r"\\.|[{}]", re.DOTALL)  # an escaped character (\{ \} \\) or a brace
-_OPTION_RE = re.compile(r"\s*\[[^\]{}]*\]")  # \framebox[3cm][c]{...}
-_BARE_ARG_RE = re.compile(r"\s*([^\s$\\{}]+)")  # \boxed 5
-_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
-
-
-def _group_end(text: str, open_idx: int) -> int | None:
-    """Index of the ``}`` closing the group opened at ``text[open_idx] == '{'``; None if unclosed."""
-    depth = 0
-    for m in _BRACE_RE.finditer(text, open_idx, min(len(text), open_idx + _MAX_BOX_CHARS)):
-        if m.group() == "{":
-            depth += 1
-        elif m.group() == "}":
-            depth -= 1
-            if depth == 0:
-                return m.start()
-    return None
-
-
-def _boxes(text: str) -> list[str | None]:
-    """Contents of the top-level box commands in order; None for one that is never closed."""
-    found: list[str | None] = []
-    pos = 0
-    while m := _BOX_CMD_RE.search(text, pos):
-        j = m.end()
-        while opt := _OPTION_RE.match(text, j):
-            j = opt.end()
-        while j < len(text) and text[j].isspace():
-            j += 1
-        if j < len(text) and text[j] == "{":
-            end = _group_end(text, j)
-            found.append(None if end is None else text[j + 1 : end])
-            pos = j + 1 if end is None else end + 1  # boxes nested inside belong to this one
-        else:
-            bare = _BARE_ARG_RE.match(text, m.end())
-            token = bare.group(1).rstrip(".,;:") if bare else ""
-            found.append(token or None)
-            pos = bare.end() if bare else m.end()
-    return found
-
-
-def _unwrap_box(s: str) -> str:
-    """``\\boxed{\\boxed{x}}`` -> ``x``: strip box commands that span the whole string."""
-    while True:
-        s = s.strip()
-        boxes = _boxes(s) if s.startswith("\\") else []
-        m = _BOX_CMD_RE.match(s)
-        if len(boxes) != 1 or boxes[0] is None or not m or not s.endswith("}"):
-            return s
-        j = s.index("{", m.end())
-        if _group_end(s, j) != len(s) - 1:
-            return s
-        s = boxes[0]
-
-
-def find_boxed(text: str) -> list[str]:
-    """Every top-level ``\\boxed{...}`` / ``\\fbox{...}`` / ``\\framebox{...}`` content in order."""
-    if not isinstance(text, str):
-        return []
-    return [b for b in _boxes(text) if b is not None]
-
-
-def extract_answer(text: str | None) -> str | None:
-    """The final answer of a solution: the last box's content, else the content of the last ``<answer>``.
-
-    None when there is neither, when the last box is empty, or when the last box is never closed (a
-    generation cut off inside its final answer has no final answer; an earlier box was superseded).
-    """
-    if not isinstance(text, str) or not text:
-        return None
-    boxes = _boxes(text)
-    if boxes:
-        return (_unwrap_box(boxes[-1]) or None) if boxes[-1] is not None else None
-    tags = _ANSWER_TAG_RE.findall(text)
-    return (tags[-1].strip() or None) if tags else None
-
-
 # ------------------------------------------------------------------------------------------ normalization
 
 _UNICODE = str.maketrans(
@@ -186,7 +105,7 @@ def _clean(s: str) -> str:
     """Meaning-preserving cleanup shared by both paths: math delimiters, whole-answer boxes, digit groups,
     one-variable inequalities as intervals."""
     s = _DELIMS_RE.sub(" ", s.translate(_UNICODE))
-    s = _DIGIT_GROUP_RE.sub("", _unwrap_box(s))
+    s = _DIGIT_GROUP_RE.sub("", unwrap_box(s))
     s = _TRAILING_DOT_RE.sub("", s).strip()
     return _inequality_as_interval(s) if ("<" in s or ">" in s or "\\l" in s or "\\g" in s) else s
 
@@ -194,7 +113,7 @@ def _clean(s: str) -> str:
 def _unwrap_text_commands(s: str) -> str:
     """``\\text{ cm}`` -> `` cm``: drop text/font wrappers, keep their content."""
     while m := _TEXT_CMD_RE.search(s):
-        end = _group_end(s, m.end() - 1)
+        end = group_end(s, m.end() - 1)
         if end is None:
             return s[: m.start()] + s[m.end() :]
         s = s[: m.start()] + s[m.end() : end] + s[end + 1 :]
@@ -229,7 +148,7 @@ def _canonical(answer: str) -> str:
     s = "".join(s.split())
     s = s.replace(",", "") if thousands else _ONE_CHAR_SCRIPT_RE.sub(r"\1\2", _MEMBERSHIP_RE.sub("", s))
     s = s.rstrip(".")
-    while s.startswith("{") and _group_end(s, 0) == len(s) - 1:
+    while s.startswith("{") and group_end(s, 0) == len(s) - 1:
         s = s[1:-1]
     if s.startswith("(") and s.endswith(")") and _as_numbers(s[1:-1]):
         s = s[1:-1]  # "(073)", AoPS's \textbf{(073)}: a parenthesized number is the number

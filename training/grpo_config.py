@@ -112,6 +112,7 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
     shaping_cap: float = field(
         default=-0.6, metadata={"help": "'tool_call_shaping': the most a wrong answer can score."}
     )
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.model_name_or_path:

@@ -8,13 +8,17 @@ from typing import Any
 
 @dataclass
 class LoraArguments:
-    use_peft: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."})
+    use_peft: bool = field(
+        default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."}
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     lora_target_modules: list[str] | None = field(
         default=None,
-        metadata={"help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."},
+        metadata={
+            "help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."
+        },
     )
     lora_modules_to_save: list[str] | None = field(
         default=None,
@@ -32,5 +36,9 @@ class LoraArguments:
         from training.model_loading import lora_config
 
         return lora_config(
-            self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_target_modules, self.lora_modules_to_save
+            self.lora_r,
+            self.lora_alpha,
+            self.lora_dropout,
+            self.lora_target_modules,
+            self.lora_modules_to_save,
         )

@@ -50,7 +50,9 @@ def write_policy(output_dir: str | Path, policy: PolicyRef) -> TrainedPolicy:
 def read_policy(output_dir: str | Path) -> TrainedPolicy:
     path = Path(output_dir, POLICY_FILE)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: train that phase first (its asset, or its `train` command)")
+        raise FileNotFoundError(
+            f"{path} not found: train that phase first (its asset, or its `train` command)"
+        )
     data = json.loads(path.read_text(encoding="utf-8"))
     return TrainedPolicy(PolicyRef.from_dict(data["policy"]), data["version"], data["output_dir"])
 
@@ -75,13 +77,19 @@ def _argv(recipe: str, settings: dict[str, Any], overrides: list[str]) -> list[s
     return argv + list(overrides)  # the user's overrides come last and win
 
 
-def train_sft(recipe: str, dataset: str, output_dir: str, overrides: list[str] = ()) -> tuple[Any, TrainedPolicy]:
+def train_sft(
+    recipe: str, dataset: str, output_dir: str, overrides: list[str] = ()
+) -> tuple[Any, TrainedPolicy]:
     """SFT on the exported dataset; the policy is the recipe's model (+ the LoRA adapter when `use_peft`)."""
     from training.sft import parse_config, run_sft
 
-    config = parse_config(_argv(recipe, {"dataset_name_or_path": dataset, "output_dir": output_dir}, overrides))
+    config = parse_config(
+        _argv(recipe, {"dataset_name_or_path": dataset, "output_dir": output_dir}, overrides)
+    )
     result = run_sft(config)
-    policy = PolicyRef(output_dir) if not config.use_peft else PolicyRef(config.model_name_or_path, (output_dir,))
+    policy = (
+        PolicyRef(output_dir) if not config.use_peft else PolicyRef(config.model_name_or_path, (output_dir,))
+    )
     return result, write_policy(output_dir, policy)
 
 
@@ -109,7 +117,12 @@ def evaluate(recipe: str, trained: TrainedPolicy, output_root: str, overrides: l
 
 
 def itool_round(
-    recipe: str, start: TrainedPolicy, problems: str, output_dir: str, round_index: int, overrides: list[str] = ()
+    recipe: str,
+    start: TrainedPolicy,
+    problems: str,
+    output_dir: str,
+    round_index: int,
+    overrides: list[str] = (),
 ) -> Any:
     """Round `round_index` of iTool from `start` (round 0) or from round r-1's policy; resumes a finished round.
 
@@ -129,7 +142,9 @@ def itool_round(
     earlier = [RoundResult.load(round_dir(config, r) / ROUND_FILE) for r in range(round_index)
                if (round_dir(config, r) / ROUND_FILE).exists()]  # fmt: skip
     if len(earlier) != round_index:
-        raise FileNotFoundError(f"iTool round {round_index} needs rounds 0..{round_index - 1} in {output_dir}")
+        raise FileNotFoundError(
+            f"iTool round {round_index} needs rounds 0..{round_index - 1} in {output_dir}"
+        )
     policy = PolicyRef.from_dict(earlier[-1].policy_out) if earlier else start.policy
     tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path)
     with Sandbox(**config.sandbox_kwargs()) as sandbox:
