@@ -6,7 +6,10 @@ keys include it, so changing a template's text means bumping its version.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_FIELD_RE = re.compile(r"\{([a-z_]+)\}")  # a placeholder such as {question}
 
 
 @dataclass(frozen=True)
@@ -23,16 +26,13 @@ class PromptTemplate:
         missing = [k for k in self.fields if k not in fields]
         if missing:
             raise KeyError(f"template {self.id} needs {missing}")
-        out = self.text
-        for key, value in fields.items():
-            out = out.replace("{" + key + "}", value)
-        return out
+        # One pass over the template: a value that itself contains "{field}" (a problem quoting a placeholder)
+        # is inserted verbatim, never substituted again.
+        return _FIELD_RE.sub(lambda m: fields.get(m.group(1), m.group(0)), self.text)
 
     @property
     def fields(self) -> list[str]:
-        import re
-
-        return sorted(set(re.findall(r"\{([a-z_]+)\}", self.text)))
+        return sorted(set(_FIELD_RE.findall(self.text)))
 
 
 # The cold-start curation template: turns a text-only reasoning trace into code-augmented reasoning.
