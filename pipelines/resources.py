@@ -313,8 +313,10 @@ def _endpoint(cls: type[LLMEndpoint], role: str, env: Mapping[str, str]) -> LLME
     }
     if prefix + "BACKEND" in env:
         fields["backend"] = env[prefix + "BACKEND"]
-    elif cls is RewriterLLM and (fields["endpoint"] or env.get("RETOOL_LLM_ENDPOINT")):
-        fields["backend"] = "openai"  # an endpoint is configured: use it, as `retool-data rewrite` does
+    elif fields["endpoint"] or (cls is RewriterLLM and env.get("RETOOL_LLM_ENDPOINT")):
+        # An endpoint is configured: use it, as `retool-data rewrite` does. The judge costs R1 calls, so only
+        # its own RETOOL_VERIFIER_ENDPOINT turns it on, never the shared RETOOL_LLM_ENDPOINT.
+        fields["backend"] = "openai"
     for name, cast in (("CONCURRENCY", int), ("PRICE_IN_PER_MTOK", float), ("PRICE_OUT_PER_MTOK", float)):
         if prefix + name in env:
             fields[name.lower()] = cast(env[prefix + name])

@@ -1,6 +1,9 @@
 """The Dagster definitions load, validate, and hold exactly the assets, checks, resources, jobs, schedule and
 sensors the pipeline promises (names are public: the UI, docs and later phases refer to them)."""
 
+import re
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines import automation
@@ -172,6 +175,19 @@ def test_environment_configures_the_roles_separately_and_secrets_stay_env_vars()
     assert resources["io_manager"].base_dir == "s3://bucket/retool"
     assert resources["source"].shard_size == 250
     dg.Definitions.validate_loadable(build_definitions(resources))
+
+
+def test_the_readme_endpoint_variables_switch_both_roles_to_the_endpoint():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    names = {"RETOOL_REWRITER_ENDPOINT", "RETOOL_REWRITER_MODEL", "RETOOL_VERIFIER_ENDPOINT", "RETOOL_VERIFIER_MODEL"}
+    assert names <= set(re.findall(r"RETOOL_[A-Z_]+", readme))
+    env = {n: ("http://gpu-box:8000/v1" if n.endswith("ENDPOINT") else "qwen") for n in names}
+    resources = resources_from_env(env)
+    for role in ("verifier_llm", "rewriter_llm"):
+        assert (resources[role].backend, resources[role].endpoint) == ("openai", "http://gpu-box:8000/v1")
+    # the shared endpoint feeds the rewriter only: the judge is never switched on by it
+    shared = resources_from_env({"RETOOL_LLM_ENDPOINT": "http://gpu-box:8000/v1"})
+    assert shared["rewriter_llm"].backend == "openai" and shared["verifier_llm"].backend == "none"
 
 
 def test_jobs_schedule_and_sensors():
