@@ -307,6 +307,12 @@ def _serve() -> None:  # pragma: no cover - runs in the child; exercised through
         except (Exception, RecursionError, MemoryError):  # noqa: BLE001 - junk input is just not equivalent
             return False
 
+    # The first comparison builds math-verify's LaTeX grammar and sympy's caches (~0.4 s, 20x a warm one): pay it
+    # here, under the start-up timeout, so no real pair's deadline is spent on it (a fresh worker after a timeout
+    # would otherwise fail its first pair on a loaded machine).
+    for gold, pred in (("$(x+1)^2$", "$x^2+2x+1$"), ("$\\frac{1}{2}$", "$0.5$"), ("$\\{1,2\\}$", "$(1,2]$")):
+        equivalent(gold, pred)
+    parsed.cache_clear()
     proto.write(b"ready\n")
     proto.flush()
     try:
