@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from retool_data.cli.bad_input import reported_as_bad_input, require_config_file
+
 eval_app = typer.Typer(
     help="Tool-integrated evaluation: avg@k, pass@k, maj@k and ReTool's behaviour metrics (docs/evaluation.md).",
     no_args_is_help=True,
@@ -28,6 +30,7 @@ def run(ctx: typer.Context) -> None:
     """Sample each problem k times through the rollout loop, score, report; re-run to resume. --help: options."""
     import logging
 
+    require_config_file(ctx.args)
     from training.eval import cli
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,7 +44,8 @@ def report(
     """Rebuild report.json, report.md, problems.jsonl and plots/ from the run's samples.jsonl."""
     from training.eval_report import report_from_run
 
-    result, files = report_from_run(run_dir)
+    with reported_as_bad_input("RUN_DIR", (FileNotFoundError,)):  # not a run directory
+        result, files = report_from_run(run_dir)
     summary = {"complete": result["complete"], "samples": result["samples"]}
     typer.echo(json.dumps({**summary, "files": {k: str(v) for k, v in files.items()}}))
 
@@ -63,7 +67,8 @@ def compare(
     """Compare two runs: every accuracy and behaviour metric per benchmark, B - A, with plots."""
     from training.eval_compare import compare_runs, compare_summary
 
-    cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))
+    with reported_as_bad_input(["RUN_A", "RUN_B"], (FileNotFoundError,)):  # not a run directory
+        cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))
     typer.echo(compare_summary(cmp))
     typer.echo(json.dumps({k: str(v) for k, v in files.items()}))
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from retool_data.cli.bad_input import read_json_input, read_parquet_input, reported_as_bad_input
+
 LINEAGE_PREFIX = (
     b"retool_data."  # parquet metadata keys each stage adds for lineage (ingest stats, filter report)
 )
@@ -54,6 +56,14 @@ def _write_with_lineage(df, path: Path, lineage: dict[str, object]) -> None:  # 
     _write_atomic(
         path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
     )
+
+
+def _benchmark_overrides(items: list[str] | None) -> dict[str, str]:
+    """``--benchmark NAME=PATH`` options as {name: path}."""
+    malformed = [item for item in items or () if "=" not in item or not item.split("=", 1)[0].strip()]
+    if malformed:
+        raise typer.BadParameter(f"expected NAME=PATH, got {malformed}", param_hint="--benchmark")
+    return dict(item.split("=", 1) for item in items or ())
 
 
 def _source_revision(lineage: dict[str, object]) -> str | None:
@@ -122,8 +132,6 @@ def filter_command(
     concurrency: Annotated[int, typer.Option(help="Traces checked concurrently.")] = 32,
 ) -> None:
     """Filter rewritten traces: kept rows to --output, every dropped row (stage, reason, row) to --rejects."""
-    import polars as pl
-
     from retool_data.benchmark_sets import load_benchmarks
     from retool_data.card import config_hash
     from retool_data.filtering import FilterConfig, run_filters
@@ -134,7 +142,7 @@ def filter_command(
     if unknown:
         raise typer.BadParameter(f"unknown problem codes {unknown}; known: {sorted(PROBLEM_CODES)}")
     names = tuple(n.strip() for n in benchmarks.split(",") if n.strip())
-    overrides = dict(item.split("=", 1) for item in (benchmark or []))
+    overrides = _benchmark_overrides(benchmark)
     config = FilterConfig(
         near_dup_threshold=_off(near_dup_threshold),
         benchmarks=names + tuple(n for n in overrides if n not in names),
@@ -158,8 +166,11 @@ def filter_command(
             "max_output_chars": max_output_chars,
         },
     )
-    df = pl.read_parquet(input)
-    bench = load_benchmarks(names, benchmarks_dir, overrides) if config.benchmarks else None
+    df = read_parquet_input(input, "INPUT")
+    bench = None
+    if config.benchmarks:
+        with reported_as_bad_input(["--benchmarks", "--benchmarks-dir", "--benchmark"]):
+            bench = load_benchmarks(names, benchmarks_dir, overrides)
     if config.consistency:
         from sandbox import Sandbox
 
@@ -227,31 +238,35 @@ def export_command(
     ] = None,
 ) -> None:
     """Export filtered rows: HF dataset (save_to_disk), parquet shards, README.md card and a verl RL parquet."""
-    import polars as pl
-
     from retool_data.export import export_dataset
     from retool_data.export import push_to_hub as push
 
-    df = pl.read_parquet(input)
+    if push_to_hub and not os.environ.get("HF_TOKEN"):
+        raise typer.BadParameter(
+            "needs HF_TOKEN (a write token for the target namespace)", param_hint="--push-to-hub"
+        )
+    df = read_parquet_input(input, "INPUT")
     report = report or (_sibling(input, ".report.json") if _sibling(input, ".report.json").exists() else None)
     rejects = rejects or (
         _sibling(input, ".rejects.parquet") if _sibling(input, ".rejects.parquet").exists() else None
     )
-    filter_report = json.loads(report.read_text(encoding="utf-8")) if report else {}
+    filter_report = read_json_input(report, "--report") if report else {}
+    rejected_rows = read_parquet_input(rejects, "--rejects") if rejects else None
     lineage = _lineage(input)
     source_revision = source_revision or _source_revision(lineage)
-    result = export_dataset(
-        df,
-        output_dir,
-        config={"filter": filter_report.get("config"), "input": str(input), "upstream": lineage},
-        stage_summary=filter_report.get("stages"),
-        rejects=pl.read_parquet(rejects) if rejects else None,
-        source_revision=source_revision,
-        rows_per_shard=rows_per_shard,
-        pretty_name=pretty_name,
-        license=license,
-        verl_data_source=verl_data_source,
-    )
+    with reported_as_bad_input("INPUT", (ValueError, KeyError)):  # e.g. a frame without `problem`/`trace`
+        result = export_dataset(
+            df,
+            output_dir,
+            config={"filter": filter_report.get("config"), "input": str(input), "upstream": lineage},
+            stage_summary=filter_report.get("stages"),
+            rejects=rejected_rows,
+            source_revision=source_revision,
+            rows_per_shard=rows_per_shard,
+            pretty_name=pretty_name,
+            license=license,
+            verl_data_source=verl_data_source,
+        )
     typer.echo(
         f"exported {result.rows} rows -> {result.out_dir} ({len(result.shards)} shard(s), config {result.config_hash})"
     )

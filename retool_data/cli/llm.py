@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from retool_data.cli.bad_input import read_parquet_input
+
 Input = Annotated[
     Path, typer.Argument(help="Input parquet (problem rows; rewrite also uses verify's columns).")
 ]
@@ -46,11 +48,7 @@ Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
 def _read(path: Path, limit: int | None) -> Any:
-    import polars as pl
-
-    if not path.is_file():
-        raise typer.BadParameter(f"no such file: {path}")
-    df = pl.read_parquet(path)
+    df = read_parquet_input(path, "INPUT")
     return df.head(limit) if limit is not None else df
 
 

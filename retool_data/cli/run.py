@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from retool_data.cli.bad_input import reported_as_bad_input
+
 
 def run(
     source: Annotated[
@@ -45,6 +47,11 @@ def run(
     ] = False,
 ) -> None:
     """Run the whole curation (ingest, verify, rewrite, filters, export) and print where the dataset is."""
+    if source is not None:  # a missing file is a usage error here, not a failed Dagster run
+        from retool_data.sources.registry import require_known_source
+
+        with reported_as_bad_input("--source", (ValueError,)):
+            require_known_source(source)
     overrides = {"source": source, "limit": limit, "shard_size": shard_size, "revision": revision}
     source_config = {k: v for k, v in overrides.items() if v is not None}
     if resume and source_config:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from retool_data.cli.bad_input import require_file
+
 sandbox_app = typer.Typer(help="The isolated Python sandbox (see docs/sandbox.md).", no_args_is_help=True)
 
 _WORKERS = typer.Option(None, help="Runs executing at once (default: the usable CPUs); more are queued.")
@@ -86,7 +88,8 @@ def run(
     from sandbox import Sandbox
 
     if code is None:
-        code = sys.stdin.read() if file is None or str(file) == "-" else file.read_text()
+        stdin = file is None or str(file) == "-"
+        code = sys.stdin.read() if stdin else require_file(file, "FILE").read_text()
     with Sandbox(workers=1, timeout_s=timeout_s, memory_mb=memory_mb, max_output_chars=max_output_chars,
                  allow_degraded=allow_degraded) as sb:
         result = sb.run(code)

@@ -11,6 +11,8 @@ import importlib
 
 import typer
 
+from retool_data.cli.bad_input import require_config_file
+
 # stage name -> (module exposing `cli(argv: list[str], prog: str)`, one-line help)
 TRAIN_STAGES: dict[str, tuple[str, str]] = {
     "sft": (
@@ -34,6 +36,7 @@ _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 def _stage_command(stage: str, module: str):
     def command(ctx: typer.Context) -> None:
+        require_config_file(ctx.args)
         importlib.import_module(module).cli(list(ctx.args), prog=f"retool-data train {stage}")
 
     return command

@@ -28,6 +28,13 @@ def load_source(source: str = "sample", **options: Any) -> StageResult:
         raise ValueError(f"{', '.join(hub_only)}: only for the Hub sources (openthoughts, openthoughts3)")
     if source == "sample":
         return read_sample(**options)
-    if Path(source).exists():
-        return read_local(source, **options)
-    raise ValueError(f"unknown source {source!r}: expected one of {', '.join(SOURCE_NAMES)} or an existing path")
+    require_known_source(source)
+    return read_local(source, **options)
+
+
+def require_known_source(source: str) -> None:
+    """A ValueError unless `source` is a named source or an existing path."""
+    if source not in SOURCE_NAMES and not Path(source).exists():
+        raise ValueError(
+            f"unknown source {source!r}: expected one of {', '.join(SOURCE_NAMES)} or an existing path"
+        )

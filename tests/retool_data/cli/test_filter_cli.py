@@ -14,7 +14,7 @@ from retool_data.cli import app
 from retool_data.cli.ingest import PARQUET_STATS_KEY, write_parquet
 from tests.retool_data.frames import frame, row, simple_trace
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})  # error panels must not wrap mid-message
 
 
 def _input(tmp_path: Path, benchmarks_dir: Path) -> Path:
@@ -118,7 +118,81 @@ def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
             str(benchmarks_dir),
         ],
     )
-    assert result.exit_code != 0 and "math500" in str(result.exception)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"benchmark 'math500' not found under {benchmarks_dir}" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_filter_reports_unusable_benchmark_options(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    base = ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--no-consistency", "--benchmarks", ""]
+    result = runner.invoke(app, [*base, "--benchmark", "aime24"])  # no =PATH
+    assert result.exit_code == 2 and "Invalid value for --benchmark: expected NAME=PATH, got ['aime24']" in (
+        result.output
+    )
+    result = runner.invoke(app, [*base, "--benchmark", f"mine={tmp_path / 'mine.jsonl'}"])
+    assert (
+        result.exit_code == 2 and f"No such file or directory: '{tmp_path / 'mine.jsonl'}'" in result.output
+    )
+    # an unregistered name without a local copy: the KeyError's text, without its quotes
+    result = runner.invoke(
+        app, ["filter", str(src), "-o", str(tmp_path / "o.parquet"), "--benchmarks", "nope"]
+    )
+    assert result.exit_code == 2 and ": unknown benchmark 'nope': known ['aime24'," in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_filter_and_export_report_a_missing_or_unreadable_input(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.parquet"
+    not_parquet = tmp_path / "notes.parquet"
+    not_parquet.write_text("not a parquet file", encoding="utf-8")
+    for command in (["filter", "--benchmarks", "", "--no-consistency"], ["export"]):
+        result = runner.invoke(app, [*command, str(missing), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert f"Invalid value for INPUT: no such file: {missing}" in result.output
+        result = runner.invoke(app, [*command, str(not_parquet), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 2
+        assert f"Invalid value for INPUT: {not_parquet} is not a readable parquet file" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_reports_a_frame_without_the_required_columns(tmp_path: Path) -> None:
+    src = tmp_path / "ids_only.parquet"
+    pl.DataFrame({"id": ["a", "b"], "answer": ["1", "2"]}).write_parquet(src)
+    result = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "export")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (
+        "Invalid value for INPUT: cannot export: input frame lacks columns ['problem', 'trace']"
+        in result.output
+    )
+    assert not (tmp_path / "export").exists()
+
+
+def test_export_reports_missing_report_rejects_and_token(
+    tmp_path: Path, benchmarks_dir: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(src), "-o", str(out), "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and f"Invalid value for --report: no such file: {tmp_path / 'r.json'}" in (
+        result.output
+    )
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    result = runner.invoke(
+        app, ["export", str(src), "-o", str(out), "--report", str(tmp_path / "broken.json")]
+    )
+    assert result.exit_code == 2 and "is not a readable JSON file" in result.output
+    result = runner.invoke(
+        app, ["export", str(src), "-o", str(out), "--rejects", str(tmp_path / "rj.parquet")]
+    )
+    assert (
+        result.exit_code == 2
+        and f"Invalid value for --rejects: no such file: {tmp_path / 'rj.parquet'}" in (result.output)
+    )
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    result = runner.invoke(app, ["export", str(src), "-o", str(out), "--push-to-hub", "team/retool"])
+    assert result.exit_code == 2 and "Invalid value for --push-to-hub: needs HF_TOKEN" in result.output
+    assert not out.exists()  # every one was caught before anything was written
 
 
 def test_filter_with_the_sandbox_and_repair(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from retool_data.llm import OpenAIBackend, ResponseCache
 from retool_data.llm.client import ClientConfig
 from retool_data.schema import REWRITE_COLUMNS
-from retool_data.stages.rewrite import rewrite
+from retool_data.stages.rewrite import rewrite, rewrite_request
 from retool_data.templates import CURATION_TEMPLATE
 from retool_data.trace import validate_trace
 from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply, prompt_of
@@ -99,3 +99,35 @@ def test_rerun_from_cache_sends_only_failed_requests(tmp_path):
     assert {r.prompt.count("KIND-400") for r in resent} == {1} and len(resent) == 2  # only the errors
     assert again.kept.equals(first.kept)
     assert again.rejected.equals(first.rejected)
+
+
+# The ReTool paper's cold-start curation template (arXiv 2504.11536), as quoted in retool_data/templates.py:
+# written out here, not rebuilt from the template, so a change to the prompt's wording fails this test.
+PAPER_OPENING = (
+    "You are a helpful AI assistant. Initially, when solving a question, you would need to think step by step, "
+    "without the ability to use code for calculation."
+)
+PAPER_CODE_WRAPPING = (
+    "The thinking process can have multiple code snippets. Each code snippet is wrapped with: "
+    "<code>\n```python\ncode snippet\n```\n</code>, and should be executable."
+)
+PAPER_INTERPRETER_WRAPPING = (
+    "The returned result is wrapped with <interpreter>\nexecution results\n</interpreter>."
+)
+
+
+def test_rewrite_prompt_is_the_papers_curation_template_around_the_rows_reasoning():
+    reasoning = "Okay, 12 rows of 7 apples.\nSo $12 \\times 7 = 84$, and half is $\\frac{84}{2} = 42$."
+    problem = "A box holds 12 rows of 7 apples. How many apples?"
+    request = rewrite_request(row(problem, f"  {reasoning}\n", "The answer is 84.", "84"))
+    assert len(request.messages) == 1 and request.messages[0]["role"] == "user"
+    prompt = request.messages[0]["content"]
+    assert prompt.startswith(PAPER_OPENING)
+    assert PAPER_CODE_WRAPPING in prompt and PAPER_INTERPRETER_WRAPPING in prompt
+    assert f"User Question:\n{problem}\n" in prompt
+    # the reasoning, stripped and verbatim (LaTeX braces included), inside the original-thinking tags
+    assert f"<original_thinking_process>\n{reasoning}\n</original_thinking_process>" in prompt
+    assert "The answer is 84." not in prompt  # the solution is only the fallback when there is no reasoning
+    assert "{question}" not in prompt and "{original_response}" not in prompt
+    assert prompt.rstrip().endswith("Revised Thinking Process (With code interpreter's support):")
+    assert request.template == "retool-coldstart@1" and request.tag == row(problem, reasoning)["id"]
