@@ -127,6 +127,8 @@ for pid in ["self"] + [p for p in os.listdir("/proc") if p.isdigit()] + ["1"]:
 """
     with Sandbox(workers=1, max_output_chars=None, preload=("os",), warmup="") as box:
         r = box.run(code)
+        after = [box.run(f"print({k} * 7)") for k in range(4)]
+    assert [(a.status, a.stdout) for a in after] == [("ok", f"{k * 7}\n") for k in range(4)]  # still serving
     assert r.status == "ok" and "PATH" in r.output
     assert secret not in r.output and "RETOOL_TEST_API_KEY" not in r.output
 
