@@ -141,6 +141,7 @@ class Scheduler:
     def _schedule(self) -> None:
         waiting: deque[Job] = deque()
         blocked: set[str] = set()
+        spare_ready = True  # none appears during a pass: with dozens of sessions queued, stop looking at once
         while self.queue:
             job = self.queue.popleft()
             if self.busy >= self.cfg.workers:
@@ -155,7 +156,9 @@ class Scheduler:
                 continue
             if proc is None:
                 full = job.session is not None and len(self.sessions) >= self.cfg.max_sessions
-                proc = None if full and not self._evict() else self._take_spare()
+                if (not full or self._evict()) and spare_ready:
+                    proc = self._take_spare()
+                    spare_ready = proc is not None
                 if proc is None:
                     if job.session is not None:
                         blocked.add(job.session)  # its later blocks must not overtake it
