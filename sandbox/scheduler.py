@@ -62,7 +62,7 @@ class Scheduler:
                 if proc is not None and self.by_tag.get(proc.tag) is not proc:
                     continue  # its descriptors were closed by an earlier event of this batch
                 if mask & selectors.EVENT_WRITE:
-                    self._flush(proc.ctl if proc is not None else self.caller)
+                    (proc.ctl if proc is not None else self.caller).flush()
                 if mask & selectors.EVENT_READ:
                     self._on_readable(kind, proc)
             now = time.monotonic()
@@ -373,9 +373,6 @@ class Scheduler:
                 self._kill(proc, "expired")
 
     # -------------------------------------------------------------------------------------- plumbing
-
-    def _flush(self, ch: Channel) -> None:
-        ch.flush()
 
     def _update_writers(self) -> None:
         pending = {ch for ch in [self.caller] + [p.ctl for p in self.by_tag.values()] if ch.pending_output}
