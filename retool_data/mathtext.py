@@ -45,6 +45,8 @@ def canonical_latex(text: str) -> str:
     """Lowercased text with LaTeX spelled one way (see module docstring); braces are still present."""
     t = unicodedata.normalize("NFKC", text or "").lower()
     t = _DELIMITERS_RE.sub(" ", t).replace("{,}", ",")
+    if "\\" not in t:  # every rule below needs a backslash but the "~" spacing: skip thirteen regex passes
+        return t.replace("~", " ")
     t = _SIZING_RE.sub("", t)
     t = _SPACING_RE.sub(" ", t)
     t = _STYLE_RE.sub("", t)

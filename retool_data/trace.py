@@ -315,7 +315,11 @@ PROBLEM_CODES: dict[str, str] = {
 
 def validate_trace(text: str) -> list[TraceProblem]:
     """Strict check of the ReTool format; returns every problem found (empty list = valid)."""
-    trace = parse_trace(text)
+    return validate_parsed(parse_trace(text))
+
+
+def validate_parsed(trace: Trace) -> list[TraceProblem]:
+    """`validate_trace` on an already parsed trace, for callers that need the parse too (parse once)."""
     segs = trace.segments
     problems: list[TraceProblem] = []
 

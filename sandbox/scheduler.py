@@ -62,7 +62,7 @@ class Scheduler:
                 if proc is not None and self.by_tag.get(proc.tag) is not proc:
                     continue  # its descriptors were closed by an earlier event of this batch
                 if mask & selectors.EVENT_WRITE:
-                    self._flush(proc.ctl if proc is not None else self.caller)
+                    (proc.ctl if proc is not None else self.caller).flush()
                 if mask & selectors.EVENT_READ:
                     self._on_readable(kind, proc)
             now = time.monotonic()
@@ -141,6 +141,7 @@ class Scheduler:
     def _schedule(self) -> None:
         waiting: deque[Job] = deque()
         blocked: set[str] = set()
+        spare_ready = True  # none appears during a pass: with dozens of sessions queued, stop looking at once
         while self.queue:
             job = self.queue.popleft()
             if self.busy >= self.cfg.workers:
@@ -155,7 +156,9 @@ class Scheduler:
                 continue
             if proc is None:
                 full = job.session is not None and len(self.sessions) >= self.cfg.max_sessions
-                proc = None if full and not self._evict() else self._take_spare()
+                if (not full or self._evict()) and spare_ready:
+                    proc = self._take_spare()
+                    spare_ready = proc is not None
                 if proc is None:
                     if job.session is not None:
                         blocked.add(job.session)  # its later blocks must not overtake it
@@ -370,9 +373,6 @@ class Scheduler:
                 self._kill(proc, "expired")
 
     # -------------------------------------------------------------------------------------- plumbing
-
-    def _flush(self, ch: Channel) -> None:
-        ch.flush()
 
     def _update_writers(self) -> None:
         pending = {ch for ch in [self.caller] + [p.ctl for p in self.by_tag.values()] if ch.pending_output}

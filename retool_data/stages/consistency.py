@@ -211,6 +211,24 @@ def _run_coroutine(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+def _kept_frame(
+    df: pl.DataFrame, idx: list[int], reports: list[ConsistencyReport], column: str
+) -> pl.DataFrame:
+    """The kept rows with the consistency columns (replacing same-named ones in place) and repaired traces."""
+    if not idx:
+        return pl.DataFrame(schema={**df.schema, **CONSISTENCY_COLUMNS})
+    before = df.get_column(column).gather(idx).to_list()
+    added = {
+        "consistency_verdict": ["repaired" if r.repaired else r.reason for r in reports],
+        "consistency_blocks": [r.verdicts for r in reports],
+        "trace_before_repair": [b if r.repaired else None for b, r in zip(before, reports, strict=True)],
+    }
+    columns = [pl.Series(name, added[name], dtype=dtype) for name, dtype in CONSISTENCY_COLUMNS.items()]
+    if any(r.repaired for r in reports):
+        columns.append(pl.Series(column, [r.trace for r in reports], dtype=df.schema[column]))
+    return df[idx].with_columns(columns)
+
+
 def consistency_stage(
     df: pl.DataFrame, sandbox: Sandbox, *, repair: bool = False, concurrency: int = 32, column: str = "trace"
 ) -> StageResult:
@@ -220,7 +238,13 @@ def consistency_stage(
     (the per-block verdicts) and ``trace_before_repair`` (the original text when repaired; ``trace`` then holds
     the repaired one). Rejected rows carry the report's reason and the first failing block as detail.
     """
-    rows = df.to_dicts()
+
+    # Only the columns the check reads, as lists: the other columns never leave polars (kept rows are a slice).
+    def values(name: str) -> list[Any]:
+        return df.get_column(name).to_list() if name in df.columns else [None] * df.height
+
+    texts, golds = values(column), values("gold_answer")
+    teachers, verified = values("teacher_answer"), values("verify_verdict")
     # Each trace in flight holds a session; beyond the sandbox's session cap an idle one (a trace between two
     # blocks) would be evicted and lose its state.
     concurrency = max(1, min(concurrency, sandbox.config.max_sessions))
@@ -228,36 +252,25 @@ def consistency_stage(
     async def check_all() -> list[ConsistencyReport | None]:
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(row: dict[str, Any]) -> ConsistencyReport | None:
-            if not row.get(column):
+        async def one(i: int) -> ConsistencyReport | None:
+            if not texts[i]:
                 return None
-            gold = row.get("gold_answer") or (
-                row.get("teacher_answer") if row.get("verify_verdict") == "correct" else None
-            )
+            gold = golds[i] or (teachers[i] if verified[i] == "correct" else None)
             async with gate:
-                return await acheck_consistency(row[column], sandbox, repair=repair, gold_answer=gold)
+                return await acheck_consistency(texts[i], sandbox, repair=repair, gold_answer=gold)
 
-        return await asyncio.gather(*(one(r) for r in rows))
+        return await asyncio.gather(*(one(i) for i in range(df.height)))
 
     reports = _run_coroutine(check_all())
-    kept_rows, rejected_idx, reasons, details = [], [], [], []
-    for i, (row, rep) in enumerate(zip(rows, reports, strict=True)):
+    kept_idx, rejected_idx, reasons, details = [], [], [], []
+    for i, rep in enumerate(reports):
         if rep is None or not rep.consistent:
             rejected_idx.append(i)
             reasons.append("missing_trace" if rep is None else rep.reason)
             details.append("" if rep is None else rep.detail)
-            continue
-        kept_rows.append(
-            {
-                **row,
-                column: rep.trace,
-                "consistency_verdict": "repaired" if rep.repaired else rep.reason,
-                "consistency_blocks": rep.verdicts,
-                "trace_before_repair": row[column] if rep.repaired else None,
-            }
-        )
-    schema = {**df.schema, **CONSISTENCY_COLUMNS}
-    kept = pl.DataFrame(kept_rows, schema=schema) if kept_rows else pl.DataFrame(schema=schema)
+        else:
+            kept_idx.append(i)
+    kept = _kept_frame(df, kept_idx, [reports[i] for i in kept_idx], column)
     rejected = make_rejects(df[rejected_idx], STAGE, reasons, details)
     block_counts = Counter(v for rep in reports if rep is not None for v in rep.verdicts)
     stats = {

@@ -21,8 +21,10 @@ Missing columns count as null (the stage also runs on problems before any rewrit
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+import numpy as np
 import polars as pl
 from datasketch import MinHash, MinHashLSH
 
@@ -61,23 +63,72 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _signatures(texts: list[str], num_perm: int, shingle: int) -> np.ndarray:
+    """One MinHash signature per text (a row), equal to ``MinHash.bulk`` over the texts' shingles (the
+    space-joined token n-grams, UTF-8; ``[b""]`` for a text without tokens) with datasketch's default hash."""
+    default_hash = MinHash(num_perm=num_perm).hashfunc
+    # A shingle's hash is computed once: the same n-grams ("let be the", "find the number") recur across
+    # problems, and hashing every occurrence was most of the stage's time.
+    hashed: dict[tuple[str, ...], int] = {}
+    # One sketch fed the precomputed hashes (`int` passes them through), reset per text: the same arithmetic
+    # as a fresh MinHash per text without constructing and copying one each time.
+    sketch = MinHash(num_perm=num_perm, hashfunc=int)
+    empty = sketch.hashvalues
+    out = np.empty((len(texts), num_perm), dtype=empty.dtype)
+    for k, text in enumerate(texts):
+        values = []
+        for gram in ngrams(math_tokens(text), shingle):
+            h = hashed.get(gram)
+            if h is None:
+                h = hashed[gram] = default_hash(" ".join(gram).encode("utf-8"))
+            values.append(h)
+        sketch.hashvalues = empty
+        sketch.update_batch(values or [default_hash(b"")])
+        out[k] = sketch.hashvalues
+    return out
+
+
 def _near_pairs(
     texts: list[str], threshold: float, num_perm: int, shingle: int
 ) -> list[tuple[int, int, float]]:
-    shingles = [
-        [" ".join(g).encode("utf-8") for g in ngrams(math_tokens(t), shingle)] or [b""] for t in texts
-    ]
-    hashes = MinHash.bulk(shingles, num_perm=num_perm)
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    with lsh.insertion_session() as session:
-        for i, h in enumerate(hashes):
-            session.insert(i, h, check_duplication=False)
+    """(i, j, estimated Jaccard) with i < j for the texts that share an LSH band and reach `threshold`.
+
+    The candidates are exactly those of a `MinHashLSH` (its band layout for this threshold): two texts share a
+    band when their signatures are equal on the band's rows. Grouping equal rows with numpy replaces an insert
+    and a query per text; the similarity is computed as `MinHash.jaccard` does.
+    """
+    sigs = _signatures(texts, num_perm, shingle)
+    candidates: set[tuple[int, int]] = set()
+    for start, end in MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges:
+        band = np.ascontiguousarray(sigs[:, start:end])
+        keys = band.view(np.dtype((np.void, band.itemsize * (end - start)))).ravel()
+        _, bucket, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        bucket = bucket.ravel()
+        members: dict[int, list[int]] = {}
+        for i in np.flatnonzero(sizes[bucket] > 1).tolist():
+            members.setdefault(int(bucket[i]), []).append(i)
+        for rows in members.values():
+            candidates.update(itertools.combinations(rows, 2))
     pairs = []
-    for i, h in enumerate(hashes):
-        for j in lsh.query(h):
-            if j > i and (sim := h.jaccard(hashes[j])) >= threshold:
-                pairs.append((i, j, sim))
+    for i, j in sorted(candidates):
+        sim = float(np.count_nonzero(sigs[i] == sigs[j])) / float(num_perm)
+        if sim >= threshold:
+            pairs.append((i, j, sim))
     return pairs
+
+
+# What the stage reads from a row (besides the problem column): the keep-best rule and the reject details.
+_ROW_COLUMNS = (
+    "verify_verdict",
+    "rewrite_status",
+    "gold_answer",
+    "num_code_blocks",
+    "trace",
+    "dataset",
+    "source",
+    "source_id",
+    "id",
+)
 
 
 def dedup(
@@ -89,7 +140,8 @@ def dedup(
     column: str = "problem",
 ) -> StageResult:
     """Keep the best row of each duplicate cluster; `near_threshold=None` switches near-dup detection off."""
-    rows = df.to_dicts()
+    columns = [c for c in dict.fromkeys((column, *_ROW_COLUMNS)) if c in df.columns]
+    rows = df.select(columns).to_dicts() if columns else [{} for _ in range(df.height)]
     keys = [normalize_problem(r.get(column) or "") for r in rows]
     groups: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
@@ -101,11 +153,15 @@ def dedup(
             uf.union(members[0], m)
     similarity: dict[tuple[int, int], float] = {}
     if near_threshold is not None and len(reps) > 1:
-        for a, b, sim in _near_pairs(
-            [rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle
-        ):
-            gold_a, gold_b = rows[reps[a]].get("gold_answer"), rows[reps[b]].get("gold_answer")
-            if gold_a and gold_b and not answers_match([gold_b], [gold_a])[0]:
+        near = _near_pairs([rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle)
+        golds = [(rows[reps[a]].get("gold_answer"), rows[reps[b]].get("gold_answer")) for a, b, _ in near]
+        both = [k for k, (gold_a, gold_b) in enumerate(golds) if gold_a and gold_b]
+        # One batch for every pair with two gold answers (math-verify runs in worker processes).
+        same = dict(
+            zip(both, answers_match([golds[k][1] for k in both], [golds[k][0] for k in both]), strict=True)
+        )
+        for k, (a, b, sim) in enumerate(near):
+            if not same.get(k, True):
                 continue
             uf.union(reps[a], reps[b])
             similarity[(reps[a], reps[b])] = similarity[(reps[b], reps[a])] = sim

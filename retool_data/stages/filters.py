@@ -25,7 +25,7 @@ import polars as pl
 from retool_data import answers
 from retool_data.schema import StageResult, make_rejects
 from retool_data.tokens import TokenCounter, make_token_counter
-from retool_data.trace import PROBLEM_CODES, parse_trace, validate_trace
+from retool_data.trace import PROBLEM_CODES, parse_trace, validate_parsed
 
 STAGE = "filter"
 # Trailing prose after </answer> does not break parsing, masking or rewards; everything else does.
@@ -37,6 +37,10 @@ ADDED_COLUMNS: dict[str, pl.DataType] = {
     "final_answer": pl.String(),
     "answer_verdict": pl.String(),
 }
+
+
+# What `check` and `answer_reference` read from a row.
+RULE_COLUMNS = ("trace", "gold_answer", "teacher_answer", "verify_verdict")
 
 
 def answers_match(preds: list[str], golds: list[str]) -> list[bool]:
@@ -67,11 +71,11 @@ class TraceFilter:
         # A row without a trace cannot teach tool use.
         if not trace or not trace.strip():
             return "missing_trace", "", {}
-        codes = [p.code for p in validate_trace(trace)]
+        parsed = parse_trace(trace)  # once: the format check and the rules below share it
+        codes = [p.code for p in validate_parsed(parsed)]
         fatal = [c for c in PROBLEM_CODES if c in codes and c in (self.fatal_codes or ())]
         if fatal:
             return f"format_{fatal[0]}", ", ".join(sorted(set(codes))), {}
-        parsed = parse_trace(trace)
         blocks = len(parsed.code_blocks)
         if self.min_code_blocks is not None and blocks < self.min_code_blocks:
             return "too_few_code_blocks", f"{blocks} < {self.min_code_blocks}", {}
@@ -104,7 +108,10 @@ class TraceFilter:
         return (gold, "") if gold else (None, "no_reference_answer")
 
     def __call__(self, df: pl.DataFrame) -> StageResult:
-        rows = df.to_dicts()
+        # Only the columns the rules read: converting every column of every row to Python and building the
+        # kept frame back from dicts cost more than the rules themselves.
+        columns = [c for c in RULE_COLUMNS if c in df.columns]
+        rows = df.select(columns).to_dicts() if columns else [{} for _ in range(df.height)]
         outcome: list[tuple[str | None, str, dict[str, Any]]] = [self.check(row) for row in rows]
         if self.check_answer:
             pending: list[tuple[int, str, str]] = []
@@ -127,10 +134,15 @@ class TraceFilter:
                     outcome[i][2]["answer_verdict"] = "equivalent"
                 else:
                     outcome[i] = ("answer_mismatch", f"trace answer {pred!r} vs reference {gold!r}", {})
-        kept_rows = [{**rows[i], **extra} for i, (reason, _, extra) in enumerate(outcome) if reason is None]
+        kept_idx = [i for i, (reason, _, _) in enumerate(outcome) if reason is None]
         rejected_idx = [i for i, (reason, _, _) in enumerate(outcome) if reason is not None]
-        schema = {**df.schema, **ADDED_COLUMNS}
-        kept = pl.DataFrame(kept_rows, schema=schema) if kept_rows else pl.DataFrame(schema=schema)
+        if kept_idx:  # an added column that df already has is replaced in place, as {**row, **extra} did
+            kept = df[kept_idx].with_columns(
+                pl.Series(name, [outcome[i][2][name] for i in kept_idx], dtype=dtype)
+                for name, dtype in ADDED_COLUMNS.items()
+            )
+        else:
+            kept = pl.DataFrame(schema={**df.schema, **ADDED_COLUMNS})
         rejected = make_rejects(
             df[rejected_idx],
             STAGE,
