@@ -114,6 +114,59 @@ def continuation_from_text_choice(
     return finish_continuation(ids, tokenizer, request, eos_token_ids, None)
 
 
+class CompletionsClient:
+    """HTTP to an OpenAI-compatible ``/v1/completions``: the served model, and posts retried on transient failures.
+
+    Shared by `OpenAICompletionsBackend` (text prompts) and `training.vllm_backend.VLLMServerBackend` (token ids):
+    connection errors and 408/429/5xx are retried ``max_retries`` times with exponential backoff, other statuses
+    raise at once.
+    """
+
+    def __init__(
+        self, base_url: str, *, timeout_s: float, max_concurrency: int, max_retries: int, api_key: str | None
+    ) -> None:
+        import httpx
+
+        base = base_url.rstrip("/")
+        self.base_url = base if base.endswith("/v1") else f"{base}/v1"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        self.http = httpx.Client(timeout=timeout_s, headers=headers, limits=limits)
+        self.max_retries = max_retries
+        self.requests_sent = 0
+        self.retries = 0
+
+    def served_model(self) -> str:
+        resp = self.http.get(f"{self.base_url}/models")
+        resp.raise_for_status()
+        return str(resp.json()["data"][0]["id"])
+
+    def post(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The ``choices`` of one completions request."""
+        import httpx
+
+        for attempt in range(self.max_retries + 1):
+            self.requests_sent += 1
+            try:
+                resp = self.http.post(f"{self.base_url}/completions", json=payload)
+            except httpx.TransportError as e:
+                error = f"{type(e).__name__}: {e}"
+            else:
+                if resp.status_code == 200:
+                    return [dict(c) for c in resp.json().get("choices") or []]
+                error = f"HTTP {resp.status_code}: {resp.text[:300]}"
+                if resp.status_code not in RETRY_STATUS:
+                    raise RuntimeError(f"completions server error {error}")
+            if attempt < self.max_retries:
+                self.retries += 1
+                log.warning("completions request failed (%s); retry %d", error, attempt + 1)
+                time.sleep(min(30.0, 0.5 * 2**attempt))
+        raise RuntimeError(f"completions server failed after {self.max_retries} retries: {error}")
+
+    def close(self) -> None:
+        self.http.close()
+
+
 class OpenAICompletionsBackend:
     """Generation through an OpenAI-compatible ``/v1/completions`` with text prompts (see the module docstring).
 
@@ -135,59 +188,25 @@ class OpenAICompletionsBackend:
         max_retries: int = 3,
         api_key: str | None = None,
     ) -> None:
-        import httpx
-
         if not list(eos_token_ids):
             raise ValueError("OpenAICompletionsBackend needs at least one EOS token id")
-        base = base_url.rstrip("/")
-        self.base_url = base if base.endswith("/v1") else f"{base}/v1"
+        self.client = CompletionsClient(
+            base_url, timeout_s=timeout_s, max_concurrency=max_concurrency, max_retries=max_retries, api_key=api_key
+        )
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.eos_token_ids = [int(i) for i in eos_token_ids]
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-        self.client = httpx.Client(timeout=timeout_s, headers=headers, limits=limits)
         self.max_concurrency = max_concurrency
-        self.max_retries = max_retries
-        self.requests_sent = 0
-        self.retries = 0
-        self.model = model or self._served_model()
-
-    def _served_model(self) -> str:
-        resp = self.client.get(f"{self.base_url}/models")
-        resp.raise_for_status()
-        return str(resp.json()["data"][0]["id"])
-
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        import httpx
-
-        for attempt in range(self.max_retries + 1):
-            self.requests_sent += 1
-            try:
-                resp = self.client.post(f"{self.base_url}/completions", json=payload)
-            except httpx.TransportError as e:
-                error = f"{type(e).__name__}: {e}"
-            else:
-                if resp.status_code == 200:
-                    choices = resp.json().get("choices") or []
-                    if len(choices) != 1:
-                        raise RuntimeError(f"completions server returned {len(choices)} choices for 1 prompt")
-                    return dict(choices[0])
-                error = f"HTTP {resp.status_code}: {resp.text[:300]}"
-                if resp.status_code not in RETRY_STATUS:
-                    raise RuntimeError(f"completions server error {error}")
-            if attempt < self.max_retries:
-                self.retries += 1
-                log.warning("completions request failed (%s); retry %d", error, attempt + 1)
-                time.sleep(min(30.0, 0.5 * 2**attempt))
-        raise RuntimeError(f"completions server failed after {self.max_retries} retries: {error}")
+        self.model = model or self.client.served_model()
 
     def _one(self, request: GenerationRequest) -> Continuation:
         if request.max_new_tokens <= 0:
             return finish_continuation([], self.tokenizer, request, self.eos_token_ids, None)
         prompt = self.tokenizer.decode(request.context_ids, skip_special_tokens=False)
-        choice = self._post(text_completion_payload(self.model, prompt, request, self.sampling))
-        return continuation_from_text_choice(choice, request, self.tokenizer, self.eos_token_ids)
+        choices = self.client.post(text_completion_payload(self.model, prompt, request, self.sampling))
+        if len(choices) != 1:
+            raise RuntimeError(f"completions server returned {len(choices)} choices for 1 prompt")
+        return continuation_from_text_choice(choices[0], request, self.tokenizer, self.eos_token_ids)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]:
         requests = list(requests)

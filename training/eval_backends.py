@@ -87,24 +87,13 @@ def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend,
     api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
     if config.backend == "hf":
         return _hf(config, tokenizer, sampling)
-    if config.backend == "openai":
+    if config.backend in ("openai", "vllm-server"):
+        # the same HTTP client either way: text prompts (any OpenAI-compatible server) or token ids (vLLM only)
         from training.completions_backend import OpenAICompletionsBackend
-
-        backend = OpenAICompletionsBackend(
-            str(config.endpoint),
-            tokenizer,
-            sampling,
-            _model_eos(config, tokenizer),
-            model=config.served_model,
-            timeout_s=config.request_timeout_s,
-            max_concurrency=config.max_concurrency,
-            api_key=api_key,
-        )
-        return backend, backend.close, f"openai:{backend.model}"
-    if config.backend == "vllm-server":
         from training.vllm_backend import VLLMServerBackend
 
-        server = VLLMServerBackend(
+        cls = OpenAICompletionsBackend if config.backend == "openai" else VLLMServerBackend
+        backend = cls(
             str(config.endpoint),
             tokenizer,
             sampling,
@@ -114,7 +103,7 @@ def make_backend(config: EvalConfig, tokenizer: Any) -> tuple[GenerationBackend,
             max_concurrency=config.max_concurrency,
             api_key=api_key,
         )
-        return server, server.close, f"vllm-server:{server.model}"
+        return backend, backend.close, f"{config.backend}:{backend.model}"
     from vllm import LLM
 
     from training.vllm_backend import VLLMColocateBackend

@@ -204,29 +204,19 @@ class VLLMServerBackend:
         model: str | None = None,
         timeout_s: float = 600.0,
         max_concurrency: int = 16,
+        max_retries: int = 3,
         api_key: str | None = None,
     ) -> None:
-        import httpx
+        from training.completions_backend import CompletionsClient
 
-        self.base_url = base_url.rstrip("/")
+        self.client = CompletionsClient(
+            base_url, timeout_s=timeout_s, max_concurrency=max_concurrency, max_retries=max_retries, api_key=api_key
+        )
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.eos_token_ids = list(eos_token_ids)
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(timeout=timeout_s, headers=headers)
         self.max_concurrency = max_concurrency
-        self.model = model or self._served_model()
-
-    def _served_model(self) -> str:
-        resp = self.client.get(f"{self.base_url}/v1/models")
-        resp.raise_for_status()
-        return str(resp.json()["data"][0]["id"])
-
-    def _post(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        resp = self.client.post(f"{self.base_url}/v1/completions", json=payload)
-        if resp.status_code != 200:
-            raise RuntimeError(f"vLLM server error {resp.status_code}: {resp.text[:500]}")
-        return list(resp.json()["choices"])
+        self.model = model or self.client.served_model()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]:
         requests = list(requests)
@@ -241,7 +231,7 @@ class VLLMServerBackend:
         ]
         workers = max(1, min(self.max_concurrency, len(payloads)))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            responses = list(pool.map(self._post, payloads))
+            responses = list(pool.map(self.client.post, payloads))
         for g, choices in zip(groups, responses, strict=True):
             conts = continuations_from_choices(
                 choices, [requests[i] for i in g], self.tokenizer, self.eos_token_ids

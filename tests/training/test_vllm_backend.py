@@ -90,6 +90,7 @@ class FakeVLLMServer:
 
     def __init__(self, tok, turns: list[str]) -> None:
         self.tok, self.turns, self.bodies = tok, turns, []
+        self.unavailable = 0  # answer this many POSTs with 503 first (a server still loading weights)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,6 +110,12 @@ class FakeVLLMServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if server.unavailable > 0:
+                    server.unavailable -= 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 server.bodies.append(body)
                 self._reply({"choices": [server.choice(i, p, body) for i, p in enumerate(body["prompt"])]})
 
@@ -157,3 +164,17 @@ def test_server_backend_drives_a_full_rollout(tok):
         second["prompt"][0] == prompt + r.completion_ids[: r.spans[2].start]
     )  # ids, never re-tokenized text
     assert second["max_tokens"] == 300 - r.spans[2].start
+
+
+def test_server_backend_retries_a_server_that_is_briefly_unavailable(tok):
+    server = FakeVLLMServer(tok, ["It is <answer>\\boxed{42}</answer>"])
+    server.unavailable = 2
+    backend = VLLMServerBackend(server.url + "/v1/", tok, SAMPLING, [tok.eos_token_id])  # either URL form
+    try:
+        with Sandbox(workers=1) as sb:
+            batch = run_rollouts(backend, sb, tok, [chat_prompt_ids(tok, "6 x 7?")], RolloutConfig(max_completion_tokens=50))
+    finally:
+        backend.close()
+        server.close()
+    assert batch.results[0].text.startswith("It is <answer>") and batch.results[0].end == "eos"
+    assert (backend.client.retries, backend.client.requests_sent, len(server.bodies)) == (2, 3, 1)
