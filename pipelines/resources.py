@@ -266,6 +266,13 @@ class ExportSettings(ConfigurableResource):
     )
     pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
 
+    @property
+    def hf_dataset_dir(self) -> str:
+        """The export's `save_to_disk` copy: what the training assets read."""
+        from retool_data.export import HF_DATASET_DIR
+
+        return str(Path(self.out_dir) / HF_DATASET_DIR)
+
 
 class HubSettings(ConfigurableResource):
     """Publishing the export to the Hugging Face Hub (`published_dataset`)."""

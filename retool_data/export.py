@@ -42,7 +42,8 @@ STRING_COLUMNS = (
     "system_template",
 )
 INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
-MANAGED = ("README.md", "data", "verl", "hf_dataset")
+HF_DATASET_DIR = "hf_dataset"  # the save_to_disk copy inside the export folder (what training reads)
+MANAGED = ("README.md", "data", "verl", HF_DATASET_DIR)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def export_dataset(
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
     ds = Dataset.from_list(sft_rows(df), features=sft_features())
-    ds.save_to_disk(str(out / "hf_dataset"))
+    ds.save_to_disk(str(out / HF_DATASET_DIR))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
     shards = []
     (out / "data").mkdir()
@@ -207,7 +208,7 @@ def export_dataset(
     )
     card_path = out / "README.md"
     card_path.write_text(card, encoding="utf-8")
-    return ExportResult(out, len(ds), shards, verl_path, card_path, out / "hf_dataset", config_hash(config))
+    return ExportResult(out, len(ds), shards, verl_path, card_path, out / HF_DATASET_DIR, config_hash(config))
 
 
 def push_to_hub(

@@ -68,8 +68,9 @@ def sft_model(
     from training.stages import train_sft
 
     _require_clean_export(context)
-    dataset = str(Path(export.out_dir) / "hf_dataset")
-    result, trained = train_sft(training.sft_recipe, dataset, _dirs(training, "sft_model"), training.sft_overrides)
+    result, trained = train_sft(
+        training.sft_recipe, export.hf_dataset_dir, _dirs(training, "sft_model"), training.sft_overrides
+    )
     return MaterializeResult(
         metadata={
             "output_dir": MetadataValue.path(result.output_dir),
@@ -98,9 +99,8 @@ def rl_model(export: ExportSettings, training: TrainingSettings) -> MaterializeR
     from training.stages import read_policy, train_grpo
 
     start = read_policy(_dirs(training, "sft_model"))
-    dataset = str(Path(export.out_dir) / "hf_dataset")
     out = _dirs(training, "rl_model")
-    result, trained = train_grpo(training.grpo_recipe, start, dataset, out, training.grpo_overrides)
+    result, trained = train_grpo(training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides)
     last = next((h for h in reversed(result.metrics_history) if any(k.startswith("retool/") for k in h)), {})
     return MaterializeResult(
         metadata={
@@ -163,9 +163,13 @@ def itool_rounds(
     _require_clean_export(context)
     round_index = int(context.partition_key.removeprefix("round-"))
     start = read_policy(_dirs(training, "sft_model"))
-    problems = str(Path(export.out_dir) / "hf_dataset")
     result, report = itool_round(
-        training.itool_recipe, start, problems, _dirs(training, "itool"), round_index, training.itool_overrides
+        training.itool_recipe,
+        start,
+        export.hf_dataset_dir,
+        _dirs(training, "itool"),
+        round_index,
+        training.itool_overrides,
     )
     held = result.heldout or {}
     return MaterializeResult(
