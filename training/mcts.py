@@ -29,13 +29,12 @@ Budgets: ``iterations`` and ``max_nodes`` per tree, ``max_depth`` (deeper nodes 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from retool_data.aio import run_sync
 from training.generation import GenerationBackend, Tokenizer
 from training.mcts_tree import Node, SearchTree
 from training.rewards import correct
@@ -264,10 +263,4 @@ def run_mcts(
     config: MCTSConfig,
 ) -> MCTSResult:
     """Synchronous `arun_mcts` (also callable from inside a running event loop)."""
-    coro = arun_mcts(backend, sandbox, tokenizer, problems, config)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return run_sync(arun_mcts(backend, sandbox, tokenizer, problems, config))

@@ -17,13 +17,13 @@ applied by every backend. See docs/training.md (GRPO) for the table of end cases
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from retool_data.aio import run_sync
 from retool_data.trace import format_interpreter_block, parse_trace
 from training.generation import (
     CODE_STOP,
@@ -305,10 +305,4 @@ def run_rollouts(
     **kwargs: Any,
 ) -> RolloutBatch:
     """Synchronous `arun_rollouts` (also callable from inside a running event loop, e.g. a notebook)."""
-    coro = arun_rollouts(backend, sandbox, tokenizer, prompt_ids, config, **kwargs)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return run_sync(arun_rollouts(backend, sandbox, tokenizer, prompt_ids, config, **kwargs))

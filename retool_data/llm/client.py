@@ -11,16 +11,16 @@ are not a chat completion (malformed JSON). Not retried: other 4xx (bad request,
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import email.utils
 import logging
 import os
 import random
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from retool_data.aio import run_sync
 from retool_data.llm.cache import NullCache, ResponseStore, fingerprint
 from retool_data.llm.types import ChatRequest, ChatResponse, Pricing, UsageLedger
 
@@ -113,16 +113,6 @@ def _classify(exc: BaseException) -> _Retryable | _Fatal:
     if isinstance(exc, (ValueError, openai.APIResponseValidationError)):  # JSONDecodeError is a ValueError
         return _Retryable("bad_response", f"{type(exc).__name__}: {exc}")
     return _Fatal("client_error", f"{type(exc).__name__}: {exc}")
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, also when an event loop is already running here."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a notebook or Dagster's own loop
-        return pool.submit(asyncio.run, coro).result()
 
 
 class AsyncChatClient:

@@ -31,7 +31,6 @@ that appears in a replaced written output but not in the real one), else the row
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import re
 import uuid
 from collections import Counter
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from retool_data.aio import run_sync
 from retool_data.schema import StageResult, make_rejects
 from retool_data.stages.consistency_repair import repair_trace
 from retool_data.trace import ToolCall, parse_trace
@@ -201,16 +201,6 @@ async def acheck_consistency(
 STAGE = "consistency"
 
 
-def _run_coroutine(coro: Any) -> Any:
-    """`asyncio.run`, also from code that is already inside an event loop (Jupyter, async Dagster ops)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def _kept_frame(
     df: pl.DataFrame, idx: list[int], reports: list[ConsistencyReport], column: str
 ) -> pl.DataFrame:
@@ -261,7 +251,7 @@ def consistency_stage(
 
         return await asyncio.gather(*(one(i) for i in range(df.height)))
 
-    reports = _run_coroutine(check_all())
+    reports = run_sync(check_all())
     kept_idx, rejected_idx, reasons, details = [], [], [], []
     for i, rep in enumerate(reports):
         if rep is None or not rep.consistent:

@@ -139,7 +139,7 @@ def heuristic_rewrite(
 
 
 def _execute(codes: list[str], sandbox: Any, workers: int, timeout_s: float) -> list[Any]:
-    from retool_data.llm.client import run_sync
+    from retool_data.aio import run_sync
 
     if not codes:
         return []
