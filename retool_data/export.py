@@ -147,6 +147,15 @@ def verl_features() -> Any:
     )
 
 
+def _dataset(rows: list[dict[str, Any]], features: Any) -> Any:
+    """A `datasets.Dataset` of `rows`; no rows still gives every column (``from_list([])`` has none)."""
+    from datasets import Dataset
+
+    if rows:
+        return Dataset.from_list(rows, features=features)
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
 def export_dataset(
     df: pl.DataFrame,
     out_dir: str | Path,
@@ -160,9 +169,9 @@ def export_dataset(
     license: str = "apache-2.0",
     verl_data_source: str = "lighteval/MATH",
 ) -> ExportResult:
-    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`."""
-    from datasets import Dataset
+    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`.
 
+    No rows is a valid export (every file written, with the schema and zero rows; the card says why)."""
     missing = [c for c in ("problem", "trace") if c not in df.columns]
     if missing:
         raise ValueError(f"cannot export: input frame lacks columns {missing}")
@@ -185,7 +194,7 @@ def export_dataset(
     config = dict(config or {})
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
-    ds = Dataset.from_list(sft_rows(df), features=sft_features())
+    ds = _dataset(sft_rows(df), sft_features())
     ds.save_to_disk(str(out / HF_DATASET_DIR))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
     shards = []
@@ -196,7 +205,7 @@ def export_dataset(
         shards.append(path)
     (out / "verl").mkdir()
     verl_path = out / "verl" / "train.parquet"
-    Dataset.from_list(verl_rows(df, verl_data_source), features=verl_features()).to_parquet(str(verl_path))
+    _dataset(verl_rows(df, verl_data_source), verl_features()).to_parquet(str(verl_path))
     card = render_card(
         df,
         pretty_name=pretty_name,
