@@ -147,9 +147,21 @@ def lone_surrogate(text: str) -> int | None:
         return exc.start
 
 
+def _valid_unicode(value: Any) -> Any:
+    """`value` with lone surrogates in its strings written as ``\\udXXX`` escapes: the HTTP client encodes the
+    body as UTF-8 and would fail on them, on every retry (a prompt should never hold one, but must not crash)."""
+    if isinstance(value, str):
+        return value if lone_surrogate(value) is None else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_unicode(v) for v in value]
+    return value
+
+
 def _failed(error: str, attempts: int) -> ChatResponse:
     """An error response whose message is valid Unicode (it may quote a malformed reply), capped in size."""
-    error = error[:2000].encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+    error = error[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
     return ChatResponse(text=None, error=error, attempts=attempts)
 
 
@@ -169,7 +181,7 @@ def parse_chat_reply(resp: Any) -> ChatResponse:
         raise _Retryable("bad_response", f"reply has no text content (content is {type(text).__name__})")
     at = lone_surrogate(text)
     if at is not None:
-        escaped = text[at].encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+        escaped = text[at].encode("utf-8", "backslashreplace").decode("utf-8")
         raise _Retryable("bad_response", f"reply text holds a lone surrogate {escaped} at offset {at}")
     finish = getattr(first, "finish_reason", None)
     usage = getattr(resp, "usage", None)
@@ -219,7 +231,7 @@ class AsyncChatClient:
         # The SDK's generic `post` (same auth, headers, error classes and reply model as
         # `chat.completions.create`) without `create`'s typed-params transform, which costs ~1 ms of CPU per
         # request walking TypedDict annotations: the server validates the body anyway.
-        body = {"model": self.model, "messages": list(req.messages), **req.params}
+        body = _valid_unicode({"model": self.model, "messages": list(req.messages), **req.params})
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 resp = await sdk.post("/chat/completions", cast_to=ChatCompletion, body=body)

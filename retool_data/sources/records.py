@@ -85,7 +85,7 @@ def safe_text(value: str) -> str:
         value.encode("utf-8")
         return value
     except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _surrogate_at(value: str) -> int | None:

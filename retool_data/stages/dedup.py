@@ -177,13 +177,19 @@ def dedup(
     for i in range(len(rows)):
         clusters.setdefault(uf.find(i), []).append(i)
 
-    owner = problem_keys(df).to_list()  # the problem each row answers: its responses stay together
+    # The problem each row answers and which response it is: the best row's problem keeps its other responses
+    # (same problem_id, another response_index); rows without a response_index are plain duplicates.
+    owner = problem_keys(df).to_list()
+    response = df["response_index"].to_list() if "response_index" in df.columns else [None] * df.height
     kept_idx, rejected_idx, reasons, details = [], [], [], []
     cluster_size = [1] * len(rows)
     for members in clusters.values():
         best = min(members, key=lambda i: _rank_key(rows[i]))
-        for i in members:
-            if i == best or (owner[i] is not None and owner[i] == owner[best]):
+        answers = {response[best]}
+        for i in sorted(members, key=lambda i: _rank_key(rows[i])):
+            sibling = owner[i] is not None and owner[i] == owner[best] and response[i] not in answers
+            if i == best or (sibling and response[i] is not None):
+                answers.add(response[i])
                 kept_idx.append(i)
                 cluster_size[i] = len(members)
                 continue
