@@ -88,6 +88,7 @@ class ParquetIOManager(PolarsParquetIOManager):
 
     def load_partitions(self, context: InputContext) -> Any:
         loaded = super().load_partitions(context)
+        keys = context.asset_partition_keys
         if len(keys) == 1 and is_dict_type(context.dagster_type.typing_type):
             return {keys[0]: loaded}
         return loaded

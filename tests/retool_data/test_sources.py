@@ -56,7 +56,7 @@ def test_sample_kept_rows_follow_the_schema():
     assert kept.schema == PROBLEM_SCHEMA
     assert kept["dataset"].unique().to_list() == [SAMPLE_DATASET]
     assert kept["problem_id"].to_list() == [problem_id(p) for p in kept["problem"]]
-    assert kept["id"].to_list() == [row_id(p, i) for p, i in zip(kept["problem_id"], kept["response_index"])]
+    assert kept["id"].to_list() == [row_id(p, i) for p, i in zip(kept["problem_id"], kept["response_index"], strict=True)]
     assert kept["id"].n_unique() == kept.height
     second = [str(e["line"]) for e in MANIFEST if e["kind"] == "second_response"]
     assert kept.filter(pl.col("response_index") == 1)["source_id"].to_list() == second
