@@ -66,7 +66,9 @@ def format_report(run: CurationRun, dagster_home: Path) -> str:
             f"in {source['shards']} shard(s) of up to {source['shard_size']}"
         )
         if source["kept"] == 0:
-            lines.append("no usable rows in the source: nothing to verify, rewrite or filter (see the quarantine)")
+            lines.append(
+                "no usable rows in the source: nothing to verify, rewrite or filter (see the quarantine)"
+            )
     if run.shards_run != run.shards:
         lines.append(f"shards run now: {', '.join(run.shards_run) or 'none'} (the others were up to date)")
     if export:

@@ -37,5 +37,7 @@ def surplus_responses(df: pl.DataFrame, verified: Sequence[bool], k: int | None 
         if len(kept) < k:
             kept.append(str(ids[i]))
         else:
-            out[i] = f"verified, but problem {keys[i]} already has {k} verified response(s): {', '.join(kept)}"
+            out[i] = (
+                f"verified, but problem {keys[i]} already has {k} verified response(s): {', '.join(kept)}"
+            )
     return out

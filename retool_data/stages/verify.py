@@ -136,8 +136,6 @@ def _split(
         "judge_usage": judge.usage.as_dict() if judge is not None else None,
         "surplus_responses": reasons.count(SURPLUS_REASON),
     }
-    result = StageResult(
-        kept, make_rejects(dropped, STAGE, reasons, details), stats
-    )
+    result = StageResult(kept, make_rejects(dropped, STAGE, reasons, details), stats)
     result.check_invariant(out.height)
     return result

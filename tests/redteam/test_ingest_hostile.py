@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 from retool_data.schema import PROBLEM_SCHEMA, REJECT_SCHEMA, problem_id
 from retool_data.sources import REJECT_REASONS, read_local
 
-GOOD = {"problem": "What is 6 times 7?", "reasoning": "6 \\times 7 = 42", "solution": "\\boxed{42}", "domain": "math"}
+GOOD = {
+    "problem": "What is 6 times 7?",
+    "reasoning": "6 \\times 7 = 42",
+    "solution": "\\boxed{42}",
+    "domain": "math",
+}
 
 
 def good(i: int) -> bytes:
@@ -59,7 +64,11 @@ def test_deeply_nested_json_line_is_one_invalid_row(tmp_path):
 
 def test_nested_value_within_the_limit_in_a_text_field_is_kept_as_json_text(tmp_path):
     nested = "[" * 400 + "]" * 400
-    path = write(tmp_path / "n.jsonl", good(1), f'{{"problem": {nested}, "reasoning": "r", "domain": "math"}}\n'.encode())
+    path = write(
+        tmp_path / "n.jsonl",
+        good(1),
+        f'{{"problem": {nested}, "reasoning": "r", "domain": "math"}}\n'.encode(),
+    )
     result = read_local(path)
     accounted(result, 2)
     assert rejects(result) == [("invalid_row", "problem: expected a string, got list")]
@@ -77,7 +86,9 @@ def test_lone_surrogate_escape_is_quarantined_with_its_field_and_stays_storable(
     bad = b'{"problem": "What is \\ud800 plus 1?", "reasoning": "r", "domain": "math"}\n'
     result = read_local(write(tmp_path / "sur.jsonl", bad, good(2)))
     accounted(result, 2)
-    assert rejects(result) == [("invalid_row", "problem: lone surrogate \\ud800 at offset 8 (not valid Unicode)")]
+    assert rejects(result) == [
+        ("invalid_row", "problem: lone surrogate \\ud800 at offset 8 (not valid Unicode)")
+    ]
     assert json.loads(result.rejected["row"][0])["problem"] == "What is \\ud800 plus 1?"  # escaped, not lost
 
 
@@ -96,14 +107,18 @@ def test_integer_over_4300_digits_is_one_invalid_row(tmp_path):
     result = read_local(write(tmp_path / "int.jsonl", huge, good(2)))
     accounted(result, 2)
     [(reason, detail)] = rejects(result)
-    assert reason == "invalid_row" and detail.startswith("line 1: invalid JSON (Exceeds the limit (4300 digits)")
+    assert reason == "invalid_row" and detail.startswith(
+        "line 1: invalid JSON (Exceeds the limit (4300 digits)"
+    )
 
 
 def test_difficulty_that_overflows_a_float_or_is_infinite(tmp_path):
     lines = [
         json.dumps({**GOOD, "problem": "a", "difficulty": 10**400}).encode() + b"\n",
-        json.dumps({**GOOD, "problem": "b"}).replace('"domain"', '"difficulty": 1e999, "domain"').encode() + b"\n",
-        json.dumps({**GOOD, "problem": "c"}).replace('"domain"', '"difficulty": NaN, "domain"').encode() + b"\n",
+        json.dumps({**GOOD, "problem": "b"}).replace('"domain"', '"difficulty": 1e999, "domain"').encode()
+        + b"\n",
+        json.dumps({**GOOD, "problem": "c"}).replace('"domain"', '"difficulty": NaN, "domain"').encode()
+        + b"\n",
     ]
     result = read_local(write(tmp_path / "d.jsonl", *lines))
     accounted(result, 3)
@@ -120,7 +135,9 @@ def test_raw_cr_inside_a_json_line_does_not_split_the_row(tmp_path):
 
 
 def test_crlf_line_endings_and_blank_lines(tmp_path):
-    result = read_local(write(tmp_path / "crlf.jsonl", good(1).replace(b"\n", b"\r\n"), b"\r\n", b"   \n", good(2)))
+    result = read_local(
+        write(tmp_path / "crlf.jsonl", good(1).replace(b"\n", b"\r\n"), b"\r\n", b"   \n", good(2))
+    )
     accounted(result, 2)  # blank lines are not rows
     assert result.kept["source_id"].to_list() == ["0", "1"]
 
@@ -136,10 +153,15 @@ def test_rows_with_no_recognised_column_say_so(tmp_path):
     result = read_local(write(tmp_path / "other.jsonl", *lines))
     accounted(result, 4)
     assert rejects(result)[:2] == [
-        ("unrecognised_columns", "no known column (has: 'text', 'label'); expected problem/question, reasoning, ..."),
+        (
+            "unrecognised_columns",
+            "no known column (has: 'text', 'label'); expected problem/question, reasoning, ...",
+        ),
         ("unrecognised_columns", "no known column (has: none); expected problem/question, reasoning, ..."),
     ]
-    assert rejects(result)[2][0] == "non_math_domain"  # a known column (id) but nothing else: not "unrecognised"
+    assert (
+        rejects(result)[2][0] == "non_math_domain"
+    )  # a known column (id) but nothing else: not "unrecognised"
 
 
 @pytest.mark.parametrize("value", [b'"just a string"', b"null", b"3.5", b"true", b"[1, 2]"])
@@ -157,7 +179,9 @@ def test_corrupt_parquet_beside_good_files_loses_only_itself(tmp_path):
     accounted(result, 3)
     assert result.kept["problem"].to_list() == ["What is 8 + 8?", "What is 9 times 7?"]
     [(reason, detail)] = rejects(result)
-    assert reason == "unreadable_file" and detail.startswith(f"{tmp_path / 'b.parquet'}: not a readable parquet file")
+    assert reason == "unreadable_file" and detail.startswith(
+        f"{tmp_path / 'b.parquet'}: not a readable parquet file"
+    )
 
 
 def test_truncated_parquet_is_unreadable_not_a_crash(tmp_path):
@@ -173,7 +197,9 @@ def test_truncated_parquet_is_unreadable_not_a_crash(tmp_path):
 
 
 def test_parquet_row_with_invalid_utf8_is_one_row(tmp_path):
-    problems = pa.array([b"What is 1 + 1?", b"bad \xff byte", b"What is 2 + 2?"], type=pa.binary()).view(pa.string())
+    problems = pa.array([b"What is 1 + 1?", b"bad \xff byte", b"What is 2 + 2?"], type=pa.binary()).view(
+        pa.string()
+    )
     table = pa.table({"problem": problems, "reasoning": ["r1", "r2", "r3"], "domain": ["math"] * 3})
     pq.write_table(table, tmp_path / "t.parquet")
     result = read_local(tmp_path / "t.parquet")
@@ -223,7 +249,9 @@ def test_confusable_copy_of_a_problem_is_the_same_problem(tmp_path):
 
 def test_rows_in_is_the_number_of_input_lines_even_when_parsing_would_merge_or_split(tmp_path):
     """rows_in is counted from the input (non-blank LF-terminated lines), not from kept + rejected."""
-    data = good(1) + b'{"problem": "a\rb", "reasoning": "r", "domain": "math"}\n' + b"{broken\n" + good(4)[:-1]
+    data = (
+        good(1) + b'{"problem": "a\rb", "reasoning": "r", "domain": "math"}\n' + b"{broken\n" + good(4)[:-1]
+    )
     path = write(tmp_path / "count.jsonl", data)  # the last line has no newline
     expected = sum(1 for line in data.split(b"\n") if line.strip())
     result = read_local(path)
@@ -235,9 +263,27 @@ def test_rows_in_is_the_number_of_input_lines_even_when_parsing_would_merge_or_s
 
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=30)  # surrogates too
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | ANY_TEXT
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(ANY_TEXT, c, max_size=3), max_leaves=8)
-FIELDS = st.sampled_from(["problem", "question", "reasoning", "solution", "gold_answer", "answer", "domain",
-                          "difficulty", "source_id", "dataset", "conversations", "deepseek_reasoning", "id", "x"])
+JSON_VALUES = st.recursive(
+    JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(ANY_TEXT, c, max_size=3), max_leaves=8
+)
+FIELDS = st.sampled_from(
+    [
+        "problem",
+        "question",
+        "reasoning",
+        "solution",
+        "gold_answer",
+        "answer",
+        "domain",
+        "difficulty",
+        "source_id",
+        "dataset",
+        "conversations",
+        "deepseek_reasoning",
+        "id",
+        "x",
+    ]
+)
 ROWS = st.dictionaries(FIELDS, JSON_VALUES, max_size=6) | JSON_VALUES
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -265,6 +311,12 @@ def test_fuzz_parquet_bytes_never_crash(tmp_path, data):
     result = read_local(tmp_path)
     assert result.kept["problem"].to_list()[:1] == [GOOD["problem"]]
     assert result.stats["rows_in"] == result.kept.height + result.rejected.height
-    assert set(result.rejected["reason"]) <= {"unreadable_file", "invalid_row", "unrecognised_columns",
-                                              "non_math_domain", "empty_problem", "missing_reasoning",
-                                              "duplicate_response"}
+    assert set(result.rejected["reason"]) <= {
+        "unreadable_file",
+        "invalid_row",
+        "unrecognised_columns",
+        "non_math_domain",
+        "empty_problem",
+        "missing_reasoning",
+        "duplicate_response",
+    }

@@ -30,18 +30,26 @@ GOOD = (
 HOSTILE: dict[str, Reply] = {
     "surrogate": Reply(text=GOOD.replace("So 84", "So \ud800 84")),
     "surrogate-pair-half": Reply(text="\udc00" + GOOD),
-    "usage-lots": Reply(text=GOOD, overrides={"usage": {"prompt_tokens": "lots", "completion_tokens": "many"}}),
-    "usage-negative": Reply(text=GOOD, overrides={"usage": {"prompt_tokens": -5, "completion_tokens": 1e400}}),
+    "usage-lots": Reply(
+        text=GOOD, overrides={"usage": {"prompt_tokens": "lots", "completion_tokens": "many"}}
+    ),
+    "usage-negative": Reply(
+        text=GOOD, overrides={"usage": {"prompt_tokens": -5, "completion_tokens": 1e400}}
+    ),
     "usage-list": Reply(text=GOOD, overrides={"usage": [1, 2]}),
     "usage-missing": Reply(text=GOOD, overrides={"usage": None}),
     "no-choices": Reply(text=GOOD, overrides={"choices": []}),
     "choices-missing": Reply(text=GOOD, overrides={"choices": None}),
-    "content-null": Reply(overrides={"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}),
+    "content-null": Reply(
+        overrides={"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}
+    ),
     "content-list": Reply(
         overrides={"choices": [{"index": 0, "message": {"role": "assistant", "content": [{"text": GOOD}]}}]}
     ),
     "finish-int": Reply(
-        overrides={"choices": [{"index": 0, "message": {"role": "assistant", "content": GOOD}, "finish_reason": 7}]}
+        overrides={
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": GOOD}, "finish_reason": 7}]
+        }
     ),
     "nul-and-bidi": Reply(text=GOOD.replace("So 84", "So\u0000 \u202e84\u202c")),
     "malformed-json": Reply("malformed"),
@@ -61,14 +69,26 @@ def scripted(body: dict[str, Any], seen: int) -> Reply:
 
 
 def backend(server: FakeOpenAIServer, cache: Any = None, retries: int = 1) -> OpenAIBackend:
-    cfg = ClientConfig(base_url=server.base_url, model="m", concurrency=4, timeout_s=2, max_retries=retries,
-                       backoff_base_s=0.01, backoff_max_s=0.02, progress=False)
+    cfg = ClientConfig(
+        base_url=server.base_url,
+        model="m",
+        concurrency=4,
+        timeout_s=2,
+        max_retries=retries,
+        backoff_base_s=0.01,
+        backoff_max_s=0.02,
+        progress=False,
+    )
     return OpenAIBackend(cfg, cache)
 
 
 def rows_for(*kinds: str) -> pl.DataFrame:
-    return frame([row(f"Problem KIND-{k}. What is 12 times 7?", "12 \\times 7 = 84", "\\boxed{84}", "84")
-                  for k in kinds])
+    return frame(
+        [
+            row(f"Problem KIND-{k}. What is 12 times 7?", "12 \\times 7 = 84", "\\boxed{84}", "84")
+            for k in kinds
+        ]
+    )
 
 
 def accounted(result, df: pl.DataFrame) -> None:
@@ -108,7 +128,9 @@ def test_lone_surrogate_reason_names_the_character_and_is_retried_then_quarantin
     offset = GOOD.index("So 84") + 3
     expected = f"bad_response: reply text holds a lone surrogate \\ud800 at offset {offset}"
     assert result.rejected["detail"][0] == expected
-    assert attempts == 3 and b.usage.retries == 2  # retried (a sampled reply may come back clean), then recorded
+    assert (
+        attempts == 3 and b.usage.retries == 2
+    )  # retried (a sampled reply may come back clean), then recorded
     assert len(ResponseCache(tmp_path)) == 0  # nothing malformed was cached: a re-run asks again
 
 
@@ -133,9 +155,18 @@ def test_usage_garbage_counts_as_zero_and_the_reply_is_cached(tmp_path):
 
 
 def test_judge_reply_with_a_lone_surrogate_is_a_judge_error_not_a_crash(tmp_path):
-    df = frame([row("Problem KIND-surrogate. Is 2 + 2 four?", "2 + 2 = 4", "The answer is four.", None,
-                    gold_solution="It is \\boxed{4}."),
-                row("Problem KIND-good. Is 3 + 3 six?", "3 + 3 = 6", "\\boxed{6}", "6")])
+    df = frame(
+        [
+            row(
+                "Problem KIND-surrogate. Is 2 + 2 four?",
+                "2 + 2 = 4",
+                "The answer is four.",
+                None,
+                gold_solution="It is \\boxed{4}.",
+            ),
+            row("Problem KIND-good. Is 3 + 3 six?", "3 + 3 = 6", "\\boxed{6}", "6"),
+        ]
+    )
     with FakeOpenAIServer(scripted) as server:
         result = verify(df, backend(server, ResponseCache(tmp_path)), judge_attempts=2)
     accounted(result, df)
@@ -145,7 +176,13 @@ def test_judge_reply_with_a_lone_surrogate_is_a_judge_error_not_a_crash(tmp_path
 
 def test_cache_never_fails_on_text(tmp_path):
     cache = ResponseCache(tmp_path)
-    texts = ["lone \ud800 high", "lone \udfff low", "nul \x00 byte", "bidi \u202e and zero width \u200b", "x" * 100_000]
+    texts = [
+        "lone \ud800 high",
+        "lone \udfff low",
+        "nul \x00 byte",
+        "bidi \u202e and zero width \u200b",
+        "x" * 100_000,
+    ]
     for i, text in enumerate(texts):
         request = ChatRequest.user(f"prompt {i} {text}")  # the prompt may hold it too
         key = fingerprint("m\ud800", request)
