@@ -195,7 +195,8 @@ def export_dataset(
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
     ds = _dataset(sft_rows(df), sft_features())
-    ds.save_to_disk(str(out / HF_DATASET_DIR))
+    # an empty dataset saved with the default sharding has no arrow file at all and cannot be loaded back
+    ds.save_to_disk(str(out / HF_DATASET_DIR), **({"num_shards": 1} if len(ds) == 0 else {}))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
     shards = []
     (out / "data").mkdir()
