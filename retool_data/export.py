@@ -26,6 +26,7 @@ from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
 
 STRING_COLUMNS = (
     "id",
+    "problem_id",
     "problem",
     "answer",
     "trace",
@@ -41,7 +42,7 @@ STRING_COLUMNS = (
     "rewrite_template",
     "system_template",
 )
-INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
+INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size", "response_index")
 HF_DATASET_DIR = "hf_dataset"  # the save_to_disk copy inside the export folder (what training reads)
 MANAGED = ("README.md", "data", "verl", HF_DATASET_DIR)
 
@@ -105,8 +106,11 @@ def verl_rows(
     """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
 
     verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
-    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``.
+    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``. One row per
+    problem: several kept responses to one problem (`problem_id`) are one RL prompt.
     """
+    if "problem_id" in df.columns and df.height:
+        df = df.filter(pl.col("problem_id").is_null() | pl.col("problem_id").is_first_distinct())
     return [
         {
             "data_source": data_source,
