@@ -38,6 +38,9 @@ SAMPLE_DATASET = "bundled-sample"
 SAMPLE_RESOURCE = "data/sample_problems.jsonl"
 LOCAL_SUFFIXES = (".jsonl", ".parquet")
 _ALIASES = {"question": "problem", "answer": "gold_answer"}
+# strict=False: control characters (a raw CR or TAB) inside strings are text, not a broken row. One decoder for
+# every line (json.loads with an option builds a new one per call).
+_DECODER = json.JSONDecoder(strict=False)
 
 
 def sample_path() -> Path:
@@ -80,8 +83,7 @@ def _parse_line(raw: bytes, number: int) -> Any:
             invalid=f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         )
     try:
-        # strict=False: control characters (a raw CR or TAB) inside strings are text, not a broken row
-        return json.loads(text, strict=False)
+        return _DECODER.decode(text)
     except RecursionError:
         return Candidate(invalid=f"line {number}: JSON nested too deep ({len(raw)} bytes)")
     except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300-digit conversion limit

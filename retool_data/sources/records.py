@@ -205,9 +205,12 @@ def _quarantine_copy(fields: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _response_key(row: Mapping[str, Any]) -> str:
-    text = json.dumps([row.get("reasoning"), row.get("solution")], ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def _response_key(row: Mapping[str, Any]) -> bytes:
+    """A digest of the teacher response (reasoning and solution), to tell a repeated response from a new one."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (row.get("reasoning"), row.get("solution")):
+        digest.update(b"\x01" if part is None else b"\x00" + part.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.digest()
 
 
 class RowNormalizer:
@@ -222,8 +225,8 @@ class RowNormalizer:
         self.max_responses = max_responses
         self.rows_in = 0
         self.rejected: list[tuple[dict[str, Any], str, str]] = []
-        # problem id -> {response key -> source_id of the kept row}: which responses each problem has
-        self._responses: dict[str, dict[str, str]] = {}
+        # problem id -> {response digest -> source_id of the kept row}: which responses each problem has
+        self._responses: dict[str, dict[bytes, str]] = {}
 
     def push(self, cand: Candidate) -> dict[str, Any] | None:
         self.rows_in += 1
