@@ -62,6 +62,23 @@ def _char_fold(ch: str) -> str:
     return unicodedata.normalize("NFC", _spoof_checker().getSkeleton(0, ch))
 
 
+def lone_surrogate(text: str) -> int | None:
+    """Offset of the first lone surrogate in `text` (a ``\\udXXX`` JSON escape with no pair: not valid Unicode,
+    and refused by UTF-8 encoders, polars, arrow and SQLite), else None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError as exc:
+        return exc.start
+
+
+def escape_surrogates(text: str) -> str:
+    """`text` with lone surrogates written as ``\\udXXX`` escapes (backslashreplace), so any column takes it."""
+    return text if lone_surrogate(text) is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def strip_invisible(text: str) -> str:
     """`text` without format (Cf) and other default-ignorable characters."""
     if text.isascii():

@@ -100,9 +100,7 @@ def rl_model(export: ExportSettings, training: TrainingSettings) -> MaterializeR
 
     start = read_policy(_dirs(training, "sft_model"))
     out = _dirs(training, "rl_model")
-    result, trained = train_grpo(
-        training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides
-    )
+    result, trained = train_grpo(training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides)
     last = next((h for h in reversed(result.metrics_history) if any(k.startswith("retool/") for k in h)), {})
     return MaterializeResult(
         metadata={

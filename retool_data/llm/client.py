@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from retool_data.aio import run_sync
 from retool_data.llm.cache import NullCache, ResponseStore, fingerprint
 from retool_data.llm.types import ChatRequest, ChatResponse, Pricing, UsageLedger
+from retool_data.textnorm import escape_surrogates, lone_surrogate
 
 log = logging.getLogger("retool_data.llm")
 T = TypeVar("T")
@@ -136,22 +137,11 @@ def _token_count(usage: Any, name: str) -> int:
     return 0
 
 
-def lone_surrogate(text: str) -> int | None:
-    """Offset of the first lone surrogate in `text` (a ``\\udXXX`` JSON escape with no pair), else None."""
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-        return None
-    except UnicodeEncodeError as exc:
-        return exc.start
-
-
 def _valid_unicode(value: Any) -> Any:
     """`value` with lone surrogates in its strings written as ``\\udXXX`` escapes: the HTTP client encodes the
     body as UTF-8 and would fail on them, on every retry (a prompt should never hold one, but must not crash)."""
     if isinstance(value, str):
-        return value if lone_surrogate(value) is None else value.encode("utf-8", "backslashreplace").decode()
+        return escape_surrogates(value)
     if isinstance(value, dict):
         return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -161,7 +151,7 @@ def _valid_unicode(value: Any) -> Any:
 
 def _failed(error: str, attempts: int) -> ChatResponse:
     """An error response whose message is valid Unicode (it may quote a malformed reply), capped in size."""
-    error = error[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
+    error = escape_surrogates(error[:2000])
     return ChatResponse(text=None, error=error, attempts=attempts)
 
 
@@ -181,7 +171,7 @@ def parse_chat_reply(resp: Any) -> ChatResponse:
         raise _Retryable("bad_response", f"reply has no text content (content is {type(text).__name__})")
     at = lone_surrogate(text)
     if at is not None:
-        escaped = text[at].encode("utf-8", "backslashreplace").decode("utf-8")
+        escaped = escape_surrogates(text[at])
         raise _Retryable("bad_response", f"reply text holds a lone surrogate {escaped} at offset {at}")
     finish = getattr(first, "finish_reason", None)
     usage = getattr(resp, "usage", None)

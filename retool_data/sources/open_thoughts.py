@@ -25,14 +25,7 @@ OPENTHOUGHTS_114K = "open-thoughts/OpenThoughts-114k"
 OPENTHOUGHTS_114K_CONFIG = "metadata"
 OPENTHOUGHTS3 = "open-thoughts/OpenThoughts3-1.2M"
 # Only these columns are read (parquet projection): code rows carry test cases of up to megabytes.
-_COLUMNS_114K = [
-    "problem",
-    "deepseek_reasoning",
-    "deepseek_solution",
-    "ground_truth_solution",
-    "domain",
-    "source",
-]
+_COLUMNS_114K = ["problem", "deepseek_reasoning", "deepseek_solution", "ground_truth_solution", "domain", "source"]
 _COLUMNS_OT3 = ["difficulty", "source", "domain", "conversations"]
 
 # The Open-Thoughts prompt prefixes math problems with this in the chat config; strip it so ids match.
@@ -121,12 +114,7 @@ def load_hub_rows(
     """Rows of a `datasets` dataset (Hub id or local path), reading only `columns` where the format allows."""
     import datasets  # heavy: imported only when a Hub source is read
 
-    kwargs: dict[str, Any] = {
-        "split": split,
-        "streaming": streaming,
-        "revision": revision,
-        "cache_dir": cache_dir,
-    }
+    kwargs: dict[str, Any] = {"split": split, "streaming": streaming, "revision": revision, "cache_dir": cache_dir}
     if data_files is not None:
         kwargs["data_files"] = data_files
     try:
@@ -142,18 +130,10 @@ def _read(
 ) -> StageResult:
     limit, domains, max_responses = opts.pop("limit"), opts.pop("domains"), opts.pop("max_responses")
     rows = load_hub_rows(path, name, split, columns=columns, **opts)
-    stats = {
-        "reader": reader,
-        "dataset": path,
-        "config": name,
-        "split": split,
-        "revision": opts["revision"],
-        "streaming": opts["streaming"],
-    }
+    stats = {"reader": reader, "dataset": path, "config": name, "split": split,
+             "revision": opts["revision"], "streaming": opts["streaming"]}
     candidates = map_rows(rows, mapper, dataset=path, id_prefix=f"{split}/")
-    return normalize_candidates(
-        candidates, domains=domains, limit=limit, max_responses=max_responses, stats=stats
-    )
+    return normalize_candidates(candidates, domains=domains, limit=limit, max_responses=max_responses, stats=stats)
 
 
 def read_openthoughts(
@@ -175,21 +155,9 @@ def read_openthoughts(
     `revision` (a commit sha or tag) pins the upstream version and is recorded in `stats` for lineage;
     `max_responses` caps the responses kept per problem (None: all).
     """
-    return _read(
-        path,
-        name,
-        split,
-        openthoughts_fields,
-        _COLUMNS_114K,
-        reader="openthoughts",
-        limit=limit,
-        domains=domains,
-        streaming=streaming,
-        revision=revision,
-        data_files=data_files,
-        cache_dir=cache_dir,
-        max_responses=max_responses,
-    )
+    return _read(path, name, split, openthoughts_fields, _COLUMNS_114K, reader="openthoughts", limit=limit,
+                 domains=domains, streaming=streaming, revision=revision, data_files=data_files,
+                 cache_dir=cache_dir, max_responses=max_responses)
 
 
 def read_openthoughts3(
@@ -206,18 +174,6 @@ def read_openthoughts3(
     max_responses: int | None = None,
 ) -> StageResult:
     """OpenThoughts3-1.2M rows as PROBLEM_SCHEMA, math only by default (options as `read_openthoughts`)."""
-    return _read(
-        path,
-        name,
-        split,
-        openthoughts3_fields,
-        _COLUMNS_OT3,
-        reader="openthoughts3",
-        limit=limit,
-        domains=domains,
-        streaming=streaming,
-        revision=revision,
-        data_files=data_files,
-        cache_dir=cache_dir,
-        max_responses=max_responses,
-    )
+    return _read(path, name, split, openthoughts3_fields, _COLUMNS_OT3, reader="openthoughts3", limit=limit,
+                 domains=domains, streaming=streaming, revision=revision, data_files=data_files,
+                 cache_dir=cache_dir, max_responses=max_responses)

@@ -36,6 +36,7 @@ import polars as pl
 
 from retool_data.answers import extract_answer
 from retool_data.schema import PROBLEM_SCHEMA, StageResult, empty_frame, make_rejects, problem_id, row_id
+from retool_data.textnorm import escape_surrogates, lone_surrogate
 
 STAGE = "ingest"
 REJECT_REASONS = (
@@ -79,23 +80,7 @@ class Candidate:
     reason: str = "invalid_row"
 
 
-def safe_text(value: str) -> str:
-    """`value` with lone surrogates (not valid Unicode) written as ``\\udXXX`` escapes, so polars/arrow take it."""
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _surrogate_at(value: str) -> int | None:
-    if value.isascii():
-        return None
-    try:
-        value.encode("utf-8")
-        return None
-    except UnicodeEncodeError as exc:
-        return exc.start
+safe_text = escape_surrogates  # what the readers call it: text any column accepts
 
 
 def map_rows(
@@ -133,7 +118,7 @@ def _type_error(fields: dict[str, Any]) -> str | None:
         if value is None:
             continue
         if isinstance(value, str):
-            at = _surrogate_at(value)
+            at = lone_surrogate(value)
             if at is not None:
                 return f"{name}: lone surrogate {safe_text(value[at])} at offset {at} (not valid Unicode)"
             continue
