@@ -123,7 +123,9 @@ def cold_start_dataset(
     source_stats = ingested.asset_materialization.metadata["source"].value if ingested else {}
 
     source_ids = source_problems.select("id").collect()["id"]
-    rows_read = source_ids.len() + rejected_rows.filter(pl.col("stage") == "ingest").height
+    # rows read, as the reader counted them from its input (older materializations: from the outputs)
+    ingested = source_ids.len() + rejected_rows.filter(pl.col("stage") == "ingest").height
+    rows_read = int(source_stats.get("rows_in", ingested))
     funnel = stage_funnel(rows_read, rejected_rows)
     result = export_dataset(
         decontaminated_traces,
