@@ -16,6 +16,7 @@ from dagster import AssetSpec, Definitions, map_asset_specs
 
 from pipelines import automation, checks
 from pipelines.assets import CURATION_ASSETS, PUBLISH_ASSETS, TRAINING_ASSETS
+from pipelines.executors import executor_from_env
 from pipelines.resources import resources_from_env
 
 CASCADED = set(automation.SHARD_ASSETS) | set(automation.COMBINE_ASSETS)
@@ -32,8 +33,10 @@ ASSET_CHECKS = [checks.no_contaminated_rows]
 
 
 def build_definitions(resources: Mapping[str, Any] | None = None) -> Definitions:
-    """The definitions with ``resources`` (default: configured from the environment, `resources_from_env`)."""
+    """The definitions with ``resources`` (default: configured from the environment, `resources_from_env`) and
+    the executor ``RETOOL_EXECUTOR`` names (`pipelines.executors`: Dagster's default, or Celery workers)."""
     return Definitions(
+        executor=executor_from_env(),
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
         jobs=[automation.ingest_job, automation.shard_job, automation.combine_job, automation.publish_job],

@@ -41,6 +41,13 @@ def assign_shards(df: pl.DataFrame, shard_size: int) -> pl.DataFrame:
     return numbered.with_columns(shard).drop(key, row)
 
 
+def partition_tags(key: str) -> dict[str, str]:
+    """The tags that make a run (launched outside `execute_in_process`) materialize partition ``key``."""
+    from dagster._core.storage.tags import PARTITION_NAME_TAG
+
+    return {PARTITION_NAME_TAG: key}
+
+
 def shard_keys(df: pl.DataFrame) -> list[str]:
     return sorted(df[SHARD_COLUMN].unique().to_list()) if df.height else []
 

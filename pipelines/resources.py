@@ -86,7 +86,9 @@ class LLMEndpoint(ConfigurableResource):
     price_in_per_mtok: float = Field(0.0, description="USD per million prompt tokens (cost report).")
     price_out_per_mtok: float = Field(0.0, description="USD per million completion tokens (cost report).")
     cache_dir: str | None = Field(
-        None, description="Response cache folder (None: $RETOOL_CACHE_DIR or ~/.cache)."
+        None,
+        description="Response cache: a folder, or a postgresql:// URL shared by every worker (None: "
+        "$RETOOL_CACHE_URL, else $RETOOL_CACHE_DIR, else ~/.cache).",
     )
     use_cache: bool = Field(
         True, description="Read and write the response cache (it is also the resume log)."
@@ -342,6 +344,8 @@ def _endpoint(cls: type[LLMEndpoint], role: str, env: Mapping[str, str]) -> LLME
     for name, cast in (("CONCURRENCY", int), ("PRICE_IN_PER_MTOK", float), ("PRICE_OUT_PER_MTOK", float)):
         if prefix + name in env:
             fields[name.lower()] = cast(env[prefix + name])
+    if cls is VerifierLLM and prefix + "JUDGE_ALL" in env:  # workers rebuild resources from the environment
+        fields["judge_all"] = env[prefix + "JUDGE_ALL"].strip().lower() in ("1", "true", "yes")
     return cls(**{k: v for k, v in fields.items() if v is not None})
 
 

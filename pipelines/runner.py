@@ -5,6 +5,12 @@ ingest (`ingest_job`: reads the source, plans the shards), one `shard_job` run p
 consistency), then `combine_job` (dedup, decontamination, quarantine, export). A shard that fails does not
 stop the others; the combine step only runs when every shard succeeded. ``resume=True`` keeps the ingested
 source and re-runs only the shards that are missing, failed or older than it, then combines.
+
+With ``RETOOL_EXECUTOR=celery`` (`pipelines.executors`) this process only orchestrates: each run's steps go to
+Celery workers, and up to ``parallel`` shard runs are in flight at once (default: the instance's
+``max_concurrent_runs``), so a backfill of many shards keeps every worker busy while the pools (``llm``,
+``sandbox``, their slots in the instance) cap what runs at once across all of them. The instance must be one
+the workers reach too (Postgres: deploy/dagster.postgres.yaml).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +123,29 @@ def _benchmarks_ready(defs: Definitions, out: CurationRun, log: Callable[[str], 
     return True
 
 
+def _execute_on_workers(
+    job: str,
+    instance: DagsterInstance,
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    partition: Any,
+) -> Any:
+    """One run of ``job`` whose steps execute where the definitions' executor sends them (Celery workers).
+
+    The job is reconstructable from ``pipelines.definitions`` so that a worker can rebuild it; the run's
+    resources are configured by the same ``RETOOL_*`` settings in every process."""
+    from dagster import execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from pipelines.partitions import partition_tags
+
+    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs", os.getcwd())
+    run_tags = {**tags, **(partition_tags(partition) if partition else {})}
+    return execute_job(
+        repository.get_reconstructable_job(job), instance, run_config=run_config, tags=run_tags
+    )
+
+
 def run_curation(
     defs: Definitions,
     instance: DagsterInstance,
@@ -125,20 +155,32 @@ def run_curation(
     publish: bool = False,
     log: Callable[[str], None] = print,
     log_level: str = "WARNING",
+    parallel: int | None = None,
 ) -> CurationRun:
-    """Materialize every curation asset in-process (see the module docstring); Dagster's own console log
-    shows ``log_level`` and above (every event is still in the instance's event log)."""
+    """Materialize every curation asset (see the module docstring); Dagster's own console log shows
+    ``log_level`` and above (every event is still in the instance's event log)."""
+    from pipelines.executors import executor_kind
+
     started = time.monotonic()
     out = CurationRun()
     tags = {LAUNCHED_BY: "cli", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     for run_id in reap_dead_cli_runs(instance):
         log(f"marked run {run_id} failed: its process is gone")
+    distributed = executor_kind() == "celery"
+    if parallel is None:
+        parallel = (
+            instance.get_concurrency_config().run_queue_config.max_concurrent_runs if distributed else 1
+        )
+    parallel = max(1, parallel or 1)
 
     def execute(job: str, step: str, run_config: Mapping[str, Any] | None = None, **kwargs: Any) -> bool:
         config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}}
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config=config, **kwargs
-        )
+        if distributed:
+            result = _execute_on_workers(job, instance, config, tags, kwargs.get("partition_key"))
+        else:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False, run_config=config, **kwargs
+            )
         out.results.append(result)
         if not result.success:
             out.failed[step] = _error(result)
@@ -156,14 +198,25 @@ def run_curation(
             return out
         ingested_at = _latest_timestamp(instance, "source_problems")
     out.shards = sorted(instance.get_dynamic_partitions(SHARDS_NAME))
+
+    def run_shard(shard: str) -> None:
+        if not execute("shard_job", shard, partition_key=shard):
+            log(f"{shard} failed: {out.failed[shard]}")
+
+    todo = []
     for i, shard in enumerate(out.shards, 1):
         if resume and shard_is_current(instance, shard, ingested_at or 0.0):
             log(f"{shard} ({i}/{len(out.shards)}): up to date, skipped")
             continue
         log(f"{shard} ({i}/{len(out.shards)}): verify, rewrite, consistency")
         out.shards_run.append(shard)
-        if not execute("shard_job", shard, partition_key=shard):
-            log(f"{shard} failed: {out.failed[shard]}")
+        todo.append(shard)
+    if parallel == 1:
+        for shard in todo:
+            run_shard(shard)
+    else:  # each thread only orchestrates one run: its steps execute on the Celery workers
+        with ThreadPoolExecutor(parallel, thread_name_prefix="shard-run") as pool:
+            list(pool.map(run_shard, todo))
     if not out.failed:
         log("combine: dedup, decontamination, export")
         execute("publish_job" if publish else "combine_job", "combine")

@@ -33,8 +33,11 @@ Concurrency = Annotated[int, typer.Option(min=1, help="Requests in flight at onc
 Limit = Annotated[int | None, typer.Option(min=0, help="Only the first N input rows.")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
 CacheDir = Annotated[
-    Path | None,
-    typer.Option(help="Response cache directory (env RETOOL_CACHE_DIR, else ~/.cache/retool-data)."),
+    str | None,
+    typer.Option(
+        help="Response cache: a folder, or a postgresql:// URL shared by many workers (env RETOOL_CACHE_URL, "
+        "else RETOOL_CACHE_DIR, else ~/.cache/retool-data)."
+    ),
 ]
 Timeout = Annotated[float, typer.Option(help="Seconds per HTTP attempt.")]
 Retries = Annotated[

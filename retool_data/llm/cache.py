@@ -5,7 +5,9 @@ the caller sees it, keyed by `fingerprint(model, request)`. A re-run, or a run k
 those rows and sends only the requests that never completed. Errors are never cached: a re-run retries them.
 
 The location is `default_cache_dir()` (``$RETOOL_CACHE_DIR`` or ``~/.cache/retool-data``) unless given;
-`NullCache` turns caching off (``--no-cache``).
+`NullCache` turns caching off (``--no-cache``). Many workers on many hosts share one cache in PostgreSQL
+(`retool_data.llm.pg_cache`): give a ``postgresql://`` URL instead of a folder, or set ``$RETOOL_CACHE_URL``
+(it wins over ``$RETOOL_CACHE_DIR``); the guarantees are the same.
 
 The cache never fails on text: a string that is not valid Unicode (a lone surrogate, in a reply or a prompt) is
 stored as its ``surrogatepass`` bytes and read back as the same string.
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 from retool_data.llm.types import ChatRequest, ChatResponse
 
 CACHE_FILE = "llm_cache.sqlite"
+CACHE_URL_ENV = "RETOOL_CACHE_URL"  # a postgresql:// URL: the cache shared by every worker
 KEY_VERSION = "1"  # bump when the fingerprint recipe changes
 
 
@@ -168,5 +171,16 @@ class ResponseCache:
 
 
 def open_cache(cache_dir: str | Path | None = None, enabled: bool = True) -> ResponseStore:
-    """The cache the CLI and pipelines use: `ResponseCache` at ``cache_dir`` (or the default), or `NullCache`."""
-    return ResponseCache(cache_dir) if enabled else NullCache()
+    """The cache the CLI and pipelines use: `NullCache` when disabled; `PostgresResponseCache` when
+    ``cache_dir`` (else ``$RETOOL_CACHE_URL``) is a ``postgresql://`` URL; else `ResponseCache` at ``cache_dir``
+    (or the default folder)."""
+    if not enabled:
+        return NullCache()
+    location = cache_dir if cache_dir is not None else os.environ.get(CACHE_URL_ENV) or None
+    from retool_data.llm.pg_cache import PostgresResponseCache, is_postgres_url
+
+    if is_postgres_url(str(location) if location is not None else None):
+        return PostgresResponseCache(str(location))
+    if location is not None and not isinstance(location, Path) and "://" in str(location):
+        raise ValueError(f"unsupported LLM cache URL {location!r}: give a folder or a postgresql:// URL")
+    return ResponseCache(location)
