@@ -147,12 +147,20 @@ class RewriterLLM(LLMEndpoint):
 
 
 class SandboxResource(ConfigurableResource):
-    """The local code sandbox (`sandbox.Sandbox`): the heuristic rewriter and the consistency check run here.
+    """The code sandbox: the heuristic rewriter and the consistency check run here.
 
-    One warm pool per run process, started on first use and closed when the run ends, so a shard's rewrite and
-    consistency steps share it when they run in the same process (`retool-data run`, the in-process executor).
+    Local (`sandbox.Sandbox`): one warm pool per run process, started on first use and closed when the run
+    ends, so a shard's rewrite and consistency steps share it when they run in the same process (`retool-data
+    run`, the in-process executor). With ``endpoints``: `retool_data.remote_sandbox.RemoteSandbox` over those
+    `retool-data sandbox serve` hosts instead (a shared service for many workers; same verdicts).
     """
 
+    endpoints: list[str] = Field(
+        [],
+        description="`retool-data sandbox serve` URLs (http://host:8080) to run code on instead of a local pool; "
+        "requests go round-robin and skip an endpoint that is down.",
+    )
+    token: str | None = Field(None, description="Secret: the servers' token, EnvVar('RETOOL_SANDBOX_TOKEN').")
     workers: int = Field(2, ge=1, description="Warm worker processes.")
     timeout_s: float = Field(5.0, description="Wall-clock seconds per code block.")
     memory_mb: int = Field(1024, description="Memory limit per code block.")
@@ -168,6 +176,11 @@ class SandboxResource(ConfigurableResource):
         """The run's `sandbox.Sandbox` (started now if this is the first step that needs it)."""
         if shard is not None and shard in self.fail_shards:
             raise RuntimeError(f"injected sandbox failure for {shard} (SandboxResource.fail_shards)")
+        if self._pool is None and self.endpoints:
+            from retool_data.remote_sandbox import RemoteConfig, RemoteSandbox
+
+            config = RemoteConfig(timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+            self._pool = RemoteSandbox(self.endpoints, token=self.token, config=config)
         if self._pool is None:
             from sandbox import Sandbox
 
@@ -373,6 +386,8 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
         "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),
         "sandbox": SandboxResource(
+            endpoints=_env_list(env.get("RETOOL_SANDBOX_ENDPOINTS"), []),
+            token=_secret(env, "RETOOL_SANDBOX_TOKEN"),
             workers=int(env.get("RETOOL_SANDBOX_WORKERS", 2)),
             timeout_s=float(env.get("RETOOL_SANDBOX_TIMEOUT_S", 5.0)),
             memory_mb=int(env.get("RETOOL_SANDBOX_MEMORY_MB", 1024)),

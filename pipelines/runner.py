@@ -19,7 +19,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,29 +122,6 @@ def _benchmarks_ready(defs: Definitions, out: CurationRun, log: Callable[[str], 
     return True
 
 
-def _execute_on_workers(
-    job: str,
-    instance: DagsterInstance,
-    run_config: Mapping[str, Any],
-    tags: Mapping[str, str],
-    partition: Any,
-) -> Any:
-    """One run of ``job`` whose steps execute where the definitions' executor sends them (Celery workers).
-
-    The job is reconstructable from ``pipelines.definitions`` so that a worker can rebuild it; the run's
-    resources are configured by the same ``RETOOL_*`` settings in every process."""
-    from dagster import execute_job
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-    from pipelines.partitions import partition_tags
-
-    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs", os.getcwd())
-    run_tags = {**tags, **(partition_tags(partition) if partition else {})}
-    return execute_job(
-        repository.get_reconstructable_job(job), instance, run_config=run_config, tags=run_tags
-    )
-
-
 def run_curation(
     defs: Definitions,
     instance: DagsterInstance,
@@ -176,7 +152,9 @@ def run_curation(
     def execute(job: str, step: str, run_config: Mapping[str, Any] | None = None, **kwargs: Any) -> bool:
         config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}}
         if distributed:
-            result = _execute_on_workers(job, instance, config, tags, kwargs.get("partition_key"))
+            from pipelines.distributed import execute_on_workers
+
+            result = execute_on_workers(job, instance, config, tags, kwargs.get("partition_key"))
         else:
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, tags=tags, raise_on_error=False, run_config=config, **kwargs
@@ -211,12 +189,23 @@ def run_curation(
         log(f"{shard} ({i}/{len(out.shards)}): verify, rewrite, consistency")
         out.shards_run.append(shard)
         todo.append(shard)
-    if parallel == 1:
+    if distributed and parallel > 1 and len(todo) > 1:
+        from pipelines.distributed import initialize_pools, run_partitions
+
+        initialize_pools(instance, defs.resolve_job_def("shard_job"))
+        config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+        for shard, result in run_partitions("shard_job", todo, instance, config, tags, parallel):
+            if isinstance(result, Exception):
+                out.failed[shard] = f"{type(result).__name__}: {result}"
+            else:
+                out.results.append(result)
+                if not result.success:
+                    out.failed[shard] = _error(result)
+            if shard in out.failed:
+                log(f"{shard} failed: {out.failed[shard]}")
+    else:
         for shard in todo:
             run_shard(shard)
-    else:  # each thread only orchestrates one run: its steps execute on the Celery workers
-        with ThreadPoolExecutor(parallel, thread_name_prefix="shard-run") as pool:
-            list(pool.map(run_shard, todo))
     if not out.failed:
         log("combine: dedup, decontamination, export")
         execute("publish_job" if publish else "combine_job", "combine")

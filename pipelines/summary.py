@@ -40,7 +40,9 @@ def stage_funnel(rows_read: int, rejected: pl.DataFrame) -> list[dict[str, Any]]
 def format_funnel(funnel: list[dict[str, Any]], top: int = 3) -> list[str]:
     lines = [f"{'stage':<14}{'in':>7}{'kept':>7}{'rejected':>10}  top reasons"]
     for s in funnel:
-        reasons = ", ".join(f"{r} {n}" for r, n in list(s["reasons"].items())[:top])
+        # most frequent first, also for a funnel read back from an instance (JSON metadata comes back key-sorted)
+        ranked = sorted(s["reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
+        reasons = ", ".join(f"{r} {n}" for r, n in ranked[:top])
         more = len(s["reasons"]) - top
         reasons += f", +{more} more" if more > 0 else ""
         lines.append(f"{s['stage']:<14}{s['rows_in']:>7}{s['kept']:>7}{s['rejected']:>10}  {reasons or '-'}")

@@ -45,8 +45,28 @@ def run(
     push_to_hub: Annotated[
         bool, typer.Option("--push-to-hub", help="Also publish the export ($RETOOL_HUB_REPO, $HF_TOKEN).")
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where steps execute: default (this machine) or celery (Celery workers started with "
+            "`retool-data worker`; needs a shared instance, e.g. Postgres). Default: $RETOOL_EXECUTOR."
+        ),
+    ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Shard runs in flight at once (default: 1; celery: the instance's max_concurrent_runs).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole curation (ingest, verify, rewrite, filters, export) and print where the dataset is."""
+    if executor is not None:
+        from pipelines.executors import EXECUTOR_ENV, executor_kind
+
+        with reported_as_bad_input("--executor", (ValueError,)):
+            executor_kind({EXECUTOR_ENV: executor})
+        os.environ[EXECUTOR_ENV] = executor  # before the definitions load: every run of this process uses it
     if source is not None:  # a missing file is a usage error here, not a failed Dagster run
         from retool_data.sources.registry import require_known_source
 
@@ -82,6 +102,7 @@ def run(
                 publish=push_to_hub,
                 log=lambda line: typer.echo(line, err=True),
                 log_level=log_level.upper(),
+                parallel=parallel,
             )
     finally:
         if bars_were_on:
@@ -109,6 +130,31 @@ def ui(
     os.execv(dagster, args)
 
 
+def worker(
+    name: Annotated[
+        str | None,
+        typer.Option(help="Worker name (default: retool-<pid>@<host>), shown in the run's events."),
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Start a Celery worker that executes curation steps (runs with RETOOL_EXECUTOR=celery send them here).
+
+    One step at a time, in this process (--pool solo): start one worker per core, on as many machines as you
+    like, with the same RETOOL_* settings as the runs (broker: $RETOOL_CELERY_BROKER)."""
+    from pipelines.executors import celery_app_args
+
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or shutil.which("celery")
+    if celery is None:
+        raise typer.BadParameter("the `celery` command is not installed in this environment")
+    broker = celery_app_args()["broker"]
+    args = [celery, "-A", "pipelines.celery_worker", "worker", "--pool", "solo", "--concurrency", "1"]
+    args += ["--queues", "dagster", "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle"]
+    args += ["--hostname", name or f"retool-{os.getpid()}@%h", "--loglevel", loglevel]
+    typer.echo(f"celery worker on {broker.split('@')[-1]}: {' '.join(args[1:])}", err=True)
+    os.execv(celery, args)
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("ui")(ui)
+    app.command("worker")(worker)

@@ -1,4 +1,5 @@
-"""`retool-data rewrite` killed with SIGKILL half way resumes without paying twice, and ends identical."""
+"""`retool-data rewrite` killed with SIGKILL half way resumes without paying twice, and ends identical: with the
+on-disk SQLite cache, and with the shared Postgres cache (RETOOL_CACHE_URL, live PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply, prompt_of
@@ -30,7 +32,8 @@ def trace_for(body: dict[str, Any], seen: int) -> Reply:
     return Reply(text=text)
 
 
-def run_cli(inp: Path, out: Path, server: FakeOpenAIServer, cache: Path) -> subprocess.Popen:
+def run_cli(inp: Path, out: Path, server: FakeOpenAIServer, cache: Path | str) -> subprocess.Popen:
+    """``cache``: a folder (SQLite) or a postgresql:// URL, given through RETOOL_CACHE_URL as a worker would."""
     cmd = [
         sys.executable,
         "-m",
@@ -47,13 +50,16 @@ def run_cli(inp: Path, out: Path, server: FakeOpenAIServer, cache: Path) -> subp
         "fake-rewriter",
         "--concurrency",
         "4",
-        "--cache-dir",
-        str(cache),
         "--timeout",
         "30",
         "--no-progress",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("RETOOL_CACHE_URL", None)
+    if isinstance(cache, str):
+        env["RETOOL_CACHE_URL"] = cache
+    else:
+        cmd += ["--cache-dir", str(cache)]
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -62,7 +68,18 @@ def finish(proc: subprocess.Popen) -> None:
     assert proc.returncode == 0, err.decode()[-2000:]
 
 
-def test_sigkill_half_way_then_resume(tmp_path):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
+def cache(request, tmp_path):
+    if request.param == "sqlite":
+        yield tmp_path / "cache"
+        return
+    from tests.services import postgres_database
+
+    with postgres_database("resume") as url:
+        yield url
+
+
+def test_sigkill_half_way_then_resume(tmp_path, cache):
     rows = [
         row(f"What is {n} squared?", f"calc-{n} so {n} times {n}.", f"\\boxed{{{n * n}}}", str(n * n))
         for n in range(N_ROWS)
@@ -82,7 +99,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
             server.paused = True  # this request and every later one waits: nothing else completes
         return trace_for(body, seen)
 
-    out, cache = tmp_path / "out.parquet", tmp_path / "cache"
+    out = tmp_path / "out.parquet"
     with FakeOpenAIServer(stop_answering_after, latency=0.02) as server:
         proc = run_cli(inp, out, server, cache)
         deadline = time.monotonic() + 60
