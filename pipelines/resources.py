@@ -21,8 +21,9 @@ from pydantic import Field, PrivateAttr
 
 from pipelines.instance import project_dir
 from pipelines.io import ParquetIOManager
+from retool_data import benchmark_sets
 
-DEFAULT_BENCHMARKS = ["aime24", "aime25", "amc23", "math500"]
+DEFAULT_BENCHMARKS = list(benchmark_sets.DEFAULT_BENCHMARKS)
 
 
 class BenchmarksUnavailable(RuntimeError):
@@ -182,7 +183,9 @@ class FilterSettings(ConfigurableResource):
     )
     benchmarks: list[str] = Field(DEFAULT_BENCHMARKS, description="Benchmarks to decontaminate against.")
     benchmarks_dir: str | None = Field(
-        None, description="Local benchmark copies (<dir>/<name>/) instead of the Hub."
+        None,
+        description="Local benchmark copies (<dir>/<name>/), or 'hub' to read them from the Hub by id "
+        "(None: the pinned snapshots shipped in the package).",
     )
     decontam_ngram: int = Field(6, description="Token n-gram size of the decontamination index.")
     decontam_min_containment: float | None = Field(0.5, description="Share of a benchmark item's n-grams.")
@@ -204,22 +207,32 @@ class FilterSettings(ConfigurableResource):
     )
     concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
 
-    def load_benchmarks(self) -> dict[str, list[str]]:
-        """Benchmark name -> problems (from ``benchmarks_dir`` when set, else the Hub).
+    def load_benchmark_sets(self) -> dict[str, Any]:
+        """Benchmark name -> `retool_data.benchmark_sets.BenchmarkSet` (items + provenance), read where
+        `resolve_benchmark_sources` says: ``benchmarks_dir`` when set (a folder, or ``hub``), else the pinned
+        snapshots in the package. Every entry point (CLI run, UI, sensor, schedule) goes through here.
 
         Raises `BenchmarksUnavailable` saying what to set when one cannot be read: decontamination never
         silently skips a benchmark."""
-        from retool_data.benchmark_sets import load_benchmarks
+        from retool_data.benchmark_sets import load_benchmark_sets
 
         try:
-            return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
-        except (OSError, ValueError) as exc:  # ConnectionError (no Hub), FileNotFoundError, a malformed file
-            where = f"under {self.benchmarks_dir}" if self.benchmarks_dir else "from the Hugging Face Hub"
+            return load_benchmark_sets(list(self.benchmarks), local_dir=self.benchmarks_dir)
+        # OSError: the Hub unreachable, a missing file; ValueError: a malformed file, a changed snapshot
+        except (OSError, ValueError) as exc:
+            where = {None: "from the pinned snapshots", "hub": "from the Hugging Face Hub"}.get(
+                self.benchmarks_dir, f"under {self.benchmarks_dir}"
+            )
             raise BenchmarksUnavailable(
                 f"cannot load the decontamination benchmarks {list(self.benchmarks)} {where}: "
-                f"{type(exc).__name__}: {exc}. Point RETOOL_BENCHMARKS_DIR at local copies (<dir>/<name>/), or "
-                "list the ones you have in RETOOL_BENCHMARKS (docs/configuration.md)."
+                f"{type(exc).__name__}: {exc}. Unset RETOOL_BENCHMARKS_DIR to use the pinned snapshots, point it "
+                "at local copies (<dir>/<name>/), or list the benchmarks you mean in RETOOL_BENCHMARKS "
+                "(docs/configuration.md)."
             ) from exc
+
+    def load_benchmarks(self) -> dict[str, list[str]]:
+        """Benchmark name -> problems (see `load_benchmark_sets`)."""
+        return {name: s.problems for name, s in self.load_benchmark_sets().items()}
 
     def decontam_options(self) -> dict[str, Any]:
         return {
@@ -354,7 +367,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "filters": FilterSettings(
             benchmarks=_env_list(env.get("RETOOL_BENCHMARKS"), DEFAULT_BENCHMARKS),
-            benchmarks_dir=env.get("RETOOL_BENCHMARKS_DIR"),
+            benchmarks_dir=env.get("RETOOL_BENCHMARKS_DIR") or None,  # unset or empty: the pinned snapshots
         ),
         "quality": QualityThresholds(),
         "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),

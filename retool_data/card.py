@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
@@ -25,6 +26,37 @@ def config_hash(config: dict[str, Any]) -> str:
     """12 hex digits identifying a configuration (canonical JSON, keys sorted)."""
     blob = json.dumps(config, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def portable_paths(value: Any, export_dir: str | Path | None = None) -> Any:
+    """``value`` with every absolute path string made machine-independent, so a published card names no folder
+    of the machine that built it: a path inside the export becomes relative to it, one inside the installed
+    project (the bundled sample) relative to the project's root (``retool_data/data/...``), any other its
+    file name alone. Dicts and lists are walked; other values pass through."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v, export_dir) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable_paths(v, export_dir) for v in value]
+    if not isinstance(value, str) or not PurePosixPath(value).is_absolute() or "\n" in value:
+        return value
+    path = Path(value)
+    project = Path(__file__).resolve().parents[1]
+    for base in [Path(export_dir).resolve()] if export_dir is not None else []:
+        if path.resolve().is_relative_to(base):
+            return path.resolve().relative_to(base).as_posix() or "."
+    if path.resolve().is_relative_to(project):
+        return path.resolve().relative_to(project).as_posix()
+    return path.name
+
+
+def benchmark_table(benchmarks: list[dict[str, Any]] | None) -> str:
+    """What decontamination checked against: each benchmark's source, origin, rows and sha256."""
+    if not benchmarks:
+        return "No benchmark list was recorded for this export (decontamination settings unknown).\n"
+    lines = ["| benchmark | source | rows | sha256 | origin |", "|---|---|---:|---|---|"]
+    for b in benchmarks:
+        lines.append(f"| {b['name']} | {b['source']} | {b['rows']} | `{b['sha256'][:16]}` | {b['origin']} |")
+    return "\n".join(lines) + "\n"
 
 
 def size_category(n: int) -> str:
@@ -105,10 +137,18 @@ def render_card(
     source_revision: str | None,
     stage_summary: list[dict[str, Any]] | None = None,
     rejects: pl.DataFrame | None = None,
+    benchmarks: list[dict[str, Any]] | None = None,
+    export_dir: str | Path | None = None,
 ) -> str:
-    """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body."""
+    """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body. Paths in
+    ``config`` and the rows' ``dataset`` names go through `portable_paths` (relative to ``export_dir``)."""
+    config = portable_paths(config, export_dir)
     chash = config_hash(config)
-    datasets_used = sorted({str(v) for v in df["dataset"].to_list()}) if "dataset" in df.columns else []
+    datasets_used = (
+        sorted({str(portable_paths(str(v), export_dir)) for v in df["dataset"].to_list()})
+        if "dataset" in df.columns
+        else []
+    )
     rewrite_templates = (
         sorted({str(v) for v in df["rewrite_template"].drop_nulls().to_list()})
         if ("rewrite_template" in df.columns)
@@ -137,6 +177,9 @@ def render_card(
             "source_datasets": datasets_used,
             "templates": templates,
             "num_rows": df.height,
+            "decontaminated_against": [
+                {k: b[k] for k in ("name", "source", "rows", "sha256")} for b in benchmarks or []
+            ],
         },
     }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
@@ -179,6 +222,9 @@ turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<inte
 ```
 </details>
 
+## Benchmarks checked (decontamination)
+
+{benchmark_table(benchmarks)}
 ## Rows dropped, per stage and reason
 
 {stage_table(stage_summary, rejects)}

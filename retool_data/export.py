@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from retool_data.card import config_hash, render_card
+from retool_data.card import config_hash, portable_paths, render_card
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
 
 STRING_COLUMNS = (
@@ -159,8 +159,11 @@ def export_dataset(
     pretty_name: str = "ReTool cold-start traces",
     license: str = "apache-2.0",
     verl_data_source: str = "lighteval/MATH",
+    benchmarks: list[dict[str, Any]] | None = None,
 ) -> ExportResult:
-    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`."""
+    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`.
+
+    ``benchmarks``: what decontamination checked against (`BenchmarkSet.provenance()` of each), for the card."""
     from datasets import Dataset
 
     missing = [c for c in ("problem", "trace") if c not in df.columns]
@@ -182,7 +185,7 @@ def export_dataset(
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    config = dict(config or {})
+    config = portable_paths(dict(config or {}), out)  # the card's config names no folder of this machine
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
     ds = Dataset.from_list(sft_rows(df), features=sft_features())
@@ -205,6 +208,8 @@ def export_dataset(
         source_revision=source_revision,
         stage_summary=stage_summary,
         rejects=rejects,
+        benchmarks=benchmarks,
+        export_dir=out,
     )
     card_path = out / "README.md"
     card_path.write_text(card, encoding="utf-8")

@@ -6,7 +6,7 @@
 
 `run_eval(config) -> EvalResult` (the function the Dagster asset ``eval_report`` calls):
 
-1. load the benchmarks (`retool_data.benchmark_sets.load_benchmark_items`: Hub id, local copy, or any jsonl);
+1. load the benchmarks (`retool_data.benchmark_sets.load_benchmark_items`; pinned snapshots by default);
 2. build each prompt (the RL template, or the text-only one for the baseline) with the chat template;
 3. run every missing sample, ``batch_size`` at a time, through `training.rollout.run_rollouts` on the chosen
    backend (`training.eval_backends`), with the real sandbox (none in text-only mode); each sample carries its

@@ -146,7 +146,8 @@ def deduplicated_traces(
 def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSettings) -> Iterator[Any]:
     from retool_data.stages.decontam import Decontaminator, decontaminate
 
-    benchmarks = filters.load_benchmarks()
+    sets = filters.load_benchmark_sets()
+    benchmarks = {name: s.problems for name, s in sets.items()}
     result = decontaminate(deduplicated_traces, Decontaminator(benchmarks, **filters.decontam_options()))
     yield from emit_stage(
         "decontaminated_traces",
@@ -155,7 +156,11 @@ def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSett
         result.kept,
         result.rejected,
         required=_required(),
-        extra_metadata={"benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()})},
+        extra_metadata={
+            "benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()}),
+            # name, source (snapshot / local / hub), origin, rows, sha256: the run summary and the card show it
+            "benchmarks": MetadataValue.json([s.provenance() for s in sets.values()]),
+        },
     )
 
 

@@ -88,11 +88,15 @@ def filter_command(
         str, typer.Option(help="Benchmarks to decontaminate against, comma-separated; '' = none.")
     ] = ("aime24,aime25,amc23,math500"),
     benchmarks_dir: Annotated[
-        Path | None,
-        typer.Option(help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl) instead of the Hub."),
+        str | None,
+        typer.Option(
+            help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl), or 'hub' for the Hub by id; "
+            "default: the pinned snapshots in the package."
+        ),
     ] = None,
     benchmark: Annotated[
-        list[str] | None, typer.Option(help="NAME=PATH override for one benchmark (repeatable).")
+        list[str] | None,
+        typer.Option(help="NAME=PATH (or NAME=hub, NAME=hub:<id>) for one benchmark (repeatable)."),
     ] = None,
     decontam_ngram: Annotated[int, typer.Option(help="Token n-gram size of the decontamination index.")] = 6,
     decontam_containment: Annotated[
@@ -132,7 +136,7 @@ def filter_command(
     concurrency: Annotated[int, typer.Option(help="Traces checked concurrently.")] = 32,
 ) -> None:
     """Filter rewritten traces: kept rows to --output, every dropped row (stage, reason, row) to --rejects."""
-    from retool_data.benchmark_sets import load_benchmarks
+    from retool_data.benchmark_sets import load_benchmark_sets
     from retool_data.card import config_hash
     from retool_data.filtering import FilterConfig, run_filters
     from retool_data.stages.filters import DEFAULT_FATAL_CODES
@@ -167,10 +171,15 @@ def filter_command(
         },
     )
     df = read_parquet_input(input, "INPUT")
-    bench = None
+    bench, provenance = None, []
     if config.benchmarks:
-        with reported_as_bad_input(["--benchmarks", "--benchmarks-dir", "--benchmark"]):
-            bench = load_benchmarks(names, benchmarks_dir, overrides)
+        # OSError: the Hub unreachable (``hub``), a folder not readable
+        with reported_as_bad_input(
+            ["--benchmarks", "--benchmarks-dir", "--benchmark"], (OSError, ValueError)
+        ):
+            sets = load_benchmark_sets(names, benchmarks_dir, overrides)
+        bench = {name: s.problems for name, s in sets.items()}
+        provenance = [s.provenance() for s in sets.values()]
     if config.consistency:
         from sandbox import Sandbox
 
@@ -194,6 +203,7 @@ def filter_command(
         "config": config.as_dict() | {"dedup": not no_dedup},
         "config_hash": config_hash(config.as_dict() | {"dedup": not no_dedup}),
         "stages": quarantine.summary(),
+        "benchmarks": provenance,
     }
     _write_with_lineage(kept, output, {**upstream, "retool_data.filter": summary})
     _write_atomic(rejects, quarantine.rejects.write_parquet)
@@ -261,6 +271,7 @@ def export_command(
             config={"filter": filter_report.get("config"), "input": str(input), "upstream": lineage},
             stage_summary=filter_report.get("stages"),
             rejects=rejected_rows,
+            benchmarks=filter_report.get("benchmarks"),
             source_revision=source_revision,
             rows_per_shard=rows_per_shard,
             pretty_name=pretty_name,

@@ -7,7 +7,7 @@ import polars as pl
 
 from pipelines import checks
 from pipelines.resources import FilterSettings
-from tests.conftest import BENCHMARKS_DIR, require
+from tests.conftest import BENCHMARKS_DIR
 
 
 def test_rate_is_a_warning_below_warn_and_an_error_below_error():
@@ -45,9 +45,8 @@ def test_schema_and_conservation_results():
 
 
 def test_the_contamination_gate_fails_on_a_copied_benchmark_problem():
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     aime = json.loads((BENCHMARKS_DIR / "aime24" / "test.jsonl").read_text().splitlines()[0])["problem"]
-    filters = FilterSettings(benchmarks=["aime24"], benchmarks_dir=str(BENCHMARKS_DIR))
+    filters = FilterSettings(benchmarks=["aime24"])  # the default: the pinned snapshot
     clean = pl.DataFrame({"id": ["a"], "problem": ["What is 12 times 7?"]})
     leaked = pl.DataFrame({"id": ["a", "b"], "problem": ["What is 12 times 7?", aime.replace("$", "")]})
     assert checks.no_contaminated_rows(cold_start_dataset=clean, filters=filters).passed

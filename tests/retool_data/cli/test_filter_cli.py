@@ -115,11 +115,11 @@ def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
             "--benchmarks",
             "math500",
             "--benchmarks-dir",
-            str(benchmarks_dir),
+            str(tmp_path / "no_benchmarks"),
         ],
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"benchmark 'math500' not found under {benchmarks_dir}" in result.output
+    assert f"benchmark 'math500' not found under {tmp_path / 'no_benchmarks'}" in result.output
     assert not (tmp_path / "o.parquet").exists()
 
 

@@ -188,8 +188,11 @@ def test_local_override_reads_hub_style_columns(tmp_path: Path, benchmarks_dir: 
     ).write_parquet(path)
     assert load_benchmark("aime24", path) == rows
     assert load_benchmarks(("aime24",), overrides={"aime24": str(path)})["aime24"][0] == rows[0]["problem"]
+    only_aime = tmp_path / "only_aime"
+    (only_aime / "aime24").mkdir(parents=True)
+    (only_aime / "aime24" / "test.jsonl").write_bytes((benchmarks_dir / "aime24" / "test.jsonl").read_bytes())
     with pytest.raises(FileNotFoundError, match="math500"):
-        load_benchmarks(("aime24", "math500"), local_dir=benchmarks_dir)
+        load_benchmarks(("aime24", "math500"), local_dir=only_aime)
     with pytest.raises(KeyError):
         load_benchmark("not-a-benchmark")
 
