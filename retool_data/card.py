@@ -59,6 +59,34 @@ def benchmark_table(benchmarks: list[dict[str, Any]] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def decontam_method(config: dict[str, Any]) -> str:
+    """How decontamination checked (layers and thresholds), read from the filter settings in ``config``."""
+    f = config.get("filter") or config.get("filters") or {}
+    if not isinstance(f, dict) or "decontam_layers" not in f:
+        return ""
+    layers = list(f["decontam_layers"]) + (["judge"] if f.get("decontam_judge") else [])
+    parts = []
+    if "ngram" in layers and f.get("decontam_min_containment") is not None:
+        parts.append(
+            f"ngram: >= {f['decontam_min_containment']} of an item's {f.get('decontam_ngram')}-grams"
+        )
+    if "fuzzy" in layers and f.get("decontam_min_ratio") is not None:
+        parts.append(f"fuzzy: ratio >= {f['decontam_min_ratio']}")
+    if "semantic" in layers and f.get("decontam_min_cosine") is not None:
+        parts.append(
+            f"semantic: cosine >= {f['decontam_min_cosine']} ({f.get('decontam_embedding_model')}, problems with "
+            f"TF-IDF cosine >= {f.get('decontam_candidate_tfidf')})"
+        )
+    if "judge" in layers:
+        parts.append(f"judge: LLM on pairs with cosine >= {f.get('decontam_judge_min_cosine')}")
+    policy = f.get("decontam_template_policy", "remove")
+    return (
+        f"Checked with layers `{', '.join(layers)}`: "
+        + "; ".join(["exact: canonical text", *parts])
+        + f". Template variants (same item, other numbers and answer): {policy}.\n"
+    )
+
+
 def size_category(n: int) -> str:
     for bound, label in (
         (1_000, "n<1K"),
@@ -225,6 +253,7 @@ turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<inte
 ## Benchmarks checked (decontamination)
 
 {benchmark_table(benchmarks)}
+{decontam_method(config)}
 ## Rows dropped, per stage and reason
 
 {stage_table(stage_summary, rejects)}

@@ -216,6 +216,37 @@ def export_dataset(
     return ExportResult(out, len(ds), shards, verl_path, card_path, out / HF_DATASET_DIR, config_hash(config))
 
 
+def _question_from_prompt(content: str) -> str:
+    """The problem inside an `RL_TEMPLATE` user turn (the whole turn when it is not in that template)."""
+    head, _, tail = RL_TEMPLATE.text.partition("{question}")
+    if content.startswith(head) and content.endswith(tail):
+        return content[len(head) : len(content) - len(tail) if tail else None]
+    return content
+
+
+def exported_problems(out_dir: str | Path) -> dict[str, list[tuple[str, str, str | None]]]:
+    """(id, problem, answer) of every exported row, read back from the written files: ``sft`` from the parquet
+    shards' ``problem``, ``verl`` from the RL parquet's user turn (what verl trains on, template removed)."""
+    out = Path(out_dir)
+    shards = sorted((out / "data").glob("*.parquet"))
+    verl = out / "verl" / "train.parquet"
+    if not shards or not verl.exists():
+        raise FileNotFoundError(f"{out} holds no export (data/*.parquet and verl/train.parquet)")
+    sft = pl.concat([pl.read_parquet(p, columns=["id", "problem", "answer"]) for p in shards])
+    rl = pl.read_parquet(verl, columns=["prompt", "reward_model", "extra_info"])
+    return {
+        "sft": [(str(r["id"]), r["problem"] or "", r["answer"]) for r in sft.iter_rows(named=True)],
+        "verl": [
+            (
+                str((r["extra_info"] or {}).get("id") or ""),
+                _question_from_prompt(r["prompt"][-1]["content"]),
+                (r["reward_model"] or {}).get("ground_truth") or None,
+            )
+            for r in rl.iter_rows(named=True)
+        ],
+    }
+
+
 def push_to_hub(
     out_dir: str | Path,
     repo_id: str,

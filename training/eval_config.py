@@ -90,6 +90,13 @@ class EvalConfig:
             "Local copies: <dir>/<name>/test.jsonl or <dir>/<name>.jsonl, or 'hub' (env RETOOL_BENCHMARKS_DIR)."
         ),
     )
+    training_data: list[str] = field(
+        default_factory=list,
+        metadata=_help(
+            "Datasets the model was trained on (export folder, .parquet, .jsonl, save_to_disk folder): a warning "
+            "and a report entry for each evaluated problem close to a training row (docs/evaluation.md)."
+        ),
+    )
     max_problems: int | None = field(
         default=None, metadata=_help("Only the first N problems of each benchmark (smoke runs).")
     )

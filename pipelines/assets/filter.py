@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, mul
 from pipelines import checks, metadata
 from pipelines.assets.stage_io import TRACE_PREVIEW, concat_shards, emit_stage
 from pipelines.partitions import SHARD_COLUMN, SOURCE_SHARDS
-from pipelines.resources import FilterSettings, QualityThresholds, SandboxResource
+from pipelines.resources import FilterSettings, QualityThresholds, SandboxResource, VerifierLLM
 
 
 def _required() -> dict[str, pl.DataType]:
@@ -131,35 +131,47 @@ def deduplicated_traces(
     outs={
         "decontaminated_traces": AssetOut(
             group_name="filter",
-            description="Traces whose problem copies no benchmark item (AIME, AMC, MATH-500 by default): "
-            "n-gram containment and fuzzy matching on canonical math tokens.",
+            description="Traces whose problem restates no benchmark item (AIME, AMC, MATH-500 by default): "
+            "exact, n-gram, fuzzy and embedding layers (optionally an LLM judge), answer-aware; kept rows "
+            "carry their best score and nearest item.",
             kinds={"polars"},
         ),
         "decontam_rejects": AssetOut(
             group_name="quarantine",
-            description="Problems that copy a benchmark item (benchmark_contamination).",
+            description="Problems that copy a benchmark item (benchmark_contamination) or, by policy, reuse its "
+            "template with other numbers (template_variant); the row records item, layer and scores.",
             kinds={"polars"},
         ),
     },
     check_specs=checks.stage_check_specs("decontaminated_traces"),
 )
-def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSettings) -> Iterator[Any]:
-    from retool_data.stages.decontam import Decontaminator, decontaminate
+def decontaminated_traces(
+    deduplicated_traces: pl.DataFrame, filters: FilterSettings, verifier_llm: VerifierLLM
+) -> Iterator[Any]:
+    from retool_data.stages.decontam import DECONTAM_COLUMNS, decontaminate
 
     sets = filters.load_benchmark_sets()
-    benchmarks = {name: s.problems for name, s in sets.items()}
-    result = decontaminate(deduplicated_traces, Decontaminator(benchmarks, **filters.decontam_options()))
+    judge = verifier_llm.chat_backend() if filters.decontam_judge else None
+    if filters.decontam_judge and judge is None:
+        raise Failure("decontam_judge is on but verifier_llm has no endpoint: set RETOOL_VERIFIER_ENDPOINT")
+    result = decontaminate(deduplicated_traces, filters.decontaminator(sets, judge))
+    config = result.stats["config"]
     yield from emit_stage(
         "decontaminated_traces",
         "decontam_rejects",
         deduplicated_traces.height,
         result.kept,
         result.rejected,
-        required=_required(),
+        required={**_required(), **DECONTAM_COLUMNS},
         extra_metadata={
-            "benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()}),
+            "benchmark_items": MetadataValue.json({k: len(s.items) for k, s in sets.items()}),
             # name, source (snapshot / local / hub), origin, rows, sha256: the run summary and the card show it
             "benchmarks": MetadataValue.json([s.provenance() for s in sets.values()]),
+            "decontamination": MetadataValue.json(config),
+            "decontam_stats": metadata.compact_json({k: v for k, v in result.stats.items() if k != "config"}),
+            "plot/decontam_scores": metadata.decontam_scores_plot(result.kept, result.rejected, config),
+            "closest_kept_rows": metadata.closest_kept_table(result.kept),
+            **(metadata.usage_metadata(judge.usage.as_dict(), judge.name) if judge is not None else {}),
         },
     )
 

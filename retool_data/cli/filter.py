@@ -105,6 +105,25 @@ def filter_command(
     decontam_ratio: Annotated[
         float, typer.Option(help="rapidfuzz ratio (0-100) for a fuzzy copy; 0 = off.")
     ] = 95.0,
+    decontam_layers: Annotated[
+        str, typer.Option(help="Decontamination layers, comma-separated: exact,ngram,fuzzy,semantic.")
+    ] = "exact,ngram,fuzzy,semantic",
+    decontam_cosine: Annotated[
+        float, typer.Option(help="Embedding cosine for a semantic match; 0 = off.")
+    ] = 0.75,
+    decontam_candidate_tfidf: Annotated[
+        float, typer.Option(help="TF-IDF cosine a problem needs before it is embedded (docs/filters.md).")
+    ] = 0.55,
+    template_policy: Annotated[
+        str, typer.Option(help="Template variants of a benchmark item (other numbers): remove | keep.")
+    ] = "remove",
+    decontam_judge_endpoint: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible endpoint that judges borderline pairs (adds the judge layer)."),
+    ] = None,
+    decontam_judge_model: Annotated[
+        str | None, typer.Option(help="Model name for --decontam-judge-endpoint.")
+    ] = None,
     allow: Annotated[
         list[str] | None,
         typer.Option(help="validate_trace problem code to tolerate (repeatable), e.g. answer_not_in_tags."),
@@ -153,6 +172,10 @@ def filter_command(
         decontam_ngram=decontam_ngram,
         decontam_min_containment=_off(decontam_containment),
         decontam_min_ratio=_off(decontam_ratio),
+        decontam_layers=tuple(x.strip() for x in decontam_layers.split(",") if x.strip()),
+        decontam_min_cosine=_off(decontam_cosine),
+        decontam_candidate_tfidf=decontam_candidate_tfidf,
+        decontam_template_policy=template_policy,
         fatal_codes=tuple(sorted((set(DEFAULT_FATAL_CODES) | set(forbid or ())) - set(allow or ()))),
         min_code_blocks=_off(min_code_blocks),
         max_code_blocks=_off(max_code_blocks),
@@ -170,8 +193,15 @@ def filter_command(
             "max_output_chars": max_output_chars,
         },
     )
+    if template_policy not in ("remove", "keep"):
+        raise typer.BadParameter("remove or keep", param_hint="--template-policy")
+    judge = None
+    if decontam_judge_endpoint:
+        from retool_data.llm import make_chat_backend
+
+        judge = make_chat_backend("openai", model=decontam_judge_model, endpoint=decontam_judge_endpoint)
     df = read_parquet_input(input, "INPUT")
-    bench, provenance = None, []
+    bench, answers, provenance = None, None, []
     if config.benchmarks:
         # OSError: the Hub unreachable (``hub``), a folder not readable
         with reported_as_bad_input(
@@ -179,16 +209,20 @@ def filter_command(
         ):
             sets = load_benchmark_sets(names, benchmarks_dir, overrides)
         bench = {name: s.problems for name, s in sets.items()}
+        answers = {name: [it.answer for it in s.items] for name, s in sets.items()}
         provenance = [s.provenance() for s in sets.values()]
     if config.consistency:
         from sandbox import Sandbox
 
         with Sandbox(**config.sandbox) as sb:
             kept, quarantine = run_filters(
-                df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup
-            )
+                df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup,
+                benchmark_answers=answers, judge=judge,
+            )  # fmt: skip
     else:
-        kept, quarantine = run_filters(df, config, benchmarks=bench, dedup_enabled=not no_dedup)
+        kept, quarantine = run_filters(
+            df, config, benchmarks=bench, dedup_enabled=not no_dedup, benchmark_answers=answers, judge=judge
+        )
 
     rejects = rejects or _sibling(output, ".rejects.parquet")
     report = report or _sibling(output, ".report.json")

@@ -11,10 +11,11 @@ Layers, each a reason a row can be matched by (`decontam_index` for the lexical 
   budget; the gate is measured to pass every rephrased copy of the evaluation set, see docs/filters.md);
 * ``judge`` (optional): an LLM decides pairs with ``judge_min_cosine <= cosine < min_cosine`` (`decontam_judge`).
 
-**Answer-aware**: a matched problem whose numbers are the item's, or whose answer equals the item's, is a copy
-(``benchmark_contamination``). One whose numbers were substituted and whose answer differs (or is unknown) is a
-``template_variant``: removed by default, kept with ``template_policy="keep"``. Items with fewer than
-``min_template_words`` words ("Compute $2^{10}$.") are no template: a changed number there is another problem.
+**Answer-aware**: when both answers are known they decide: a matched problem whose answer equals the item's is a
+copy (``benchmark_contamination``), one whose answer differs is a ``template_variant`` (same template, other
+numbers or wording, another answer). Without an answer, substituted numbers mark a variant and kept numbers a
+copy. Variants are removed by default and kept with ``template_policy="keep"``. Items with fewer than
+``min_template_words`` words ("Compute $2^{10}$.") are no template: another number there is another problem.
 """
 
 from __future__ import annotations
@@ -266,11 +267,13 @@ class Decontaminator:
             from retool_data.answers import is_equivalent
 
             equal = is_equivalent(answer, gold)
-        if equal or not changed:
+        # Known answers decide; without one, substituted numbers mark a variant.
+        variant = (equal is False) if equal is not None else changed
+        if not variant:
             reason: str | None = REASON
         elif ref.wording >= self.min_template_words:
             reason = TEMPLATE_REASON
-        else:
+        else:  # a short item is no template: another number or answer makes another problem
             reason, layer = None, "none"
         score = max(ratio / 100, containment, cosine or 0.0, 1.0 if layer == "exact" else 0.0)
         return Match(
