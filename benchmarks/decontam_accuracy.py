@@ -92,6 +92,7 @@ def main() -> None:
     rows = load_evalset()
     problems, answers = load_bench(args.benchmarks_dir)
     if args.tune:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
         from decontam_eval.tune import tune_thresholds
 
         tune_thresholds([r for r in rows if r["split"] == "tune"], problems, answers)

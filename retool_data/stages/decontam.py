@@ -11,10 +11,9 @@ Layers, each a reason a row can be matched by (`decontam_index` for the lexical 
   budget; the gate is measured to pass every rephrased copy of the evaluation set, see docs/filters.md);
 * ``judge`` (optional): an LLM decides pairs with ``judge_min_cosine <= cosine < min_cosine`` (`decontam_judge`).
 
-**Answer-aware**: when both answers are known they decide: a matched problem whose answer equals the item's is a
-copy (``benchmark_contamination``), one whose answer differs is a ``template_variant`` (same template, other
-numbers or wording, another answer). Without an answer, substituted numbers mark a variant and kept numbers a
-copy. Variants are removed by default and kept with ``template_policy="keep"``. Items with fewer than
+**Answer-aware**: a matched problem whose answer equals the item's, or that keeps the item's numbers, is a copy
+(``benchmark_contamination``); one whose numbers were substituted and whose answer differs (or is unknown) is a
+``template_variant``: removed by default, kept with ``template_policy="keep"``. Items with fewer than
 ``min_template_words`` words ("Compute $2^{10}$.") are no template: another number there is another problem.
 """
 
@@ -267,9 +266,9 @@ class Decontaminator:
             from retool_data.answers import is_equivalent
 
             equal = is_equivalent(answer, gold)
-        # Known answers decide; without one, substituted numbers mark a variant.
-        variant = (equal is False) if equal is not None else changed
-        if not variant:
+        # A variant has substituted numbers and no equal answer; the same numbers (or answer) make a copy,
+        # even with another answer (a leaked problem with a wrong training answer is still leaked).
+        if equal or not changed:
             reason: str | None = REASON
         elif ref.wording >= self.min_template_words:
             reason = TEMPLATE_REASON

@@ -78,6 +78,8 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     card = (export_dir / "README.md").read_text()
     assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
+    # which benchmarks were checked, and how
+    assert "Checked with layers `exact, ngram, fuzzy, semantic`" in card and "cosine >= 0.75" in card
     # the filter's configuration and the ingest revision travel into the card
     assert '"max_tokens": 16384' in card and "| source revision | `rev-9f1c` |" in card
     result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
