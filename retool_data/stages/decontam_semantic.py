@@ -86,8 +86,15 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
-            self._model = SentenceTransformer(str(self.path), device="cpu")
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar would land in the CLI's one-screen summary
+            try:
+                self._model = SentenceTransformer(str(self.path), device="cpu")
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
             self._model.max_seq_length = self.max_seq_length
         return self._model
 
