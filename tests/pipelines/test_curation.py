@@ -152,5 +152,13 @@ def test_stage_metadata_reports_counts_llm_usage_previews_and_plots(curated):
             "trace",
         }
         assert [s["stage"] for s in export["funnel"].value][:3] == ["ingest", "verify", "rewrite"]
+        # decontamination: the score histograms with thresholds, the closest kept rows, the layers in force
+        decontam = meta("decontaminated_traces")
+        assert "data:image/png;base64,iVBOR" in decontam["plot/decontam_scores"].value
+        closest = decontam["closest_kept_rows"].value.records
+        scores = [float(r.data["decontam_score"]) for r in closest]
+        assert closest and scores == sorted(scores, reverse=True)
+        assert decontam["decontamination"].value["layers"] == ["exact", "ngram", "fuzzy", "semantic"]
+        assert decontam["decontamination"].value["min_cosine"] == 0.75
     finally:
         instance.dispose()
