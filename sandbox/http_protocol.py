@@ -8,7 +8,9 @@ buffered body, and framing errors are answered in plain text. This subclass adds
 - an idle deadline, armed whenever no request is being handled (just connected, or a response finished): the
   request line and headers must be in within `read_timeout_s`, else the client gets a JSON 408 (or a plain close
   if it sent nothing) — a slowloris that trickles one byte a second holds a socket for `read_timeout_s`, no more;
-- when that deadline passes with response bytes still unsent (the client stopped reading), the socket is aborted;
+- a client that stops reading its responses: once the send buffer is over its high-water mark, it must drain
+  within `read_timeout_s` or the socket is aborted (a plain `close()` would wait for the buffer forever), which
+  also releases the handler waiting to write;
 - at most `max_connections` open at once: the next one gets a JSON 503 and is closed;
 - framing errors (bad or negative `Content-Length`, oversized headers, garbage) get a JSON 400, not text.
 
@@ -44,6 +46,7 @@ class GuardedH11Protocol(H11Protocol):
     max_connections: int = 4096
 
     _idle_timer: asyncio.TimerHandle | None = None
+    _write_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -65,7 +68,17 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_idle_timer()
+        self._disarm_write_timer()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:  # asyncio: the transport's buffer went over its high-water mark
+        super().pause_writing()
+        if self._write_timer is None:
+            self._write_timer = self.loop.call_later(self.read_timeout_s, self._write_stalled)
+
+    def resume_writing(self) -> None:
+        self._disarm_write_timer()
+        super().resume_writing()
 
     def send_400_response(self, msg: str) -> None:
         log.warning("invalid HTTP request from %s: %s", self.client, msg)
@@ -87,12 +100,23 @@ class GuardedH11Protocol(H11Protocol):
             self._idle_timer.cancel()
             self._idle_timer = None
 
+    def _disarm_write_timer(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+
+    def _write_stalled(self) -> None:
+        self._write_timer = None
+        log.warning("aborting a connection from %s: its reply did not drain for %.0f s", self.client,
+                    self.read_timeout_s)
+        self.transport.abort()
+
     def _idle_expired(self) -> None:
         self._idle_timer = None
         if self._handling_request():
             return
         if self.transport.get_write_buffer_size() > 0:
-            # The client stopped reading: close() would wait for the buffer to drain, possibly forever.
+            # The client stopped reading (under the high-water mark): close() would wait for it forever.
             self.transport.abort()
             return
         if self.transport.is_closing():

@@ -270,6 +270,21 @@ def test_stalled_body_gets_408(server: SandboxFusionServer) -> None:
     assert_serves(server)
 
 
+def test_client_that_never_reads_is_dropped(sb: Sandbox) -> None:
+    srv = _serve(sb)
+    one = json.dumps(verl_request("print('x' * (1 << 20))")).encode()  # ~1 MiB reply each
+    try:
+        with Conn(srv) as c:
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.send(request(one) * 12)  # more than the kernel buffers hold, and never read
+            assert wait_until(lambda: srv.app.pending == 1, 60)  # the server is blocked writing to it...
+            # ...until the reply has not drained for read_timeout_s: then the socket is aborted, the handler freed
+            assert wait_until(lambda: len(srv._server.server_state.connections) == 0 and srv.app.pending == 0, 60)
+        assert_serves(srv)
+    finally:
+        _stop(srv)
+
+
 def test_disconnected_client_run_is_cancelled(sb: Sandbox, server: SandboxFusionServer) -> None:
     body = json.dumps(verl_request("while True: pass", run_timeout=50)).encode()
     with Conn(server) as c:
