@@ -37,8 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 SCENARIOS = {
     "print(1)": ({"code": "print(1)", "run_timeout": 5}, "1\n"),
-    "sympy": ({"code": "import sympy as sp\nprint(sp.factorint(2**64 - 1))", "run_timeout": 10},
-              "{3: 1, 5: 1, 17: 1, 257: 1, 641: 1, 65537: 1, 6700417: 1}\n"),
+    "sympy": (
+        {"code": "import sympy as sp\nprint(sp.factorint(2**64 - 1))", "run_timeout": 10},
+        "{3: 1, 5: 1, 17: 1, 257: 1, 641: 1, 65537: 1, 6700417: 1}\n",
+    ),
     "timeout": ({"code": "import time\ntime.sleep(30)", "run_timeout": 1}, None),
     # Not in the defaults: 64 busy loops saturate a small shared machine, which then measures the machine.
     "spin": ({"code": "while True: pass", "run_timeout": 1}, None),
@@ -94,7 +96,14 @@ def pid_listening(port: int) -> int | None:
 
 
 async def scenario(url: str, body: dict, expected: str | None, n: int, concurrency: int) -> dict:
-    request = {"compile_timeout": 10, "stdin": "", "language": "python", "files": {}, "fetch_files": [], **body}
+    request = {
+        "compile_timeout": 10,
+        "stdin": "",
+        "language": "python",
+        "files": {},
+        "fetch_files": [],
+        **body,
+    }
     latencies: list[float] = []
     errors: dict[str, int] = {}
     todo = iter(range(n))
@@ -110,8 +119,11 @@ async def scenario(url: str, body: dict, expected: str | None, n: int, concurren
                 continue
             latencies.append(time.perf_counter() - t0)
             run = (reply or {}).get("run_result") or {}
-            ok = (run.get("status") == "TimeLimitExceeded" if expected is None
-                  else run.get("stdout") == expected and reply["status"] == "Success")
+            ok = (
+                run.get("status") == "TimeLimitExceeded"
+                if expected is None
+                else run.get("stdout") == expected and reply["status"] == "Success"
+            )
             if not ok:
                 key = f"HTTP {resp.status_code}" if reply is None else f"wrong result ({reply.get('status')})"
                 errors[key] = errors.get(key, 0) + 1
@@ -121,8 +133,13 @@ async def scenario(url: str, body: dict, expected: str | None, n: int, concurren
         t0 = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         elapsed = time.perf_counter() - t0
-    return {"n": n, "req_per_s": n / elapsed, "p50_ms": 1000 * statistics.median(latencies) if latencies else
-            float("nan"), "p99_ms": 1000 * pct(latencies, 0.99), "errors": errors}
+    return {
+        "n": n,
+        "req_per_s": n / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * pct(latencies, 0.99),
+        "errors": errors,
+    }
 
 
 def measure(url: str, pid: int | None, name: str, args: argparse.Namespace) -> dict:
@@ -141,9 +158,23 @@ def start_ours(workers: int) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "retool_data", "sandbox", "serve", "--port", str(port),
-                             "--workers", str(workers), "--max-timeout-s", "30"], cwd=REPO,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "retool_data",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--max-timeout-s",
+            "30",
+        ],
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -163,17 +194,24 @@ def _raw(url: str, data: bytes, wait_s: float = 10.0) -> str:
     with socket.create_connection((host, int(port)), timeout=wait_s) as s:
         s.sendall(data)
         t0 = time.perf_counter()
+        reply = b""
         try:
             reply = s.recv(65536)
+            while reply and b"\r\n\r\n" not in reply or reply.endswith(b"\r\n\r\n"):
+                more = s.recv(65536)  # the rest of the head, or a body sent apart from it
+                if not more:
+                    break
+                reply += more
         except TimeoutError:
-            return f"no reply, still open after {wait_s:.0f} s"
+            if not reply:
+                return f"no reply, still open after {wait_s:.0f} s"
         except ConnectionResetError:
             return "connection reset, no reply"
     if not reply:
         return f"closed without a reply after {time.perf_counter() - t0:.1f} s"
     head, _, body = reply.partition(b"\r\n\r\n")
     kind = "JSON" if b"application/json" in head.lower() else "text"
-    return f"{head.split(b' ', 2)[1].decode()} ({kind}) {body[:60].decode('utf-8', 'replace')!r}"
+    return f"{head.split(b' ', 2)[1].decode()} ({kind}) {body[:70].decode('utf-8', 'replace')!r}"
 
 
 def _post(body: bytes, *headers: str, length: bool = True) -> bytes:
@@ -188,7 +226,9 @@ PROBES = {
     "1 GiB announced, body not sent": lambda: _post(b"", "Content-Length: 1073741824", length=False),
     "no Content-Length": lambda: _post(b"", length=False),
     "nested JSON (100k '[')": lambda: _post(b"[" * 100_000),
-    "lone surrogate in code": lambda: _post(json.dumps({"code": "print(1)\ud800", "language": "python"}).encode()),
+    "lone surrogate in code": lambda: _post(
+        json.dumps({"code": "print(1)\ud800", "language": "python"}).encode()
+    ),
     "headers never finished": lambda: b"POST /run_code HTTP/1.1\r\nHost: x\r\n",
 }
 
@@ -217,13 +257,20 @@ def median_of(rounds: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--peer", help="base URL of a running SandboxFusion server (http://127.0.0.1:8081)")
-    ap.add_argument("--ours-workers", type=int, nargs="+", default=[len(os.sched_getaffinity(0))],
-                    help="sandbox workers of our server; one server per value (default: the CPUs)")
+    ap.add_argument(
+        "--ours-workers",
+        type=int,
+        nargs="+",
+        default=[len(os.sched_getaffinity(0))],
+        help="sandbox workers of our server; one server per value (default: the CPUs)",
+    )
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--requests", type=int, default=256, help="per round, print(1) and sympy")
     ap.add_argument("--timeout-requests", type=int, default=64, help="per round, the timeout scenario")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--scenarios", nargs="+", default=["print(1)", "sympy", "timeout"], choices=list(SCENARIOS))
+    ap.add_argument(
+        "--scenarios", nargs="+", default=["print(1)", "sympy", "timeout"], choices=list(SCENARIOS)
+    )
     ap.add_argument("--json", type=Path)
     ap.add_argument("--probes", action="store_true", help="hostile requests instead of the load scenarios")
     args = ap.parse_args()
@@ -236,7 +283,11 @@ def main() -> None:
             proc.wait(30)
         return
 
-    report: dict = {"cpus": len(os.sched_getaffinity(0)), "loadavg_before": os.getloadavg(), "concurrency": args.concurrency}
+    report: dict = {
+        "cpus": len(os.sched_getaffinity(0)),
+        "loadavg_before": os.getloadavg(),
+        "concurrency": args.concurrency,
+    }
     rounds: dict[tuple[str, str], list[dict]] = {}
     peer_pid = pid_listening(int(args.peer.rsplit(":", 1)[1].strip("/"))) if args.peer else None
     ours = {w: start_ours(w) for w in args.ours_workers}
@@ -249,8 +300,11 @@ def main() -> None:
                 for label, url, pid in targets:
                     fig = measure(url, pid, name, args)
                     rounds.setdefault((name, label), []).append(fig)
-                    print(f"{name:9} {label:22} {fig['req_per_s']:7.1f} req/s  p50 {fig['p50_ms']:8.1f} ms  "
-                          f"p99 {fig['p99_ms']:8.1f} ms  errors {fig['errors']}", file=sys.stderr)
+                    print(
+                        f"{name:9} {label:22} {fig['req_per_s']:7.1f} req/s  p50 {fig['p50_ms']:8.1f} ms  "
+                        f"p99 {fig['p99_ms']:8.1f} ms  errors {fig['errors']}",
+                        file=sys.stderr,
+                    )
     finally:
         for proc, _ in ours.values():
             proc.terminate()
@@ -258,15 +312,19 @@ def main() -> None:
     report["loadavg_after"] = os.getloadavg()
     report["results"] = {f"{n} | {label}": median_of(r) for (n, label), r in rounds.items()}
 
-    print(f"{args.concurrency} concurrent clients, {args.rounds} rounds, medians; load average before "
-          f"{report['loadavg_before'][0]:.2f}, after {report['loadavg_after'][0]:.2f}; cpus={report['cpus']}")
+    print(
+        f"{args.concurrency} concurrent clients, {args.rounds} rounds, medians; load average before "
+        f"{report['loadavg_before'][0]:.2f}, after {report['loadavg_after'][0]:.2f}; cpus={report['cpus']}"
+    )
     print("| scenario | server | req/s | p50 ms | p99 ms | CPU ms/req | requests | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for key, fig in report["results"].items():
         cpu = f"{fig['cpu_ms_per_req']:.1f}" if "cpu_ms_per_req" in fig else "-"
         errors = ", ".join(f"{k}: {v}" for k, v in fig["errors"].items()) or "0"
-        print(f"| {key} | {fig['req_per_s']:.1f} | {fig['p50_ms']:.1f} | {fig['p99_ms']:.1f} | {cpu} | "
-              f"{fig['requests']} | {errors} |")
+        print(
+            f"| {key} | {fig['req_per_s']:.1f} | {fig['p50_ms']:.1f} | {fig['p99_ms']:.1f} | {cpu} | "
+            f"{fig['requests']} | {errors} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -52,10 +52,15 @@ def parse_run_code(req: dict[str, Any]) -> RunCodeArgs:
     fetch = req.get("fetch_files")
     if fetch is not None and not (isinstance(fetch, list) and all(isinstance(p, str) for p in fetch)):
         raise RequestError("`fetch_files` must be a list of strings")
-    return RunCodeArgs(code=_text(req, "code"), language=language, run_timeout=_seconds(req, "run_timeout"),
-                       memory_mb=_megabytes(req, "memory_limit_MB"), stdin=_text(req, "stdin") or None,
-                       files=files or None, fetch_files=[_checked(f"fetch_files[{i}]", p) for i, p in
-                                                        enumerate(fetch)] if fetch else None)
+    return RunCodeArgs(
+        code=_text(req, "code"),
+        language=language,
+        run_timeout=_seconds(req, "run_timeout"),
+        memory_mb=_megabytes(req, "memory_limit_MB"),
+        stdin=_text(req, "stdin") or None,
+        files=files or None,
+        fetch_files=[_checked(f"fetch_files[{i}]", p) for i, p in enumerate(fetch)] if fetch else None,
+    )
 
 
 def _text(req: dict[str, Any], key: str) -> str | None:
@@ -72,7 +77,9 @@ def _checked(name: str, value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise RequestError(f"`{name}` holds a lone surrogate at index {e.start} (not valid Unicode)") from None
+        raise RequestError(
+            f"`{name}` holds a lone surrogate at index {e.start} (not valid Unicode)"
+        ) from None
     return value
 
 
@@ -80,7 +87,12 @@ def _seconds(req: dict[str, Any], key: str) -> float | None:
     value = req.get(key)
     if value is None or value == -1:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise RequestError(f"`{key}` must be a finite number of seconds > 0 (or -1 / null for the default)")
     return float(value)
 
@@ -129,8 +141,14 @@ def run_code_response(r: ExecResult) -> dict[str, Any]:
 
 def sandbox_error(message: str) -> dict[str, Any]:
     """SandboxFusion's answer when the sandbox itself could not run the request (HTTP 200, as it does)."""
-    return {"status": "SandboxError", "message": message, "compile_result": None, "run_result": None,
-            "executor_pod_name": None, "files": {}}
+    return {
+        "status": "SandboxError",
+        "message": message,
+        "compile_result": None,
+        "run_result": None,
+        "executor_pod_name": None,
+        "files": {},
+    }
 
 
 def encode_json(obj: Any) -> bytes:

@@ -36,8 +36,10 @@ MAX_HEADER_BYTES = 16 << 10  # request line + headers; h11's default, named here
 def json_error_bytes(status: int, detail: str) -> bytes:
     """A complete HTTP/1.1 error response that closes the connection, for use outside a request cycle."""
     body = json.dumps({"detail": detail}).encode()
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -82,9 +84,12 @@ class GuardedH11Protocol(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         log.warning("invalid HTTP request from %s: %s", self.client, msg)
-        self._reject(400, "invalid HTTP request: the request line, headers or framing are malformed "
-                          f"(Content-Length must be a non-negative integer; request line + headers at most "
-                          f"{MAX_HEADER_BYTES} bytes)")
+        self._reject(
+            400,
+            "invalid HTTP request: the request line, headers or framing are malformed "
+            f"(Content-Length must be a non-negative integer; request line + headers at most "
+            f"{MAX_HEADER_BYTES} bytes)",
+        )
 
     # ------------------------------------------------------------------------------------------- internals
 
@@ -107,8 +112,11 @@ class GuardedH11Protocol(H11Protocol):
 
     def _write_stalled(self) -> None:
         self._write_timer = None
-        log.warning("aborting a connection from %s: its reply did not drain for %.0f s", self.client,
-                    self.read_timeout_s)
+        log.warning(
+            "aborting a connection from %s: its reply did not drain for %.0f s",
+            self.client,
+            self.read_timeout_s,
+        )
         self.transport.abort()
 
     def _idle_expired(self) -> None:
@@ -123,8 +131,11 @@ class GuardedH11Protocol(H11Protocol):
             return
         partial = bool(self.conn.trailing_data[0]) or self.conn.their_state is not h11.IDLE
         if partial:
-            log.warning("closing a connection from %s: request not received within %.0f s",
-                        self.client, self.read_timeout_s)
+            log.warning(
+                "closing a connection from %s: request not received within %.0f s",
+                self.client,
+                self.read_timeout_s,
+            )
             self._reject(408, f"the request line and headers must arrive within {self.read_timeout_s:g} s")
         else:
             self.transport.close()
@@ -138,5 +149,8 @@ class GuardedH11Protocol(H11Protocol):
 
 def guarded_h11_protocol(read_timeout_s: float, max_connections: int) -> type[GuardedH11Protocol]:
     """A protocol class bound to one server's limits (uvicorn instantiates it once per connection)."""
-    return type("GuardedH11Protocol", (GuardedH11Protocol,),
-                {"read_timeout_s": float(read_timeout_s), "max_connections": int(max_connections)})
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"read_timeout_s": float(read_timeout_s), "max_connections": int(max_connections)},
+    )

@@ -59,9 +59,17 @@ class _ClientGone(Exception):
 class SandboxFusionApp:
     """The ASGI application: `POST /run_code`, `GET /v1/ping`, `GET /health`."""
 
-    def __init__(self, sandbox: Sandbox, token: str | None = None, max_timeout_s: float = 60.0,
-                 max_memory_mb: int = 4096, *, max_body_bytes: int = MAX_BODY, max_pending: int = 1024,
-                 read_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        token: str | None = None,
+        max_timeout_s: float = 60.0,
+        max_memory_mb: int = 4096,
+        *,
+        max_body_bytes: int = MAX_BODY,
+        max_pending: int = 1024,
+        read_timeout_s: float = 10.0,
+    ) -> None:
         self.sandbox = sandbox
         self.token = token
         self.max_timeout_s = max_timeout_s
@@ -118,14 +126,19 @@ class SandboxFusionApp:
             return
         given = b"".join(v for k, v in headers if k == b"authorization")
         if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
-            raise HTTPError(401, "missing or wrong bearer token", close=True,
-                            headers=((b"www-authenticate", b"Bearer"),))
+            raise HTTPError(
+                401, "missing or wrong bearer token", close=True, headers=((b"www-authenticate", b"Bearer"),)
+            )
 
     async def _run_code(self, headers: list[tuple[bytes, bytes]], receive: Any) -> tuple:
         length = self._content_length(headers)
         if self.pending >= self.max_pending:
-            raise HTTPError(503, f"{self.max_pending} requests are already pending; retry later", close=True,
-                            headers=((b"retry-after", b"1"),))
+            raise HTTPError(
+                503,
+                f"{self.max_pending} requests are already pending; retry later",
+                close=True,
+                headers=((b"retry-after", b"1"),),
+            )
         self.pending += 1
         try:
             req = await self._decode(await self._read_body(receive, length))
@@ -134,8 +147,12 @@ class SandboxFusionApp:
             except RequestError as e:
                 raise HTTPError(422, str(e)) from None
             if args.language not in LANGUAGES:
-                return 200, sandbox_error(f"unsupported language {args.language!r}: this sandbox runs python "
-                                          "only"), False, ()
+                return (
+                    200,
+                    sandbox_error(f"unsupported language {args.language!r}: this sandbox runs python only"),
+                    False,
+                    (),
+                )
             try:
                 result = await self._run_watching(args, receive)
             except SandboxError as e:  # SandboxFusion reports its own failures as 200 + status SandboxError
@@ -148,8 +165,9 @@ class SandboxFusionApp:
         # h11 has already refused a malformed, negative or conflicting Content-Length (JSON 400).
         values = [v for k, v in headers if k == b"content-length"]
         if not values:
-            raise HTTPError(411, "Content-Length is required (chunked request bodies are not accepted)",
-                            close=True)
+            raise HTTPError(
+                411, "Content-Length is required (chunked request bodies are not accepted)", close=True
+            )
         try:
             length = int(values[0])
         except ValueError:
@@ -157,8 +175,9 @@ class SandboxFusionApp:
         if length < 0:
             raise HTTPError(400, "Content-Length must be a non-negative integer", close=True)
         if length > self.max_body_bytes:
-            raise HTTPError(413, f"the body ({length} bytes) is over the {self.max_body_bytes}-byte limit",
-                            close=True)
+            raise HTTPError(
+                413, f"the body ({length} bytes) is over the {self.max_body_bytes}-byte limit", close=True
+            )
         return length
 
     async def _read_body(self, receive: Any, length: int) -> bytes:
@@ -171,13 +190,18 @@ class SandboxFusionApp:
                         raise _ClientGone
                     body += msg.get("body", b"")
                     if len(body) > min(length, self.max_body_bytes):  # never more than declared or allowed
-                        raise HTTPError(413, f"the body is over {min(length, self.max_body_bytes)} bytes",
-                                        close=True)
+                        raise HTTPError(
+                            413, f"the body is over {min(length, self.max_body_bytes)} bytes", close=True
+                        )
                     if not msg.get("more_body", False):
                         return bytes(body)
         except TimeoutError:
-            raise HTTPError(408, f"the body ({len(body)} of {length} bytes so far) did not arrive within "
-                                 f"{self.read_timeout_s:g} s", close=True) from None
+            raise HTTPError(
+                408,
+                f"the body ({len(body)} of {length} bytes so far) did not arrive within "
+                f"{self.read_timeout_s:g} s",
+                close=True,
+            ) from None
 
     async def _decode(self, body: bytes) -> dict[str, Any]:
         if len(body) > _PARSE_INLINE_BYTES:
@@ -191,9 +215,16 @@ class SandboxFusionApp:
     async def _run_watching(self, args: Any, receive: Any) -> Any:
         timeout = self.sandbox.config.timeout_s if args.run_timeout is None else args.run_timeout
         memory = self.sandbox.config.memory_mb if args.memory_mb is None else args.memory_mb
-        run = asyncio.ensure_future(self.sandbox.arun(
-            args.code, timeout_s=min(timeout, self.max_timeout_s), memory_mb=min(memory, self.max_memory_mb),
-            stdin=args.stdin, files=args.files, fetch_files=args.fetch_files))
+        run = asyncio.ensure_future(
+            self.sandbox.arun(
+                args.code,
+                timeout_s=min(timeout, self.max_timeout_s),
+                memory_mb=min(memory, self.max_memory_mb),
+                stdin=args.stdin,
+                files=args.files,
+                fetch_files=args.fetch_files,
+            )
+        )
         # Once the body is read, receive() only returns when the client disconnects: then its run is cancelled
         # (killed), so a client that gave up does not hold a worker.
         gone = asyncio.ensure_future(receive())
@@ -212,7 +243,9 @@ def _parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise HTTPError(400, f"the body is not UTF-8 (byte {body[e.start]:#04x} at offset {e.start})") from None
+        raise HTTPError(
+            400, f"the body is not UTF-8 (byte {body[e.start]:#04x} at offset {e.start})"
+        ) from None
     try:
         return json.loads(text)
     except RecursionError:
@@ -223,8 +256,12 @@ def _parse_json(body: bytes) -> Any:
 
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
-        raise HTTPError(405, f"{method} is not allowed here (allowed: {', '.join(allowed)})", close=True,
-                        headers=((b"allow", ", ".join(allowed).encode()),))
+        raise HTTPError(
+            405,
+            f"{method} is not allowed here (allowed: {', '.join(allowed)})",
+            close=True,
+            headers=((b"allow", ", ".join(allowed).encode()),),
+        )
 
 
 class SandboxFusionServer:
@@ -236,23 +273,53 @@ class SandboxFusionServer:
     `keep_alive_s` idle between requests, `max_connections` sockets, `backlog` connections waiting to be accepted.
     """
 
-    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8080, token: str | None = None,
-                 max_timeout_s: float = 60.0, max_memory_mb: int = 4096, *, max_body_bytes: int = MAX_BODY,
-                 max_pending: int = 1024, read_timeout_s: float = 10.0, keep_alive_s: float = 5.0,
-                 max_connections: int = 4096, backlog: int = 2048, shutdown_grace_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        token: str | None = None,
+        max_timeout_s: float = 60.0,
+        max_memory_mb: int = 4096,
+        *,
+        max_body_bytes: int = MAX_BODY,
+        max_pending: int = 1024,
+        read_timeout_s: float = 10.0,
+        keep_alive_s: float = 5.0,
+        max_connections: int = 4096,
+        backlog: int = 2048,
+        shutdown_grace_s: float = 10.0,
+    ) -> None:
         if max_body_bytes < 1 or max_pending < 1 or max_connections < 1 or backlog < 1 or read_timeout_s <= 0:
-            raise ValueError("max_body_bytes, max_pending, max_connections, backlog >= 1 and read_timeout_s > 0 "
-                             "required")
+            raise ValueError(
+                "max_body_bytes, max_pending, max_connections, backlog >= 1 and read_timeout_s > 0 required"
+            )
         self.sandbox = sandbox
-        self.app = SandboxFusionApp(sandbox, token, max_timeout_s, max_memory_mb, max_body_bytes=max_body_bytes,
-                                    max_pending=max_pending, read_timeout_s=read_timeout_s)
+        self.app = SandboxFusionApp(
+            sandbox,
+            token,
+            max_timeout_s,
+            max_memory_mb,
+            max_body_bytes=max_body_bytes,
+            max_pending=max_pending,
+            read_timeout_s=read_timeout_s,
+        )
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.create_server((host, port), family=family, backlog=backlog)
         config = uvicorn.Config(
-            self.app, http=guarded_h11_protocol(read_timeout_s, max_connections), lifespan="off",
-            log_config=None, access_log=False, proxy_headers=False, server_header=False, backlog=backlog,
-            timeout_keep_alive=keep_alive_s, timeout_graceful_shutdown=shutdown_grace_s,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES, ws="none")
+            self.app,
+            http=guarded_h11_protocol(read_timeout_s, max_connections),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            backlog=backlog,
+            timeout_keep_alive=keep_alive_s,
+            timeout_graceful_shutdown=shutdown_grace_s,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            ws="none",
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

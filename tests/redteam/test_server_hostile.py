@@ -11,13 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 
 from sandbox import Sandbox
 from sandbox.server import SandboxFusionServer
+from tests.redteam.raw_http import Conn, exchange, request
 from tests.sandbox.conftest import require_isolation, wait_until
 from tests.sandbox.test_server import post, verl_request
 
@@ -57,77 +56,6 @@ def auth_server(sb: Sandbox) -> Iterator[SandboxFusionServer]:
     srv = _serve(sb, token=TOKEN)
     yield srv
     _stop(srv)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict:
-        assert self.headers["content-type"] == "application/json", self
-        return json.loads(self.body.decode("utf-8"))  # strict: a reply is always valid UTF-8
-
-
-class Conn:
-    """A raw client socket that keeps what it read past one reply (pipelined replies)."""
-
-    def __init__(self, srv: SandboxFusionServer, timeout_s: float = 30.0) -> None:
-        u = urlsplit(srv.url)
-        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout_s)
-        self.buf = b""
-
-    def __enter__(self) -> Conn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError(f"connection closed before a complete reply; got {self.buf!r}")
-        self.buf += chunk
-
-    def reply(self) -> Reply:
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        size = int(headers.get("content-length", "0"))
-        while len(self.buf) < size:
-            self._fill()
-        body, self.buf = self.buf[:size], self.buf[size:]
-        return Reply(int(lines[0].split()[1]), headers, body)
-
-    def closed_by_server(self) -> bool:
-        """True once the server closed (or reset) the connection; False if it stays open past the timeout."""
-        try:
-            while self.sock.recv(65536):
-                pass
-            return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except TimeoutError:
-            return False
-
-
-def exchange(srv: SandboxFusionServer, raw: bytes) -> Reply:
-    with Conn(srv) as c:
-        c.send(raw)
-        return c.reply()
-
-
-def request(body: bytes, *headers: str, path: str = "/run_code", method: str = "POST", length: bool = True) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers]
-    if length:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def assert_serves(srv: SandboxFusionServer, token: str | None = None) -> None:
@@ -202,7 +130,9 @@ def test_oversized_headers_and_garbage_get_json_400(server: SandboxFusionServer)
             time.sleep(0.05)
         reply = c.reply()
     assert reply.status == 400 and "16384 bytes" in reply.json()["detail"]
-    reply = exchange(server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64 + b"\r\n\r\n")  # TLS hello
+    reply = exchange(
+        server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64 + b"\r\n\r\n"
+    )  # TLS hello
     assert reply.status == 400
     assert_serves(server)
 
@@ -213,13 +143,22 @@ def test_oversized_headers_and_garbage_get_json_400(server: SandboxFusionServer)
 def test_body_is_not_read_before_auth(auth_server: SandboxFusionServer) -> None:
     with Conn(auth_server) as c:
         # 100 MB announced, nothing sent, and the client waits for "100 Continue" before sending it.
-        c.send(request(b"", "Content-Length: 100000000", "Expect: 100-continue", "Authorization: Bearer no",
-                          length=False))
+        c.send(
+            request(
+                b"",
+                "Content-Length: 100000000",
+                "Expect: 100-continue",
+                "Authorization: Bearer no",
+                length=False,
+            )
+        )
         reply = c.reply()
         assert reply.status == 401 and reply.headers["www-authenticate"] == "Bearer"
         assert reply.json()["detail"] == "missing or wrong bearer token"
         assert c.closed_by_server()
-    assert exchange(auth_server, request(b"", "Content-Length: 5", length=False)).status == 401  # no token at all
+    assert (
+        exchange(auth_server, request(b"", "Content-Length: 5", length=False)).status == 401
+    )  # no token at all
     assert exchange(auth_server, request(b"", path="/health", method="GET", length=False)).status == 401
     assert_serves(auth_server, token=TOKEN)
 
@@ -279,7 +218,9 @@ def test_client_that_never_reads_is_dropped(sb: Sandbox) -> None:
             c.send(request(one) * 12)  # more than the kernel buffers hold, and never read
             assert wait_until(lambda: srv.app.pending == 1, 60)  # the server is blocked writing to it...
             # ...until the reply has not drained for read_timeout_s: then the socket is aborted, the handler freed
-            assert wait_until(lambda: len(srv._server.server_state.connections) == 0 and srv.app.pending == 0, 60)
+            assert wait_until(
+                lambda: len(srv._server.server_state.connections) == 0 and srv.app.pending == 0, 60
+            )
         assert_serves(srv)
     finally:
         _stop(srv)
@@ -354,48 +295,56 @@ def test_pipelined_and_kept_alive_requests(server: SandboxFusionServer) -> None:
 # ------------------------------------------------------------------------------------------------ bodies
 
 
-@pytest.mark.parametrize(("body", "detail"), [
-    (b"[" * 100_000, "nested too deeply"),
-    (b'{"code": "print(1)", "x": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001, "nested too deeply"),
-    (b'{"code": "print(\xff)"}', "not UTF-8 (byte 0xff at offset 16)"),
-    (b'{"code": "print(1)", "run_timeout": 1' + b"0" * 5000 + b"}", "invalid JSON body"),
-    (b'{"code": "print(1)"', "invalid JSON body"),
-    (b"[1, 2]", "must be a JSON object, not list"),
-    (b'"print(1)"', "must be a JSON object, not str"),
-    (b"", "invalid JSON body"),
-])
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"code": "print(1)", "x": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001, "nested too deeply"),
+        (b'{"code": "print(\xff)"}', "not UTF-8 (byte 0xff at offset 16)"),
+        (b'{"code": "print(1)", "run_timeout": 1' + b"0" * 5000 + b"}", "invalid JSON body"),
+        (b'{"code": "print(1)"', "invalid JSON body"),
+        (b"[1, 2]", "must be a JSON object, not list"),
+        (b'"print(1)"', "must be a JSON object, not str"),
+        (b"", "invalid JSON body"),
+    ],
+)
 def test_malformed_json_gets_400(server: SandboxFusionServer, body: bytes, detail: str) -> None:
     reply = exchange(server, request(body))
     assert reply.status == 400 and detail in reply.json()["detail"]
     assert_serves(server)
 
 
-@pytest.mark.parametrize(("fields", "detail"), [
-    ({"code": 5}, "`code` must be a string"),
-    ({"code": None}, "`code` must be a string"),
-    ({"code": ...}, "`code` is required"),  # ... = key left out
-    ({"code": "\ud800print(1)"}, "`code` holds a lone surrogate at index 0"),
-    ({"stdin": "a\udfffb"}, "`stdin` holds a lone surrogate at index 1"),
-    ({"stdin": 5}, "`stdin` must be a string"),
-    ({"run_timeout": "abc"}, "`run_timeout` must be a finite number"),
-    ({"run_timeout": float("nan")}, "`run_timeout` must be a finite number"),
-    ({"run_timeout": float("inf")}, "`run_timeout` must be a finite number"),
-    ({"run_timeout": -5}, "`run_timeout` must be a finite number"),
-    ({"run_timeout": True}, "`run_timeout` must be a finite number"),
-    ({"compile_timeout": [1]}, "`compile_timeout` must be a finite number"),
-    ({"memory_limit_MB": 1.5}, "`memory_limit_MB` must be an integer >= 16"),
-    ({"memory_limit_MB": 8}, "`memory_limit_MB` must be an integer >= 16"),
-    ({"language": ["python"]}, "`language` must be a string"),
-    ({"files": []}, "`files` must be an object"),
-    ({"files": {"a.txt": 5}}, "`files['a.txt']` must be a base64 string"),
-    ({"files": {"a.txt": "!!"}}, "`files['a.txt']` is not valid base64"),
-    ({"files": {"": "YQ=="}}, "`files` keys must be non-empty paths"),
-    ({"fetch_files": "a.txt"}, "`fetch_files` must be a list of strings"),
-    ({"fetch_files": [1]}, "`fetch_files` must be a list of strings"),
-])
+@pytest.mark.parametrize(
+    ("fields", "detail"),
+    [
+        ({"code": 5}, "`code` must be a string"),
+        ({"code": None}, "`code` must be a string"),
+        ({"code": ...}, "`code` is required"),  # ... = key left out
+        ({"code": "\ud800print(1)"}, "`code` holds a lone surrogate at index 0"),
+        ({"stdin": "a\udfffb"}, "`stdin` holds a lone surrogate at index 1"),
+        ({"stdin": 5}, "`stdin` must be a string"),
+        ({"run_timeout": "abc"}, "`run_timeout` must be a finite number"),
+        ({"run_timeout": float("nan")}, "`run_timeout` must be a finite number"),
+        ({"run_timeout": float("inf")}, "`run_timeout` must be a finite number"),
+        ({"run_timeout": -5}, "`run_timeout` must be a finite number"),
+        ({"run_timeout": True}, "`run_timeout` must be a finite number"),
+        ({"compile_timeout": [1]}, "`compile_timeout` must be a finite number"),
+        ({"memory_limit_MB": 1.5}, "`memory_limit_MB` must be an integer >= 16"),
+        ({"memory_limit_MB": 8}, "`memory_limit_MB` must be an integer >= 16"),
+        ({"language": ["python"]}, "`language` must be a string"),
+        ({"files": []}, "`files` must be an object"),
+        ({"files": {"a.txt": 5}}, "`files['a.txt']` must be a base64 string"),
+        ({"files": {"a.txt": "!!"}}, "`files['a.txt']` is not valid base64"),
+        ({"files": {"": "YQ=="}}, "`files` keys must be non-empty paths"),
+        ({"fetch_files": "a.txt"}, "`fetch_files` must be a list of strings"),
+        ({"fetch_files": [1]}, "`fetch_files` must be a list of strings"),
+    ],
+)
 def test_wrong_field_types_get_422(server: SandboxFusionServer, fields: dict, detail: str) -> None:
     body = {k: v for k, v in {"code": "print(1)", **fields}.items() if v is not ...}
-    reply = exchange(server, request(json.dumps(body).encode()))  # NaN/Infinity literals, as Python writes them
+    reply = exchange(
+        server, request(json.dumps(body).encode())
+    )  # NaN/Infinity literals, as Python writes them
     assert reply.status == 422 and detail in reply.json()["detail"], reply
     assert_serves(server)
 
