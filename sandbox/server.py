@@ -21,6 +21,7 @@ import json
 import logging
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -36,7 +37,14 @@ from sandbox.fusion_api import (
 from sandbox.http_protocol import MAX_HEADER_BYTES, guarded_h11_protocol
 from sandbox.pool import Sandbox, SandboxError
 
-__all__ = ["MAX_BODY", "SandboxFusionApp", "SandboxFusionServer", "run_code_response", "sandbox_error"]
+__all__ = [
+    "MAX_BODY",
+    "AppLimits",
+    "SandboxFusionApp",
+    "SandboxFusionServer",
+    "run_code_response",
+    "sandbox_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +64,24 @@ class _ClientGone(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class AppLimits:
+    """What `SandboxFusionApp` enforces per request (docs/sandbox.md, "HTTP server")."""
+
+    token: str | None = None  # bearer token required on /run_code and /health
+    max_timeout_s: float = 60.0  # upper bound on a request's run_timeout
+    max_memory_mb: int = 4096  # upper bound on a request's memory_limit_MB
+    max_body_bytes: int = MAX_BODY
+    max_pending: int = 1024  # requests being read, queued or run at once
+    read_timeout_s: float = 10.0  # for the body, once the headers are in
+
+
 class SandboxFusionApp:
     """The ASGI application: `POST /run_code`, `GET /v1/ping`, `GET /health`."""
 
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        token: str | None = None,
-        max_timeout_s: float = 60.0,
-        max_memory_mb: int = 4096,
-        *,
-        max_body_bytes: int = MAX_BODY,
-        max_pending: int = 1024,
-        read_timeout_s: float = 10.0,
-    ) -> None:
+    def __init__(self, sandbox: Sandbox, limits: AppLimits | None = None) -> None:
         self.sandbox = sandbox
-        self.token = token
-        self.max_timeout_s = max_timeout_s
-        self.max_memory_mb = max_memory_mb
-        self.max_body_bytes = max_body_bytes
-        self.max_pending = max_pending
-        self.read_timeout_s = read_timeout_s
+        self.limits = limits or AppLimits()
         self.pending = 0  # only touched from the event loop
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -122,20 +127,20 @@ class SandboxFusionApp:
         raise HTTPError(404, f"no route {path!r}: POST /run_code, GET /v1/ping, GET /health", close=True)
 
     def _authorize(self, headers: list[tuple[bytes, bytes]]) -> None:
-        if not self.token:
+        if not self.limits.token:
             return
         given = b"".join(v for k, v in headers if k == b"authorization")
-        if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
+        if not hmac.compare_digest(given, f"Bearer {self.limits.token}".encode()):
             raise HTTPError(
                 401, "missing or wrong bearer token", close=True, headers=((b"www-authenticate", b"Bearer"),)
             )
 
     async def _run_code(self, headers: list[tuple[bytes, bytes]], receive: Any) -> tuple:
         length = self._content_length(headers)
-        if self.pending >= self.max_pending:
+        if self.pending >= self.limits.max_pending:
             raise HTTPError(
                 503,
-                f"{self.max_pending} requests are already pending; retry later",
+                f"{self.limits.max_pending} requests are already pending; retry later",
                 close=True,
                 headers=((b"retry-after", b"1"),),
             )
@@ -174,24 +179,30 @@ class SandboxFusionApp:
             raise HTTPError(400, "Content-Length must be a non-negative integer", close=True) from None
         if length < 0:
             raise HTTPError(400, "Content-Length must be a non-negative integer", close=True)
-        if length > self.max_body_bytes:
+        if length > self.limits.max_body_bytes:
             raise HTTPError(
-                413, f"the body ({length} bytes) is over the {self.max_body_bytes}-byte limit", close=True
+                413,
+                f"the body ({length} bytes) is over the {self.limits.max_body_bytes}-byte limit",
+                close=True,
             )
         return length
 
     async def _read_body(self, receive: Any, length: int) -> bytes:
         body = bytearray()
         try:
-            async with asyncio.timeout(self.read_timeout_s):
+            async with asyncio.timeout(self.limits.read_timeout_s):
                 while True:
                     msg = await receive()
                     if msg["type"] == "http.disconnect":
                         raise _ClientGone
                     body += msg.get("body", b"")
-                    if len(body) > min(length, self.max_body_bytes):  # never more than declared or allowed
+                    if len(body) > min(
+                        length, self.limits.max_body_bytes
+                    ):  # never more than declared or allowed
                         raise HTTPError(
-                            413, f"the body is over {min(length, self.max_body_bytes)} bytes", close=True
+                            413,
+                            f"the body is over {min(length, self.limits.max_body_bytes)} bytes",
+                            close=True,
                         )
                     if not msg.get("more_body", False):
                         return bytes(body)
@@ -199,7 +210,7 @@ class SandboxFusionApp:
             raise HTTPError(
                 408,
                 f"the body ({len(body)} of {length} bytes so far) did not arrive within "
-                f"{self.read_timeout_s:g} s",
+                f"{self.limits.read_timeout_s:g} s",
                 close=True,
             ) from None
 
@@ -218,8 +229,8 @@ class SandboxFusionApp:
         run = asyncio.ensure_future(
             self.sandbox.arun(
                 args.code,
-                timeout_s=min(timeout, self.max_timeout_s),
-                memory_mb=min(memory, self.max_memory_mb),
+                timeout_s=min(timeout, self.limits.max_timeout_s),
+                memory_mb=min(memory, self.limits.max_memory_mb),
                 stdin=args.stdin,
                 files=args.files,
                 fetch_files=args.fetch_files,
@@ -295,15 +306,8 @@ class SandboxFusionServer:
                 "max_body_bytes, max_pending, max_connections, backlog >= 1 and read_timeout_s > 0 required"
             )
         self.sandbox = sandbox
-        self.app = SandboxFusionApp(
-            sandbox,
-            token,
-            max_timeout_s,
-            max_memory_mb,
-            max_body_bytes=max_body_bytes,
-            max_pending=max_pending,
-            read_timeout_s=read_timeout_s,
-        )
+        limits = AppLimits(token, max_timeout_s, max_memory_mb, max_body_bytes, max_pending, read_timeout_s)
+        self.app = SandboxFusionApp(sandbox, limits)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.create_server((host, port), family=family, backlog=backlog)
         config = uvicorn.Config(
@@ -325,7 +329,7 @@ class SandboxFusionServer:
 
     @property
     def token(self) -> str | None:
-        return self.app.token
+        return self.app.limits.token
 
     @property
     def url(self) -> str:
