@@ -28,7 +28,7 @@ def serve(
     max_memory_mb: int = typer.Option(4096, help="Upper bound on a request's memory_limit_MB."),
     max_output_chars: int = typer.Option(400, help="Length of the `retool.output` field before truncation."),
     token: str | None = typer.Option(None, envvar="RETOOL_SANDBOX_TOKEN",
-                                        help="Require `Authorization: Bearer TOKEN` on every request."),
+                                        help="Require `Authorization: Bearer TOKEN` on /run_code and /health."),
     max_pending: int = typer.Option(1024, help="Requests read, queued or running at once; more get a JSON 503."),
     read_timeout_s: float = typer.Option(10.0, help="Seconds for a request's headers, and again for its body "
                                                     "(slow or stalled clients get a JSON 408 and are closed)."),
