@@ -93,16 +93,18 @@ def strip_figures(text: str) -> str:
     return _FIGURE_RE.sub(" ", text) if ("[asy]" in text or "\\begin" in text) else text
 
 
+def unicode_to_latex(text: str) -> str:
+    """Unicode mathematics in its LaTeX spelling (``x² ≤ π`` -> ``x^2 \\leq \\pi``); other characters unchanged."""
+    return text if text.isascii() else _UNICODE_RE.sub(lambda m: _UNICODE_MATH[m.group()], text)
+
+
 def _braced(arg: str) -> str:
     return arg if arg.startswith("{") else "{" + arg + "}"
 
 
 def canonical_latex(text: str) -> str:
     """Lowercased text with LaTeX spelled one way (see module docstring); braces are still present."""
-    t = text or ""
-    if not t.isascii():
-        t = _UNICODE_RE.sub(lambda m: _UNICODE_MATH[m.group()], t)
-    t = unicodedata.normalize("NFKC", t).lower()
+    t = unicodedata.normalize("NFKC", unicode_to_latex(text or "")).lower()
     t = _DELIMITERS_RE.sub(" ", t).replace("{,}", ",")
     if "\\" not in t:  # every rule below needs a backslash but the "~" spacing: skip thirteen regex passes
         return t.replace("~", " ")

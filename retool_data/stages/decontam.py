@@ -314,7 +314,8 @@ def decontaminate(df: pl.DataFrame, decontaminator: Decontaminator, column: str 
         pl.Series("decontam_ratio", [m.ratio if m else 0.0 for m in near], dtype=pl.Float64),
         pl.Series("decontam_cosine", [m.cosine if m else None for m in near], dtype=pl.Float64),
     )
-    flagged = pl.Series(drop)
+    # typed: with no rows an untyped Series is dtype Null, which `filter` refuses (issue 15.10)
+    flagged = pl.Series(drop, dtype=pl.Boolean)
     hits = [m for m, d in zip(near, drop, strict=True) if d]
     rejected = make_rejects(df.filter(flagged), STAGE, [m.reason for m in hits], [m.describe() for m in hits])
     reasons = Counter(m.reason for m in near if m is not None and m.reason)

