@@ -264,7 +264,8 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
                 extra.append("proc_hidepid")
         if "uts_namespace" in layers:
             socket.sethostname("sandbox")
-        run_cfg = dict(cfg.to_dict(), under_tmp=under_tmp, memcg=cgroup, memcg_headroom=_resident_bytes() + memcg.HEADROOM)
+        run_cfg = dict(cfg.to_dict(), under_tmp=under_tmp, memcg=cgroup, memcg_headroom=_resident_bytes() + memcg.HEADROOM,
+                       per_run_keyring=seccomp is None)
         if seccomp is not None:
             if "uid_drop" not in layers:
                 isolation.prctl(isolation.PR_SET_NO_NEW_PRIVS, 1)  # unprivileged: required to load a filter
@@ -297,7 +298,8 @@ def _probe_run_setup(cfg: dict[str, Any], layers: frozenset[str], uid: int) -> N
         try:
             if "mount_namespace" in layers:
                 isolation.mount_scratch(uid, 1, cfg["under_tmp"])
-            isolation.join_fresh_keyring()
+            if cfg["per_run_keyring"]:
+                isolation.join_fresh_keyring()
             if cfg["memcg"] is not None:
                 for fd in cfg["memcg"].enter(uid, cfg["memcg_headroom"] + (cfg["memory_mb"] << 20)):
                     if fd >= 0:

@@ -6,10 +6,11 @@ libseccomp2`), never hand-written BPF. The fork server loads it once, after buil
 forking any run, so every run inherits it at no cost: attaching a filter costs ~0.1-0.2 ms of kernel time
 (the kernel prepares a per-syscall cache), a twentieth of a run if each run loaded its own.
 
-Because the per-run setup (in the forked run, while still root) happens under the filter, three calls pass it
-in exactly the shape that setup uses, and nothing else: `unshare(CLONE_NEWNS | CLONE_NEWIPC)`, `mount()` with
-the private-/tmp flags, and `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)` (a new, empty keyring). A run has no
-capabilities (and cannot get any: user namespaces are denied), so the kernel refuses it the first two anyway.
+Because the per-run setup (in the forked run, while still root) happens under the filter, two calls pass it in
+exactly the shape that setup uses, and nothing else: `unshare(CLONE_NEWNS | CLONE_NEWIPC)` and `mount()` with
+the private-/tmp flags. A run has no capabilities (and cannot get any: user namespaces are denied), so the
+kernel refuses it both anyway. Every keyring call is denied: the runs sit in the empty session keyring the
+supervisor joined at start and cannot even name it (a per-run keyring is joined only without this profile).
 Denied calls fail with EPERM; clone3 with ENOSYS, so glibc falls back to clone(), whose flags can be checked.
 """
 
@@ -33,7 +34,7 @@ from sandbox.isolation import (
 )
 
 DENIED = (
-    # keyrings (see KEYCTL below): the caller's session keyring, and a channel between runs of one uid
+    # keyrings: the caller's session keyring, and a channel between runs of one uid
     "add_key", "request_key",
     # other processes' memory
     "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
@@ -55,7 +56,6 @@ CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000
 RUN_UNSHARE = CLONE_NEWNS | CLONE_NEWIPC  # isolation.mount_scratch
 # isolation.mount_scratch: the tmpfs, and bind_ro's bind + read-only remount
 RUN_MOUNT_FLAGS = (MS_NOSUID | MS_NODEV) | (MS_BIND | MS_REC) | (MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-KEYCTL_JOIN_SESSION_KEYRING = 1
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -116,12 +116,11 @@ def build(deny_unaccounted_memory: bool) -> CompiledFilter:
         _add(f, eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     _add(f, sc.ERRNO(errno.ENOSYS), "clone3")  # its flags are in memory, out of the filter's reach
     _add(f, eperm, "unshare", sc.Arg(0, sc.NE, RUN_UNSHARE))
-    _add(f, eperm, "keyctl", sc.Arg(0, sc.NE, KEYCTL_JOIN_SESSION_KEYRING))
-    _add(f, eperm, "keyctl", sc.Arg(1, sc.NE, 0))
+    _add(f, eperm, "keyctl")
     for bit in range(64):  # any mount flag the per-run setup does not use
         if not RUN_MOUNT_FLAGS & (1 << bit):
             _add(f, eperm, "mount", sc.Arg(3, sc.MASKED_EQ, 1 << bit, 1 << bit))
-    applied += ["clone(namespaces)", "clone3", "unshare", "keyctl", "mount"]
+    applied += ["keyctl", "clone(namespaces)", "clone3", "unshare", "mount"]
     with os.fdopen(os.memfd_create("seccomp-bpf"), "w+b") as out:
         f.export_bpf(out)
         out.seek(0)
