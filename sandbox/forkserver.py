@@ -81,6 +81,8 @@ class ForkServer:
                 self._fork(msg["tag"], msg["uid"], fds)
             elif op == "clean":
                 self.cleaning.add(msg["uid"])
+                if msg.get("reset_limit") and self.cfg["memcg"] is not None:
+                    self.cfg["memcg"].forget_limit(msg["uid"])
                 self.sweeping.pop(msg["uid"], None)
             elif op == "sweep":
                 if "uid_drop" in self.layers:
@@ -93,6 +95,9 @@ class ForkServer:
     def _fork(self, tag: int, uid: int, fds: list[int]) -> None:
         scratch = None
         try:
+            cgroup = self.cfg["memcg"]
+            if cgroup is not None:
+                cgroup.prepare(uid, self.cfg["memcg_headroom"] + (self.cfg["memory_mb"] << 20))
             if "mount_namespace" not in self.layers:
                 scratch = tempfile.mkdtemp(prefix=f"retool-sandbox-{uid}-")
                 if "uid_drop" in self.layers:

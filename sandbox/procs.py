@@ -108,6 +108,7 @@ class Proc:
     close_after: bool = False
     sweeping: bool = False  # a session between blocks whose background processes are being killed
     oom_kills: int = 0  # the memory cgroup's OOM-kill count of this uid before the run
+    own_limit: bool = False  # a run set a memory limit other than the default on this uid's cgroup
 
 
 def outcome_of_exit(wait_status: int | None, kill_reason: str | None, timeout_s: float) -> tuple[str, str | None, int | None]:

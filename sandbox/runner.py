@@ -21,7 +21,7 @@ import traceback
 import types
 from typing import Any, NoReturn
 
-from sandbox import isolation, memcg
+from sandbox import isolation
 from sandbox.protocol import MAX_CONTROL_FRAME, encode, recv_frame
 
 CTL_FD = 3
@@ -31,7 +31,6 @@ FETCH_LIMIT = 8 << 20
 _MEMORY_FALLBACK = encode({"status": "memory", "error": "MemoryError"})
 _RUNNER_FILE = __file__
 _RESET_SIGNALS = tuple(int(s) for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1))
-_cgroup_fds: tuple[int, int] = (-1, -1)  # this run's memory limit files, open until the code starts
 
 
 def child_main(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[str], scratch: str | None) -> NoReturn:
@@ -97,12 +96,11 @@ def _prepare(uid: int, fds: list[int], cfg: dict[str, Any], layers: frozenset[st
         os.dup2(fd, target)
     if cfg["per_run_keyring"]:  # without the seccomp profile (which denies every keyring call), ~0.3 ms CPU
         isolation.join_fresh_keyring()
-    global _cgroup_fds
-    cgroup = cfg.get("memcg")
+    cgroup = cfg["memcg"]
     if cgroup is not None:
-        _cgroup_fds = cgroup.enter(uid, cfg["memcg_headroom"] + (cfg["memory_mb"] << 20))
-    # Every other run's pipes, the fork server's socket, the cgroup directory.
-    _close_fds_from(CTL_FD + 1, keep=[fd for fd in _cgroup_fds if fd >= 0])
+        cgroup.join(uid)  # its limit was set by the fork server (`MemoryCgroup.prepare`)
+    # Every other run's pipes and the fork server's socket; the cgroup directory stays open until `_enter`.
+    _close_fds_from(CTL_FD + 1, keep=[cgroup.fd] if cgroup is not None else [])
     if "mount_namespace" in layers:
         isolation.mount_scratch(uid, cfg["scratch_mb"], cfg["under_tmp"])
         os.chdir("/tmp")
@@ -120,7 +118,6 @@ def _close_fds_from(low: int, keep: list[int]) -> None:
 
 def _enter(uid: int, msg: dict[str, Any], cfg: dict[str, Any], layers: frozenset[str]) -> None:
     """Apply limits, become `uid`, and reset the interpreter state a run may observe."""
-    global _cgroup_fds
     if msg.get("stdin"):
         # An unnamed file on the run's own /tmp (not a memfd: that is denied where no cgroup accounts for it).
         fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600)
@@ -128,14 +125,11 @@ def _enter(uid: int, msg: dict[str, Any], cfg: dict[str, Any], layers: frozenset
         os.lseek(fd, 0, os.SEEK_SET)
         os.dup2(fd, 0)
         os.close(fd)
-    limit_fd, swap_fd = _cgroup_fds
-    if limit_fd >= 0:
+    cgroup = cfg["memcg"]
+    if cgroup is not None:
         if int(msg["memory_mb"]) != cfg["memory_mb"]:
-            memcg.set_limit(limit_fd, swap_fd, cfg["memcg_headroom"] + (int(msg["memory_mb"]) << 20), cfg["memcg"].version)
-        for fd in _cgroup_fds:
-            if fd >= 0:
-                os.close(fd)  # open, they would let the code raise its own limit
-        _cgroup_fds = (-1, -1)
+            cgroup.set_run_limit(uid, cfg["memcg_headroom"] + (int(msg["memory_mb"]) << 20))
+        os.close(cgroup.fd)  # open, it would let the code raise its own limit
     session = bool(msg.get("session"))
     cpu = math.ceil(msg["timeout_s"]) + 1
     hard_cpu = max(cpu + 1, math.ceil(cfg["session_cpu_s"])) if session else cpu + 1

@@ -181,6 +181,7 @@ class Scheduler:
 
     def _start(self, proc: Proc, job: Job) -> None:
         proc.job = job
+        proc.own_limit = proc.own_limit or job.memory_mb != self.cfg.memory_mb
         self.busy += 1
         proc.started = time.monotonic()
         proc.deadline = proc.started + job.timeout_s
@@ -291,7 +292,7 @@ class Scheduler:
             del self.sessions[proc.session]
         if proc in self.spares:
             self.spares.remove(proc)
-        self._fs_send({"op": "clean", "uid": proc.uid})
+        self._fs_send({"op": "clean", "uid": proc.uid, "reset_limit": proc.own_limit})
 
     def _drain(self, proc: Proc) -> None:
         for fd, cap in ((proc.out_fd, proc.out), (proc.err_fd, proc.err)):

@@ -290,6 +290,8 @@ def _forkserver_main(sock: socket.socket, cfg: SandboxConfig, layers: frozenset[
 
 def _probe_run_setup(cfg: dict[str, Any], layers: frozenset[str], uid: int) -> None:
     """Set up one throw-away run now, so a kernel that refuses a per-run step fails the start, not every run."""
+    if cfg["memcg"] is not None:
+        cfg["memcg"].prepare(uid, cfg["memcg_headroom"] + (cfg["memory_mb"] << 20))
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -301,9 +303,7 @@ def _probe_run_setup(cfg: dict[str, Any], layers: frozenset[str], uid: int) -> N
             if cfg["per_run_keyring"]:
                 isolation.join_fresh_keyring()
             if cfg["memcg"] is not None:
-                for fd in cfg["memcg"].enter(uid, cfg["memcg_headroom"] + (cfg["memory_mb"] << 20)):
-                    if fd >= 0:
-                        os.close(fd)
+                cfg["memcg"].join(uid)
             if "uid_drop" in layers:
                 isolation.drop_privileges(uid)
         except BaseException as e:  # noqa: BLE001

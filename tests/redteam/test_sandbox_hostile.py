@@ -365,3 +365,17 @@ def test_a_forged_frame_then_a_real_crash_is_still_one_result(pool: Sandbox) -> 
     r = pool.run(forged_frame(b"[[[[", then="import os\nos._exit(3)"))
     assert r.status == "error" and r.extra.get("reason") == "bad_report"
     healthy(pool)
+
+
+def test_a_per_run_memory_limit_applies_to_that_run_only(pool: Sandbox) -> None:
+    fill = (
+        "import os\nfds = [os.memfd_create('x') for _ in range(4)]\n"
+        "for fd in fds:\n    os.posix_fallocate(fd, 0, 50 << 20)\nprint('ok')"
+    )  # 200 MB
+    if "memory_cgroup" not in pool.layers:
+        pytest.fail("this case needs the memory cgroup layer")
+    for _ in range(3):  # every uid of the pool sees the smaller limit once, then the default again
+        r = pool.run(fill, memory_mb=64)
+        assert r.status == "memory" and "(64 MB)" in r.output, r
+        assert pool.run(fill).output == "ok\n"  # fits the pool's 256 MB again
+    healthy(pool)
