@@ -229,8 +229,17 @@ def _remove_stale(base: str) -> None:
         return
     for name in entries:
         pid = name[len(PREFIX) :]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            remove_tree(os.path.join(base, name), timeout_s=0)
+        if pid.isdigit() and not _alive(int(pid)):
+            remove_tree(os.path.join(base, name), timeout_s=1.0)  # its runs may still be dying
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie whose parent has not reaped it yet is dead)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _rmdir_quietly(path: str) -> bool:

@@ -75,6 +75,10 @@ def test_killing_the_parent_process_kills_everything() -> None:
         parent.wait(10)
         assert wait_until(lambda: gone(info["supervisor_pid"]) and gone(info["forkserver_pid"]), 10.0)
         assert wait_until(lambda: not host_processes_with_uid(range(*info["uid_range"])), 10.0)
+        if info["memory_cgroup"]:  # left behind by the killed caller: the next sandbox removes it
+            assert os.path.isdir(info["memory_cgroup"])
+            Sandbox(workers=1, preload=("math",), warmup="").close()
+            assert not os.path.exists(info["memory_cgroup"])
     finally:
         parent.kill()
         parent.wait()
@@ -83,11 +87,13 @@ def test_killing_the_parent_process_kills_everything() -> None:
 def test_closing_the_sandbox_stops_its_processes() -> None:
     require_isolation()
     sandbox = Sandbox(workers=1, preload=("math",), warmup="")
-    sandbox.run("import subprocess\nsubprocess.Popen(['sleep', '765.43'])", session="bg")
+    sandbox.run("import subprocess\nsubprocess.Popen(['sleep', '765.43'])", session="bg", keep_background=True)
     info = sandbox.info
     sandbox.close()
     assert gone(info["supervisor_pid"]) and wait_until(lambda: gone(info["forkserver_pid"]))
     assert wait_until(lambda: not host_processes_with_uid(range(*info["uid_range"])))
+    if info["memory_cgroup"]:  # the sandbox's cgroup goes with it
+        assert not os.path.exists(info["memory_cgroup"])
     with pytest.raises(Exception, match="closed"):
         sandbox.run("print(1)")
 
