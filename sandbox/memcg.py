@@ -16,7 +16,9 @@ import os
 import time
 
 PREFIX = "retool-sandbox-"
-HEADROOM = 16 << 20  # on top of memory_mb and the warm interpreter's resident size (page tables, kernel buffers)
+HEADROOM = (
+    16 << 20
+)  # on top of memory_mb and the warm interpreter's resident size (page tables, kernel buffers)
 
 
 class CgroupUnavailable(OSError):
@@ -55,7 +57,9 @@ class MemoryCgroup:
                 _enable_memory(path)
         except OSError as e:
             _rmdir_quietly(path)
-            raise CgroupUnavailable(f"cannot create a memory cgroup under {base}: {os.strerror(e.errno or 0)}") from None
+            raise CgroupUnavailable(
+                f"cannot create a memory cgroup under {base}: {os.strerror(e.errno or 0)}"
+            ) from None
         return cls(path, version)
 
     def oom_kills(self, uid: int) -> int:

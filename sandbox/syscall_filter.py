@@ -35,19 +35,59 @@ from sandbox.isolation import (
 
 DENIED = (
     # keyrings: the caller's session keyring, and a channel between runs of one uid
-    "add_key", "request_key",
+    "add_key",
+    "request_key",
     # other processes' memory
-    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "kcmp",
     # namespaces, mounts, roots (unshare and mount: see above)
-    "setns", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount",
-    "fspick", "mount_setattr",
+    "setns",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
     # large kernel subsystems with a record of privilege escalations
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd",
-    "fanotify_init", "name_to_handle_at", "open_by_handle_at",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "fanotify_init",
+    "name_to_handle_at",
+    "open_by_handle_at",
     # the machine itself
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
-    "swapoff", "acct", "syslog", "quotactl", "quotactl_fd", "iopl", "ioperm", "lookup_dcookie", "uselib",
-    "vhangup", "settimeofday", "clock_settime", "clock_adjtime", "personality", "memfd_secret",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "syslog",
+    "quotactl",
+    "quotactl_fd",
+    "iopl",
+    "ioperm",
+    "lookup_dcookie",
+    "uselib",
+    "vhangup",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "personality",
+    "memfd_secret",
 )
 # Memory no rlimit bounds: denied only when no memory cgroup accounts for it (see docs/sandbox.md).
 UNACCOUNTED_MEMORY = ("memfd_create", "shmget")
@@ -55,7 +95,9 @@ UNACCOUNTED_MEMORY = ("memfd_create", "shmget")
 CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 RUN_UNSHARE = CLONE_NEWNS | CLONE_NEWIPC  # isolation.mount_scratch
 # isolation.mount_scratch: the tmpfs, and bind_ro's bind + read-only remount
-RUN_MOUNT_FLAGS = (MS_NOSUID | MS_NODEV) | (MS_BIND | MS_REC) | (MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+RUN_MOUNT_FLAGS = (
+    (MS_NOSUID | MS_NODEV) | (MS_BIND | MS_REC) | (MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+)
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
