@@ -52,6 +52,23 @@ def decode(body: bytes | bytearray, max_containers: int = MAX_CONTAINERS) -> dic
     return obj
 
 
+REPORT_STATUSES = ("ok", "error", "memory")  # what a run may say of itself; the rest the supervisor decides
+
+
+def parse_report(frame: dict[str, Any]) -> tuple[str, str | None, str | None, dict[str, str] | None]:
+    """(status, error, expr, files) of a run's decoded report, texts scrubbed; `FrameError` if it is not one."""
+    status, error, expr, files = frame.get("status"), frame.get("error"), frame.get("expr"), frame.get("files")
+    if status not in REPORT_STATUSES or not isinstance(error, (str, type(None))) \
+            or not isinstance(expr, (str, type(None))) or not (files is None or _is_file_map(files)):
+        raise FrameError("a report holds a status, error and expr strings (or null) and a map of files")
+    return (status, None if error is None else scrub(error), None if expr is None else scrub(expr),
+            None if files is None else {scrub(k): v for k, v in files.items()})
+
+
+def _is_file_map(files: object) -> bool:
+    return isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+
+
 def scrub(text: str) -> str:
     """`text` as valid UTF-8: lone surrogates become `\\udXXX` escapes (backslashreplace), everything else stays.
 

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from sandbox.config import SandboxConfig
 from sandbox.memcg import MemoryCgroup
 from sandbox.procs import Capture, Job, Proc, outcome_of_exit
-from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, read_available, scrub
+from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, parse_report, read_available, scrub
 
 # A run's report: status, error line, the repr (<= max_capture_bytes characters, up to 6 bytes each in JSON)
 # and fetched files (<= runner.FETCH_LIMIT bytes, base64).
@@ -218,17 +218,8 @@ class Scheduler:
             self._finish(proc, "killed", f"Killed: sandbox setup failed ({scrub(str(frame['setup_error'])[:500])})",
                          None, None)
             return
-        status = frame.get("status")
-        error, expr = frame.get("error"), frame.get("expr")
-        files = frame.get("files")
-        if status not in ("ok", "error", "memory") or not isinstance(error, (str, type(None))) \
-                or not isinstance(expr, (str, type(None))) or not (files is None or _is_file_map(files)):
-            self._reject_report(proc, "a report holds status, error and expr strings and a files map")
-            return
-        if files is not None:
-            files = {scrub(k): v for k, v in files.items()}
-        self._finish(proc, status, error if error is None else scrub(error), expr if expr is None else scrub(expr),
-                     0 if status == "ok" else 1, files)
+        status, error, expr, files = parse_report(frame)  # a FrameError here is a bad_report (see _on_ctl)
+        self._finish(proc, status, error, expr, 0 if status == "ok" else 1, files)
 
     def _on_deadline(self, proc: Proc) -> None:
         if proc.kill_reason is None:
@@ -442,7 +433,3 @@ class Scheduler:
         except OSError:
             pass
         os._exit(0)
-
-
-def _is_file_map(files: object) -> bool:
-    return isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())

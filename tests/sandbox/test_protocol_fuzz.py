@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.procs import Capture
-from sandbox.protocol import HEADER, MAX_CONTAINERS, Channel, FrameError, decode, encode, scrub
+from sandbox.protocol import HEADER, MAX_CONTAINERS, Channel, FrameError, decode, encode, parse_report, scrub
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 JSON_VALUES = st.recursive(
@@ -148,3 +148,17 @@ def test_scrub_gives_valid_utf8_and_leaves_valid_text_alone(text: str) -> None:
         assert out == text
     except UnicodeEncodeError:
         assert "\\ud" in out
+
+
+@given(
+    st.dictionaries(st.sampled_from(["status", "error", "expr", "files", "other"]), JSON_VALUES | NASTY_TEXT)
+)
+@settings(max_examples=400)
+def test_a_report_is_either_well_formed_clean_text_or_a_frame_error(frame: dict) -> None:
+    try:
+        status, error, expr, files = parse_report(frame)
+    except FrameError:
+        return
+    assert status in ("ok", "error", "memory")
+    for text in [error or "", expr or "", *(files or {})]:
+        text.encode("utf-8")  # strict: lone surrogates were escaped
