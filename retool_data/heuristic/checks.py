@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from retool_data.heuristic.calculations import Calculation, values_agree
+from retool_data.heuristic.claims import Calculation, values_agree
 
 
 def _parse_printed(line: str) -> Any:
     import sympy
 
     return sympy.sympify(line.strip(), rational=False)
+
+
+def _identity_holds(line: str, calc: Calculation) -> bool:
+    """An identity block prints the text's result (as sympy writes it), or True for a checked identity."""
+    import sympy
+
+    if line.strip() == "True":
+        return True
+    names = {str(s): s for s in getattr(calc.expected, "free_symbols", set())}
+    got = sympy.sympify(line.strip(), locals=names)
+    return sympy.expand(got - calc.expected) == 0 or sympy.cancel(got - calc.expected) == 0
 
 
 def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | None:
@@ -22,12 +33,16 @@ def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | 
         return "unexpected_output_lines"
     for line, calc in zip(printed, calcs, strict=True):
         try:
+            if calc.kind == "identity":
+                if not _identity_holds(line, calc):
+                    return "identity_differs"
+                continue
             got = _parse_printed(line)
         except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
             return "unreadable_output"
-        if calc.kind == "equation":
+        if calc.kind == "equation":  # every solution the text states is among the printed ones
             want = list(calc.expected)
-            if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            if not isinstance(got, (list, tuple)) or not got:
                 return "solutions_differ"
             if not all(any(values_agree(g, w, 1e-9) for g in got) for w in want):
                 return "solutions_differ"

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retool_data.heuristic.codegen import code_mode, to_python
-from retool_data.heuristic.latex_math import MathParseError, parse_math, to_sympy
+from retool_data.heuristic.latex_math import MathParseError, parse_math
+from retool_data.heuristic.latex_values import to_sympy
 
 
 def run_code(expr) -> object:

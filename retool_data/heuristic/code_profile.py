@@ -1,0 +1,75 @@
+"""What a code block does, read from its syntax: its purpose, and whether it is a trivial one-operation print.
+
+Shared by the trace-quality scorer (the ``trivial`` label and the purpose of useful blocks) and the heuristic
+rewriter (which never writes a block the scorer would call trivial).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+_SOLVE = {"solve", "nsolve", "linsolve", "nonlinsolve", "solveset", "roots", "real_roots", "nroots", "dsolve",
+          "fsolve", "brentq", "bisect", "newton", "diophantine", "solve_univariate_inequality", "reduce_inequalities",
+          "all_roots", "minimize", "minimize_scalar", "maximum", "minimum"}  # fmt: skip
+_ENUMERATE = {"product", "permutations", "combinations", "combinations_with_replacement", "divisors", "primerange"}
+_CHECK = {"subs", "equals", "all", "any", "isprime", "is_square", "isclose", "Eq", "assert"}
+_SIMPLIFY = {"simplify", "expand", "factor", "together", "apart", "cancel", "nsimplify", "trigsimp", "collect",
+             "radsimp", "powsimp", "expand_trig", "logcombine", "ratsimp", "sqrtdenest", "expand_log", "combsimp"}  # fmt: skip
+_TRIVIAL_CALLS = {"print", "Fraction", "Rational", "float", "int", "round", "abs", "str", "S", "Integer"}
+_DIVISIONS = {"Fraction", "Rational"}  # Fraction(3, 4) is one operation (a division), like 3 / 4
+
+
+@dataclass(frozen=True)
+class CodeProfile:
+    purpose: str
+    trivial: bool
+    literals: frozenset[str]  # numeric literals of two or more digits (the operands a reader would see)
+
+
+def code_profile(code: str) -> CodeProfile:
+    """What a block's code does (`PURPOSES`), and whether it is one operation on small literals."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return CodeProfile("compute", False, frozenset())
+    names: set[str] = set()
+    loops = checks = False
+    binops: list[ast.BinOp] = []
+    divisions = 0
+    constants: list[int | float] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While, ast.comprehension)):
+            loops = True
+        elif isinstance(node, (ast.Compare, ast.Assert)):
+            checks = True
+        elif isinstance(node, ast.BinOp):
+            binops.append(node)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            names.add(name)
+            divisions += name in _DIVISIONS and len(node.args) == 2
+        elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            constants.append(node.value)
+    if names & _SOLVE:
+        purpose = "solve"
+    elif loops or names & _ENUMERATE:
+        purpose = "enumerate"
+    elif checks or names & _CHECK:
+        purpose = "check"
+    elif names & _SIMPLIFY:
+        purpose = "simplify"
+    else:
+        purpose = "compute"
+    small = 1000 if not divisions and all(isinstance(b.op, (ast.Add, ast.Sub)) for b in binops) else 100
+    trivial = (
+        purpose == "compute"
+        and len(binops) + divisions <= 1
+        and names <= _TRIVIAL_CALLS
+        and all(abs(c) < small and (isinstance(c, int) or len(repr(c)) <= 4) for c in constants)
+    )
+    literals = frozenset(repr(c) for c in constants if abs(c) >= 10 or isinstance(c, float))
+    return CodeProfile(purpose, trivial, literals)
+
+
