@@ -53,12 +53,18 @@ def identity_in_clause(clause: str, line: int, offset: int = 0) -> list[Calculat
             # equal at the sample points; a rational function is then equal, anything else is checked by the
             # block itself (simplify in the sandbox), never by sympy here
             if not _exact(prints[i]):
-                return [_identity_calc(side, chain[same], value, result, names, clause, line, offset, check=True)]
+                return [
+                    _identity_calc(side, chain[same], value, result, names, clause, line, offset, check=True)
+                ]
             return [_identity_calc(side, chain[same], value, result, names, clause, line, offset)]
     return []
 
 
-_SAMPLES = (Fraction(13, 7), Fraction(-5, 11), Fraction(29, 3))  # where two sides are compared before sympy is
+_SAMPLES = (
+    Fraction(13, 7),
+    Fraction(-5, 11),
+    Fraction(29, 3),
+)  # where two sides are compared before sympy is
 
 
 def _fingerprint(node: Node, names: list[str]) -> list[Fraction | float] | None:
@@ -85,7 +91,9 @@ def _close(a: list[Fraction | float] | None, b: list[Fraction | float] | None) -
         return False
     if _exact(a) and _exact(b):
         return a == b
-    return all(abs(complex(x) - complex(y)) <= 1e-9 * max(1.0, abs(complex(y))) for x, y in zip(a, b, strict=True))
+    return all(
+        abs(complex(x) - complex(y)) <= 1e-9 * max(1.0, abs(complex(y))) for x, y in zip(a, b, strict=True)
+    )
 
 
 def operation(value: Any, result: Any) -> str:

@@ -45,7 +45,10 @@ def arithmetic_in_clause(clause: str, line: int, offset: int = 0) -> list[Calcul
 
 
 def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -> list[Calculation]:
-    at = next((i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1 and not is_result_form(s.node)), None)
+    at = next(
+        (i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1 and not is_result_form(s.node)),
+        None,
+    )
     if at is None:
         at = next((i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1), None)
     # the claim: the last stated result after it ("5^2 + 12^2 = 169 = 13^2" claims 169)
@@ -58,7 +61,9 @@ def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -
     tol = tolerance(places, approx)
     try:
         quick, quick_claim = to_number(computed.node), to_number(claim.node)
-        if isinstance(quick, Fraction) and isinstance(quick_claim, Fraction):  # exact already: no sympy needed
+        if isinstance(quick, Fraction) and isinstance(
+            quick_claim, Fraction
+        ):  # exact already: no sympy needed
             if abs(quick - quick_claim) > Fraction(tol):
                 return []
             value, claimed = quick, quick_claim
@@ -97,8 +102,12 @@ def print_statement(
 ) -> tuple[str, frozenset[str]]:
     """``print(...)`` of an exact computation, rounded only at the end and only to the precision the text writes."""
     if tol == 0:
+        if "from sympy import I" in py.imports:  # sympy leaves I*(7 + 2*I) unexpanded: print a + b*I
+            return f"print(simplify({py.code}))", py.imports | {"from sympy import simplify"}
         return f"print({py.code})", py.imports
-    exact_decimal = places is not None and (value == claimed if isinstance(value, Fraction) else values_agree(value, claimed, 0.0))
+    exact_decimal = places is not None and (
+        value == claimed if isinstance(value, Fraction) else values_agree(value, claimed, 0.0)
+    )
     if exact_decimal and py.mode in ("int", "fraction") and _SCI_CLAIM.search(claim) is None:
         return f"print(float({py.code}))", py.imports  # a terminating decimal: float() prints it exactly
     sci = _SCI_CLAIM.search(claim)
@@ -106,7 +115,6 @@ def print_statement(
         digits = len(sci.group(1).split(".", 1)[1]) if "." in sci.group(1) else 0
         return f'print(format(float({py.code}), ".{digits}e"))', py.imports
     return f"print(round(float({py.code}), {max(places or 0, 0)}))", py.imports
-
 
 
 def find_calculations(text: str) -> list[Calculation]:
@@ -130,4 +138,3 @@ def find_calculations(text: str) -> list[Calculation]:
                     seen.add(calc.key)
                     found.append(calc)
     return found
-

@@ -97,10 +97,8 @@ def longest_prefix(text: str, ok: Any) -> tuple[Node, str] | None:
     return (found[0], text[: found[1]].strip()) if found else None
 
 
-
 def numeric(node: Node) -> bool:
     return not variables(node)
-
 
 
 @dataclass
@@ -131,7 +129,18 @@ def chain_sides(clause: str, ok: Any = None) -> list[list[Side]]:
         part = clause[lo:hi]
         if idx == 0:
             found = longest_suffix_at(part, ok)
-            chain = [Side(found[0], part[found[1] :].strip(), lo + found[1], hi - (len(part) - len(part.rstrip())))] if found else []
+            chain = (
+                [
+                    Side(
+                        found[0],
+                        part[found[1] :].strip(),
+                        lo + found[1],
+                        hi - (len(part) - len(part.rstrip())),
+                    )
+                ]
+                if found
+                else []
+            )
             continue
         whole = parse_or_none(part)
         if idx < len(parts) - 1 and whole is not None and ok(whole):
@@ -144,27 +153,37 @@ def chain_sides(clause: str, ok: Any = None) -> list[list[Side]]:
             chain.append(Side(prefix[0], part[: prefix[1]].strip(), s, lo + prefix[1], rel))
         chains.append(chain)
         found = longest_suffix_at(part, ok) if idx < len(parts) - 1 else None
-        chain = [Side(found[0], part[found[1] :].strip(), lo + found[1], hi - (len(part) - len(part.rstrip())))] if found else []
+        chain = (
+            [Side(found[0], part[found[1] :].strip(), lo + found[1], hi - (len(part) - len(part.rstrip())))]
+            if found
+            else []
+        )
     return [c for c in chains if len(c) >= 2]
-
 
 
 # Each pattern is replaced by spaces of the same length: offsets into a normalized line are offsets into the text.
 _NORMALIZE = re.compile(r"\\boxed\s*|&|\\left\.|\\right\.|\\displaystyle|\\,|\\!|\\\$")
 # A unit after a number (``6.5 \\mathrm{~m}``, ``10\\text{ cm}^2``, ``{~J}``): not part of the arithmetic.
-_UNIT = re.compile(
-    r"\\(?:mathrm|text|textrm|operatorname|mbox)\s*\{(?P<a>[^{}\\]{1,16})\}(?:\^\{?-?\d\}?)?"
-    r"|\{~(?P<b>[A-Za-z]{1,5})\}(?:\^\{?-?\d\}?)?"
+_ONE_UNIT = (
+    r"(?:\\(?:mathrm|text|textrm|operatorname|mbox)\s*\{[^{}\\]{1,16}\}|\{~[A-Za-z]{1,5}\})(?:\^\{?-?\d\}?)?"
 )
+_UNIT = re.compile(_ONE_UNIT + r"(?:\s*(?:/|\\cdot)?\s*" + _ONE_UNIT + ")*")  # \mathrm{r} / \mathrm{s}
+_UNIT_WORDS = re.compile(r"\{~?([^{}]*)\}")
 _NOT_UNITS = frozenset(
-    "and or so if then thus hence since when where with of for is are as to the a an but because which".split()  # noqa: SIM905
-)
+    {"and", "or", "so", "if", "then", "thus", "hence", "since", "when", "where", "with", "of", "for", "is", "are",
+     "as", "to", "the", "a", "an", "but", "because", "which"}
+)  # fmt: skip
 
 
 def _blank_unit(m: re.Match[str]) -> str:
-    words = (m.group("a") or m.group("b") or "").replace("~", " ").strip()
-    if not words or words.lower() in _NOT_UNITS or not re.fullmatch(r"[A-Za-z]{1,6}(?:[\s/.^\-\d]+[A-Za-z]{0,6})*", words):
-        return m.group(0)
+    for content in _UNIT_WORDS.findall(m.group(0)):
+        words = content.replace("~", " ").strip()
+        if (
+            not words
+            or words.lower() in _NOT_UNITS
+            or not re.fullmatch(r"[A-Za-z]{1,6}(?:[\s/.^\-\d]+[A-Za-z]{0,6})*", words)
+        ):
+            return m.group(0)
     return " " * len(m.group(0))
 
 
@@ -189,7 +208,6 @@ def clause_spans(line: str) -> list[tuple[int, str]]:
 
 def clauses(line: str) -> list[str]:
     return [c for _, c in clause_spans(line)]
-
 
 
 def line_starts(text: str) -> list[int]:
@@ -220,5 +238,3 @@ def flatten_displays(text: str) -> str:
 
 
 _CONTINUED_ROW = re.compile(r"\s*&?\s*(?:=|\\approx|\\simeq|\\le|\\ge|<|>)")
-
-

@@ -34,7 +34,11 @@ class Calculation:
 def is_result_form(node: Node) -> bool:
     """A stated result: 84, -3, \\frac{19}{12}, 2\\sqrt{2}, \\sqrt{3}/2, 4\\pi, 12.57, 5.1 \\times 10^{-8}, 40_9."""
     op = node[0]
-    if op in ("num", "pi", "base") or _power_of_ten(node):
+    if op in ("num", "pi", "base", "imag") or _power_of_ten(node):
+        return True
+    if op in ("add", "sub") and _imaginary_part(node[2]) and node[1][0] in ("num", "neg"):  # -2 + 7i
+        return is_result_form(node[1])
+    if _imaginary_part(node):
         return True
     if op == "mul" and node[1][0] == "num" and _power_of_ten(node[2]):
         return True
@@ -47,6 +51,11 @@ def is_result_form(node: Node) -> bool:
     if op == "div":
         return node[2][0] == "num" and node[1][0] != "div" and is_result_form(node[1])
     return False
+
+
+def _imaginary_part(node: Node) -> bool:
+    """``7i``, ``i``, ``\\frac{3}{2}i``."""
+    return node == ("imag",) or (node[0] == "mul" and node[2] == ("imag",) and node[1][0] in ("num", "div"))
 
 
 def _power_of_ten(node: Node) -> bool:
@@ -115,5 +124,3 @@ def values_agree(got: Any, want: Any, tol: float) -> bool:
     except (TypeError, ValueError):
         return False
     return diff <= tol + 1e-12 * scale
-
-

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 _SOLVE = {"solve", "nsolve", "linsolve", "nonlinsolve", "solveset", "roots", "real_roots", "nroots", "dsolve",
           "fsolve", "brentq", "bisect", "newton", "diophantine", "solve_univariate_inequality", "reduce_inequalities",
           "all_roots", "minimize", "minimize_scalar", "maximum", "minimum"}  # fmt: skip
-_ENUMERATE = {"product", "permutations", "combinations", "combinations_with_replacement", "divisors", "primerange"}
+_ENUMERATE = {
+    "product",
+    "permutations",
+    "combinations",
+    "combinations_with_replacement",
+    "divisors",
+    "primerange",
+}
 _CHECK = {"subs", "equals", "all", "any", "isprime", "is_square", "isclose", "Eq", "assert"}
 _SIMPLIFY = {"simplify", "expand", "factor", "together", "apart", "cancel", "nsimplify", "trigsimp", "collect",
              "radsimp", "powsimp", "expand_trig", "logcombine", "ratsimp", "sqrtdenest", "expand_log", "combsimp"}  # fmt: skip
@@ -71,5 +78,3 @@ def code_profile(code: str) -> CodeProfile:
     )
     literals = frozenset(repr(c) for c in constants if abs(c) >= 10 or isinstance(c, float))
     return CodeProfile(purpose, trivial, literals)
-
-

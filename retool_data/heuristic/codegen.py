@@ -25,7 +25,7 @@ class PyExpr:
 def code_mode(node: Node) -> str:
     """int | fraction | sympy: the simplest Python that computes this exactly."""
     ks = kinds(node)
-    if ks & {"var", "pi", "root", "fn"} or _has_non_integer_power(node):
+    if ks & {"var", "pi", "root", "fn", "imag"} or _has_non_integer_power(node):
         return "sympy"
     if any(n == "num" and ("." in v or "e" in v.lower()) for n, v in _literals(node)):
         return "fraction"
@@ -46,6 +46,20 @@ def _has_non_integer_power(node: Node) -> bool:
         if exp[0] == "neg":  # 2^{-3}: exact only as a Fraction/sympy Rational
             return True
     return any(_has_non_integer_power(c) for c in node[1:] if isinstance(c, tuple))
+
+
+def _plain_int(node: Node) -> bool:
+    """Python ints all the way down (no sympy object in it), so ``/`` on it would be float division."""
+    return kinds(node) <= {"num", "add", "sub", "mul", "neg", "pow", "base"} and all(
+        kind != "num" or ("." not in v and "e" not in v.lower()) for kind, v in _literals(node)
+    )
+
+
+def _is_fraction(node: Node) -> bool:
+    """In fraction mode this already computes a Fraction (a division or a decimal in it), so ``a / b`` is exact."""
+    return "div" in kinds(node) or any(
+        kind == "num" and ("." in v or "e" in v.lower()) for kind, v in _literals(node)
+    )
 
 
 def to_python(node: Node, mode: str | None = None) -> PyExpr:
@@ -78,6 +92,9 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
         if op == "pi":
             imports.add("from sympy import pi")
             return "pi"
+        if op == "imag":
+            imports.add("from sympy import I")
+            return "I"
         if op == "neg":
             return "-" + wrap(n[1], 3)
         if op == "abs":
@@ -124,17 +141,13 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
                 imports.add("from fractions import Fraction")
                 if is_int_literal(a) and is_int_literal(b):
                     return f"Fraction({a[1]}, {b[1]})"
-                exact = any(v for kind, v in _literals(a) if kind == "num" and "." in v)  # already a Fraction
-                left = wrap(a, 2) if exact else f"Fraction({go(a)})"
+                left = wrap(a, 2) if _is_fraction(a) else f"Fraction({go(a)})"
                 return f"{left} / {wrap(b, 2, right=True)}"
-            if mode == "sympy" and not variables(a):
-                imports.add(
-                    "from sympy import Rational"
-                    if is_int_literal(a) and is_int_literal(b)
-                    else "from sympy import S"
-                )
-                if is_int_literal(a) and is_int_literal(b):
-                    return f"Rational({a[1]}, {b[1]})"
+            if mode == "sympy" and is_int_literal(a) and is_int_literal(b):
+                imports.add("from sympy import Rational")
+                return f"Rational({a[1]}, {b[1]})"
+            if mode == "sympy" and _plain_int(a) and _plain_int(b):  # int / int would be a float: make it exact
+                imports.add("from sympy import S")
                 return f"S({go(a)}) / {wrap(b, 2, right=True)}"
         if op == "pow":
             base = wrap(a, 5)

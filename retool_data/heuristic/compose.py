@@ -75,6 +75,13 @@ def assemble(
     body = "".join(out)
     if final_check is not None:
         lead_in, code, output, conclusion = final_check
-        body = body.rstrip() + "\n\n" + lead_in + "\n" + format_code_block(code) + format_interpreter_block(output)
+        body = (
+            body.rstrip()
+            + "\n\n"
+            + lead_in
+            + "\n"
+            + format_code_block(code)
+            + format_interpreter_block(output)
+        )
         body += conclusion
     return body.rstrip() + f"\n\n<answer>\\boxed{{{answer}}}</answer>"

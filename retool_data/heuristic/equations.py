@@ -80,9 +80,16 @@ def _stated_solutions(
             stated = longest_prefix(rest, numeric)
             if stated is not None and is_result_form(stated[0]):
                 found.append((starts[later] + lo + m.start(), stated[1], [stated[0]]))
-    return found
+        for m in re.finditer(_REVERSED_RE.format(var=re.escape(var)), text[lo:]):  # "2 = a"
+            stated_at = longest_suffix_at(text[lo : lo + m.start()], numeric)
+            if stated_at is not None and is_result_form(stated_at[0]):
+                at = lo + stated_at[1]
+                at += len(re.match(r"(?:\\q?quad|\\[,;: ]|\s)*", text[at:]).group(0))
+                found.append((starts[later] + at, text[at : lo + m.start()].strip(), [stated_at[0]]))
+    return sorted(found)
 
 
+_REVERSED_RE = r"\s*=\s*{var}(?![\w{{(])"
 _PM_RE = re.compile(r"\s*([^=<>]*?)\s*(?:\\pm|±)\s*([^=<>,;$]+)")
 
 
@@ -133,7 +140,16 @@ def _solvable(lhs: Node, rhs: Node, var: str) -> bool:
 
 
 def _equation_calc(
-    clause: str, lhs: Node, rhs: Node, var: str, solutions: list[Any], line: int, start: int, cut: int, resume: int, claim: str
+    clause: str,
+    lhs: Node,
+    rhs: Node,
+    var: str,
+    solutions: list[Any],
+    line: int,
+    start: int,
+    cut: int,
+    resume: int,
+    claim: str,
 ) -> Calculation:
     left, right = to_python(lhs, "sympy"), to_python(rhs, "sympy")
     imports = frozenset({"from sympy import Eq, solve, symbols"} | left.imports | right.imports)
@@ -152,5 +168,3 @@ def _equation_calc(
         resume=resume,
         claim=f"{var} = {claim}",
     )
-
-

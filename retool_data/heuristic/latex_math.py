@@ -81,6 +81,14 @@ _COMMAND_RE = re.compile(
     )
 )
 _WORD = re.compile(r"[A-Za-z]+")
+_COMPLEX = re.compile(r"\di(?![A-Za-z])|(?<![A-Za-z\\])i\s*\^\s*\{?\s*2")
+# short words that are English, not a product of variables ("is 12" is not i*s*12)
+_WORDS = frozenset(
+    {"is", "so", "of", "to", "in", "on", "at", "be", "we", "if", "it", "as", "an", "or", "by", "no", "and", "the",
+     "for", "are", "its", "has", "can", "all", "one", "two", "let", "but", "not", "was", "get", "use", "our", "see",
+     "now", "new", "per", "sum", "max", "min", "mod", "gcd", "lcm", "deg", "cis", "arg", "det", "dim", "ker", "sec",
+     "csc", "cot", "cos", "sin", "tan", "log", "exp", "then", "thus"}
+)  # fmt: skip
 _SINGLE = {
     "+": "+",
     "-": "-",
@@ -118,6 +126,7 @@ def _number_token(m: re.Match[str]) -> tuple[str, str]:
 
 def tokenize(text: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
+    complex_context = _COMPLEX.search(text) is not None  # "2 + 3i", "i^2": i is the imaginary unit here
     i = 0
     while i < len(text):
         m = _SKIP.match(text, i)
@@ -151,8 +160,8 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             i += 1
             continue
         m = _WORD.match(text, i)
-        if m and len(m.group(0)) == 1:
-            tokens.append(("var", m.group(0)))
+        if m and (len(m.group(0)) == 1 or (len(m.group(0)) <= 3 and m.group(0).lower() not in _WORDS)):
+            tokens += [("imag", ch) if ch == "i" and complex_context else ("var", ch) for ch in m.group(0)]
             i = m.end()
             continue
         raise MathParseError(f"cannot read {text[i : i + 12]!r}")
@@ -196,7 +205,7 @@ class _Parser:
             return False
         if tok[1] == "|":
             return self.abs_depth == 0  # inside |...| a bar closes, it does not open
-        return tok[0] in ("num", "var", "rat", "base") or tok[1] in (
+        return tok[0] in ("num", "var", "rat", "base", "imag") or tok[1] in (
             "(", "[", "frac", "sqrt", "binom", "pi", "floor", "ceil",
         ) or tok[1].startswith("fn:")  # fmt: skip
 
@@ -234,7 +243,12 @@ class _Parser:
             if nxt is not None and nxt[1] == "circ":
                 self.i += 1
                 return self._after_degree(("deg", base))
-            if nxt is not None and nxt[1] == "{" and self.peek(1) == ("op", "circ") and self.peek(2) == ("op", "}"):
+            if (
+                nxt is not None
+                and nxt[1] == "{"
+                and self.peek(1) == ("op", "circ")
+                and self.peek(2) == ("op", "}")
+            ):
                 self.i += 3
                 return self._after_degree(("deg", base))
             if nxt is not None and nxt[1] in ("-", "+"):
@@ -277,6 +291,8 @@ class _Parser:
 
     def primary(self) -> Node:
         kind, value = self.take()
+        if kind == "imag":
+            return ("imag",)
         if kind in ("num", "var", "rat", "base"):
             if kind == "rat":
                 p, q = value.split("/")
@@ -339,7 +355,7 @@ def _plain_degrees(node: Node) -> Node:
     """Degrees outside a trig function are plain numbers (``90^\\circ`` states 90)."""
     if node[0] == "deg":
         return _plain_degrees(node[1])
-    if node[0] in ("num", "var", "pi", "base"):
+    if node[0] in ("num", "var", "pi", "base", "imag"):
         return node
     if node[0] == "fn":
         return (node[0], node[1], *(_plain_degrees(c) for c in node[2:]))
@@ -350,7 +366,11 @@ def variables(node: Node) -> set[str]:
     if node[0] == "var":
         return {node[1]}
     start = 2 if node[0] == "fn" else 1
-    return set().union(*(variables(c) for c in node[start:] if isinstance(c, tuple))) if len(node) > start else set()
+    return (
+        set().union(*(variables(c) for c in node[start:] if isinstance(c, tuple)))
+        if len(node) > start
+        else set()
+    )
 
 
 def kinds(node: Node) -> set[str]:
@@ -362,7 +382,7 @@ def kinds(node: Node) -> set[str]:
 
 
 def operator_count(node: Node) -> int:
-    own = 0 if node[0] in ("num", "var", "pi", "base") else 1
+    own = 0 if node[0] in ("num", "var", "pi", "base", "imag") else 1
     return own + sum(operator_count(c) for c in node[1:] if isinstance(c, tuple))
 
 

@@ -46,6 +46,8 @@ def to_sympy(node: Node, symbols: dict[str, Any] | None = None) -> Any:
             return symbols[n[1]]
         if op == "pi":
             return sympy.pi
+        if op == "imag":
+            return sympy.I
         if op == "neg":
             return -go(n[1])
         if op == "abs":
@@ -88,7 +90,7 @@ def to_sympy(node: Node, symbols: dict[str, Any] | None = None) -> Any:
     return go(node)
 
 
-def to_number(node: Node, env: dict[str, Fraction] | None = None) -> Fraction | float:
+def to_number(node: Node, env: dict[str, Fraction] | None = None) -> Fraction | float | complex:
     """The value of a numeric AST without sympy: a `Fraction` while exact, a float past roots, pi and functions.
     Raises `MathParseError` on what it cannot value."""
     try:
@@ -109,6 +111,8 @@ def _number(node: Node, env: dict[str, Fraction] | None) -> Fraction | float:
         return env[node[1]]
     if op == "pi":
         return math.pi
+    if op == "imag":
+        return 1j
     if op == "neg":
         return -_number(node[1], env)
     if op == "abs":

@@ -9,11 +9,25 @@ import re
 from dataclasses import dataclass
 
 _TOKEN_RE = re.compile(r"\\\$|\$\$|\$|\\\(|\\\)|\\\[|\\\]|\\begin\{([A-Za-z]+\*?)\}|\\end\{([A-Za-z]+\*?)\}")
-_TABULAR = frozenset({"cases", "array", "matrix", "pmatrix", "bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "split"})
-_MATH_ENVS = _TABULAR | {"align", "aligned", "alignat", "equation", "gather", "gathered", "eqnarray", "multline", "flalign"}
+_TABULAR = frozenset(
+    {"cases", "array", "matrix", "pmatrix", "bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "split"}
+)
+_MATH_ENVS = _TABULAR | {
+    "align",
+    "aligned",
+    "alignat",
+    "equation",
+    "gather",
+    "gathered",
+    "eqnarray",
+    "multline",
+    "flalign",
+}
 _CLOSERS = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
 _RELATION_END_RE = re.compile(r"(?:=|\\approx|≈)\s*\Z")
-_PLAIN_SUBJECT_RE = re.compile(r"(?:^|\s)([A-Za-z](?:_\{?\w+\}?)?(?:\([^()\s]{1,8}\))?\s*(?:=|\\approx|≈)\s*)\Z")
+_PLAIN_SUBJECT_RE = re.compile(
+    r"(?:^|\s)([A-Za-z](?:_\{?\w+\}?)?(?:\([^()\s]{1,8}\))?\s*(?:=|\\approx|≈)\s*)\Z"
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,9 @@ def can_cut(text: str, spans: list[MathSpan], pos: int) -> bool:
         depth += (ch == "{") - (ch == "}")
         if depth < 0:
             return False
-    return depth == 0 and len(re.findall(r"\\left(?![A-Za-z])", piece)) == len(re.findall(r"\\right(?![A-Za-z])", piece))
+    return depth == 0 and len(re.findall(r"\\left(?![A-Za-z])", piece)) == len(
+        re.findall(r"\\right(?![A-Za-z])", piece)
+    )
 
 
 def closers(spans: list[MathSpan], pos: int) -> str:

@@ -30,7 +30,9 @@ _TEXT_NUMBER_RE = re.compile(
 )
 _SCRIPT_RE = re.compile(r"[\^_]\{?\Z")
 _PRINTED_RE = re.compile(r"(?<![\w.*/^])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:/\d+)?(?![\w.(*^])")
-_MAX_DIGITS = 40  # longer digit strings are identifiers or big integers nobody re-derives; skip the Fraction cost
+_MAX_DIGITS = (
+    40  # longer digit strings are identifiers or big integers nobody re-derives; skip the Fraction cost
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,9 @@ def printed_numbers(output: str) -> list[Printed]:
             for m in _PRINTED_RE.finditer(item):
                 if len(m.group(0)) <= _MAX_DIGITS:
                     try:
-                        values.append(Printed(Fraction(m.group(0)), "." in m.group(0) or "e" in m.group(0).lower()))
+                        values.append(
+                            Printed(Fraction(m.group(0)), "." in m.group(0) or "e" in m.group(0).lower())
+                        )
                     except (ValueError, ZeroDivisionError):
                         continue
     return values
@@ -145,7 +149,11 @@ _SAFE_NAMES = {"pi": math.pi, "E": math.e, "sqrt": math.sqrt, "exp": math.exp, "
 
 def _numeric_expression(item: str) -> Fraction | float | None:
     """``sqrt(2)/2`` -> 0.7071..., ``19/12`` -> Fraction(19, 12); None unless it is a closed numeric form."""
-    if len(item) > 80 or not re.fullmatch(r"[-+*/^().\s\deEpiqrtxlog]+", item) or not re.search(r"\d|pi", item):
+    if (
+        len(item) > 80
+        or not re.fullmatch(r"[-+*/^().\s\deEpiqrtxlog]+", item)
+        or not re.search(r"\d|pi", item)
+    ):
         return None
     if re.fullmatch(r"-?\d+(?:\.\d+)?(?:/\d+)?", item):
         try:

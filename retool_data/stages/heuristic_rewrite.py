@@ -23,17 +23,12 @@ from typing import Any
 import polars as pl
 
 from retool_data import answers
-from retool_data.heuristic.calculations import Calculation, find_calculations
-from retool_data.heuristic.checks import output_matches
-from retool_data.heuristic.compose import Placement, assemble, unbox
-from retool_data.heuristic.mathspans import can_cut, math_spans
+from retool_data.heuristic.rewriter import DEFAULT_MAX_BLOCKS, RowPlan, build_trace, plan_row
 from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, StageResult, conform
 from retool_data.stages.rewrite import classify_trace, finish, original_response
-from retool_data.trace_quality import score_trace
 
 HEURISTIC_BACKEND = "heuristic"
 HEURISTIC_VERSION = "retool-heuristic@2"  # recorded as rewrite_template; bump when the output changes
-DEFAULT_MAX_BLOCKS = 8
 
 
 def final_answer(row: dict[str, Any]) -> str | None:
@@ -43,39 +38,6 @@ def final_answer(row: dict[str, Any]) -> str | None:
     if found is None and row.get("verify_verdict") == "correct":
         found = (row.get("gold_answer") or "").strip() or None
     return found
-
-
-def plan_blocks(text: str, max_blocks: int = DEFAULT_MAX_BLOCKS) -> list[Calculation]:
-    """The calculations that become blocks, in text order: non-overlapping, each cut where a block can go."""
-    spans = math_spans(text)
-    chosen: list[Calculation] = []
-    pos = 0
-    for calc in sorted(find_calculations(text), key=lambda c: c.cut):
-        if calc.start < pos or calc.resume < calc.cut or not can_cut(text, spans, calc.cut):
-            continue
-        chosen.append(calc)
-        pos = calc.resume
-        if len(chosen) == max_blocks:
-            break
-    return chosen
-
-
-def block_code(calcs: list[Calculation]) -> str:
-    imports = sorted({imp for c in calcs for imp in c.imports}, key=lambda s: (not s.startswith("import"), s))
-    return "\n".join(imports + [c.statement for c in calcs])
-
-
-def compose(text: str, kept: list[tuple[Calculation, str, str]], answer: str) -> tuple[str, int]:
-    """The trace from ``(calculation, code, output)`` blocks; blocks the text contradicts are dropped (count)."""
-    dropped = 0
-    while True:
-        placements = [Placement(c.kind, c.start, c.cut, c.resume, code, out) for c, code, out in kept]
-        trace = assemble(text, placements, answer)
-        bad = [b.index for b in score_trace(trace).blocks if "contradicted" in b.flags]
-        if not bad:
-            return trace, dropped
-        dropped += len(bad)
-        kept = [k for n, k in enumerate(kept) if n not in bad]
 
 
 async def _run_all(sandbox: Any, codes: list[str], concurrency: int) -> list[Any]:
@@ -103,11 +65,9 @@ def heuristic_rewrite(
     cols: dict[str, list[Any]] = {name: [None] * n for name in REWRITE_COLUMNS}
     cols["rewrite_backend"], cols["rewrite_template"] = [HEURISTIC_BACKEND] * n, [HEURISTIC_VERSION] * n
     cols["num_code_blocks"] = [0] * n
-    plans: dict[int, list[Calculation]] = {}
-    final: dict[int, str] = {}
-    texts: dict[int, str] = {}
+    plans: dict[int, RowPlan] = {}
     for i, row in enumerate(rows):
-        text = unbox(original_response(row))
+        text = original_response(row)
         answer = final_answer(row)
         if not text:
             cols["rewrite_status"][i], cols["rewrite_reason"][i] = (
@@ -120,32 +80,27 @@ def heuristic_rewrite(
                 "no final answer to end the trace",
             )
         else:
-            plans[i], final[i], texts[i] = plan_blocks(text, max_blocks), answer, text
-    jobs = [(i, calc, block_code([calc])) for i, plan in plans.items() for calc in plan]
-    results = _execute([code for *_, code in jobs], sandbox, workers, timeout_s)
-    kept_blocks: dict[int, list[tuple[Calculation, str, str]]] = {i: [] for i in plans}
+            plans[i] = plan_row(row.get("problem") or "", text, answer, max_blocks)
+    jobs = [(i, n) for i, plan in plans.items() for n in range(len(plan.codes))]
+    results = _execute([plans[i].codes[n] for i, n in jobs], sandbox, workers, timeout_s)
+    by_row: dict[int, list[Any]] = {i: [] for i in plans}
+    for (i, _), res in zip(jobs, results, strict=True):
+        by_row[i].append(res)
     dropped = Counter[str]()
-    for (i, calc, code), res in zip(jobs, results, strict=True):
-        why = output_matches(res.status, res.output, [calc])
-        if why is None:
-            kept_blocks[i].append((calc, code, res.output))
-        else:
-            dropped[why] += 1
-    for i, blocks in kept_blocks.items():
-        trace, contradicted = compose(texts[i], blocks, final[i])
-        if contradicted:
-            dropped["contradicted_by_text"] += contradicted
+    for i, plan in plans.items():
+        trace = build_trace(plan, by_row[i], dropped)
         status, reason, n_code = classify_trace(trace)
         cols["trace"][i], cols["num_code_blocks"][i] = trace, n_code
         cols["rewrite_status"][i] = "invalid" if status == "unparseable" else status
         cols["rewrite_reason"][i] = (
-            reason or f"{n_code} code blocks from {len(plans[i])} calculations"
+            reason or f"{n_code} code blocks from {len(plan.calcs)} calculations" + (" and a final check" if plan.check else "")
         )
     stats = {
         "backend": HEURISTIC_BACKEND,
         "blocks_run": len(jobs),
         "blocks_dropped": dict(dropped),
-        "calculations": dict(Counter(c.kind for plan in plans.values() for c in plan)),
+        "calculations": dict(Counter(c.kind for plan in plans.values() for c in plan.calcs)),
+        "final_checks": dict(Counter(plan.check.kind for plan in plans.values() if plan.check)),
     }
     return finish(df, cols, stats)
 
