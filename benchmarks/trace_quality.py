@@ -62,7 +62,9 @@ def source_rows(benchmarks_dir: Path, sets: tuple[str, ...], split: str) -> pl.D
                         "difficulty": None,
                     }
                 )
-    df = conform(pl.DataFrame(rows, schema_overrides=PROBLEM_SCHEMA, infer_schema_length=None), PROBLEM_SCHEMA)
+    df = conform(
+        pl.DataFrame(rows, schema_overrides=PROBLEM_SCHEMA, infer_schema_length=None), PROBLEM_SCHEMA
+    )
     return df.unique("id", keep="first", maintain_order=True)
 
 

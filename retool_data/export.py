@@ -22,7 +22,9 @@ from typing import Any
 import polars as pl
 
 from retool_data.card import config_hash, render_card
+from retool_data.stages.quality import score_traces
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
     "id",
@@ -77,10 +79,24 @@ def sft_features() -> Any:
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
     feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
+    feats.update(quality_features())
     return Features(feats)
 
 
+def quality_features() -> dict[str, Any]:
+    """The trace-quality columns (`retool_data.trace_quality.QUALITY_COLUMNS`) as dataset features."""
+    from datasets import List, Value
+
+    return {
+        "tool_use_score": Value("float64"),
+        "useful_block_share": Value("float64"),
+        "block_labels": List(Value("string")),
+    }
+
+
 def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
+    if "block_labels" not in df.columns:  # a frame that skipped the quality stage: score it here
+        df = score_traces(df).kept
     rows = []
     for row in df.iter_rows(named=True):
         out = {c: (None if row.get(c) is None else str(row[c])) for c in STRING_COLUMNS}
@@ -90,6 +106,7 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out["format_warnings"] = list(row.get("format_warnings") or [])
         out["decontam_score"] = row.get("decontam_score")
         out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
+        out.update({c: row.get(c) for c in QUALITY_COLUMNS})
         out["messages"] = [
             {"role": "system", "content": SYSTEM_TEMPLATE.text},
             {"role": "user", "content": row["problem"]},

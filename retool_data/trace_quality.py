@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import polars as pl
+
 from retool_data.heuristic.chains import RELATION_RE, clauses, longest_prefix, longest_suffix, parse_or_none
 from retool_data.heuristic.claims import is_result_form
 from retool_data.heuristic.code_profile import code_profile
@@ -37,6 +39,11 @@ from retool_data.heuristic.numbers import Printed, agrees, near, printed_numbers
 from retool_data.trace import parse_trace
 
 NEGATIVE_LABELS = ("contradicted", "premature", "rederived", "trivial")  # in precedence order
+QUALITY_COLUMNS: dict[str, pl.DataType] = {
+    "tool_use_score": pl.Float64(),  # useful blocks / blocks, 0 when a block is contradicted by the text
+    "useful_block_share": pl.Float64(),  # useful blocks / blocks
+    "block_labels": pl.List(pl.String()),  # one per block: useful_<purpose>, or its flags joined by "+"
+}
 PURPOSES = ("solve", "enumerate", "check", "simplify", "compute")
 WINDOW_LINES = 3  # "re-derived in the very next line(s)": how much text after a block is read
 WINDOW_CHARS = 600
@@ -211,7 +218,9 @@ def premature(before: str, after_line: str, literals: Iterable[str]) -> bool:
         return False
     recent = before[-300:]
     pattern = lambda lit: re.compile(r"(?<![\d.])" + re.escape(lit) + r"(?![\d])")  # noqa: E731
-    return not any(pattern(lit).search(recent) for lit in lits) and any(pattern(lit).search(after_line) for lit in lits)
+    return not any(pattern(lit).search(recent) for lit in lits) and any(
+        pattern(lit).search(after_line) for lit in lits
+    )
 
 
 # ------------------------------------------------------------------------------------------------ trace
@@ -251,19 +260,30 @@ def score_trace(trace: str | None) -> TraceScore:
 
 
 def summarize(scores: Iterable[TraceScore]) -> dict[str, Any]:
-    """Totals over traces: what the card, the Dagster metadata and the benchmark report."""
+    """Totals over scored traces: what the card, the Dagster metadata and the benchmark report."""
     scores = list(scores)
-    blocks = [b for s in scores for b in s.blocks]
-    flags = Counter(f for b in blocks for f in b.flags)
+    summary = summarize_labels([s.labels for s in scores], [s.tool_use_score for s in scores])
+    summary["traces_opening_with_code"] = sum(s.opens_with_code for s in scores)
+    summary["traces_with_one_boxed_answer"] = sum(s.boxed_answers == 1 for s in scores)
+    return summary
+
+
+def summarize_labels(
+    labels: Iterable[list[str] | None], tool_use_scores: Iterable[float | None]
+) -> dict[str, Any]:
+    """The same totals from the `QUALITY_COLUMNS` of scored rows (``block_labels``, ``tool_use_score``)."""
+    per_trace = [list(lab or []) for lab in labels]
+    blocks = [b for lab in per_trace for b in lab]
+    flags = Counter(f for b in blocks if not b.startswith("useful_") for f in b.split("+"))
+    useful = [b.removeprefix("useful_") for b in blocks if b.startswith("useful_")]
     n_blocks = len(blocks) or 1
+    values = [v for v in tool_use_scores if v is not None]
     return {
-        "traces": len(scores),
+        "traces": len(per_trace),
         "blocks": len(blocks),
-        "useful_block_share": sum(b.useful for b in blocks) / n_blocks,
-        "mean_tool_use_score": sum(s.tool_use_score for s in scores) / (len(scores) or 1),
+        "useful_block_share": len(useful) / n_blocks,
+        "mean_tool_use_score": sum(values) / (len(values) or 1),
         **{f"{flag}_share": flags[flag] / n_blocks for flag in NEGATIVE_LABELS},
-        "useful_purposes": dict(Counter(b.purpose for b in blocks if b.useful)),
-        "traces_opening_with_code": sum(s.opens_with_code for s in scores),
-        "traces_with_contradiction": sum(s.count("contradicted") > 0 for s in scores),
-        "traces_with_one_boxed_answer": sum(s.boxed_answers == 1 for s in scores),
+        "useful_purposes": dict(Counter(useful)),
+        "traces_with_contradiction": sum(any("contradicted" in b for b in lab) for lab in per_trace),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, kinds, variables
+from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, kinds
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 
@@ -146,7 +146,9 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
             if mode == "sympy" and is_int_literal(a) and is_int_literal(b):
                 imports.add("from sympy import Rational")
                 return f"Rational({a[1]}, {b[1]})"
-            if mode == "sympy" and _plain_int(a) and _plain_int(b):  # int / int would be a float: make it exact
+            if (
+                mode == "sympy" and _plain_int(a) and _plain_int(b)
+            ):  # int / int would be a float: make it exact
                 imports.add("from sympy import S")
                 return f"S({go(a)}) / {wrap(b, 2, right=True)}"
         if op == "pow":

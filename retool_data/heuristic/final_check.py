@@ -221,7 +221,9 @@ def at_point(spans: list[str], text: str, answer: Node | None) -> FinalCheck | N
                 conditions.append((lhs, rhs))
         elif not rels and answer is not None and objective is None:
             node = parse_or_none(span)
-            usable = node is not None and variables(node) and _usable(node, point) and operator_count(node) >= 1
+            usable = (
+                node is not None and variables(node) and _usable(node, point) and operator_count(node) >= 1
+            )
             if usable and _same(node, answer, env):
                 objective = node
     if not conditions and objective is None:

@@ -92,8 +92,8 @@ def heuristic_rewrite(
         status, reason, n_code = classify_trace(trace)
         cols["trace"][i], cols["num_code_blocks"][i] = trace, n_code
         cols["rewrite_status"][i] = "invalid" if status == "unparseable" else status
-        cols["rewrite_reason"][i] = (
-            reason or f"{n_code} code blocks from {len(plan.calcs)} calculations" + (" and a final check" if plan.check else "")
+        cols["rewrite_reason"][i] = reason or f"{n_code} code blocks from {len(plan.calcs)} calculations" + (
+            " and a final check" if plan.check else ""
         )
     stats = {
         "backend": HEURISTIC_BACKEND,
