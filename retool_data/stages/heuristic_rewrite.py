@@ -37,7 +37,7 @@ def final_answer(row: dict[str, Any]) -> str | None:
     found = found or answers.extract_answer(original_response(row))
     if found is None and row.get("verify_verdict") == "correct":
         found = (row.get("gold_answer") or "").strip() or None
-    return found
+    return answers.reference_form(found)  # spelled as the verl ground truth is (export.reference_answer)
 
 
 async def _run_all(sandbox: Any, codes: list[str], concurrency: int) -> list[Any]:
