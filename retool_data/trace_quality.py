@@ -151,14 +151,18 @@ def _same(a: Fraction | float, b: Fraction | float) -> bool:
     return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
 
 
-def rederives(window: str, printed: list[Printed]) -> bool:
-    """Does this text compute a printed value again by hand, or do the algebra that lands on it?"""
+def rederives(window: str, printed: list[Printed], before: str = "") -> bool:
+    """Does this text compute a printed value again by hand, or do the algebra that lands on it? (A relation
+    already written before the block, such as the equation it solves, restated after it, is not hand work.)"""
     if not printed:
         return False
+    stated_before = _squeezed(before[-2000:])
     for line in window.split("\n"):
         if "=" not in line and "approx" not in line and "≈" not in line:
             continue
         for clause in clauses(line):
+            if len(_squeezed(clause)) > 3 and _squeezed(clause) in stated_before:
+                continue
             for side in {s for pair in relations(clause, _numeric) for s in pair if s is not None}:
                 if operator_count(side) < 1 or is_result_form(side) or _factorization(side):
                     continue
@@ -171,6 +175,10 @@ def rederives(window: str, printed: list[Printed]) -> bool:
             if _algebra_lands_on(clause, printed):
                 return True
     return False
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s$]+", "", text)
 
 
 def _algebra_lands_on(clause: str, printed: list[Printed]) -> bool:
@@ -248,7 +256,7 @@ def score_trace(trace: str | None) -> TraceScore:
         first_line = window.split("\n", 1)[0] if window else ""
         if premature(texts(prev_end, call.code_segment), first_line, profile.literals):
             flags.append("premature")
-        if rederives(window, printed):
+        if rederives(window, printed, texts(0, call.code_segment)):
             flags.append("rederived")
         if profile.trivial:
             flags.append("trivial")

@@ -25,7 +25,6 @@ from retool_data.heuristic.claims import (
     _measured,
     claim_places,
     is_result_form,
-    is_trivial,
     tolerance,
     values_agree,
 )
@@ -53,7 +52,7 @@ def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -
         at = next((i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1), None)
     # the claim: the last stated result after it ("5^2 + 12^2 = 169 = 13^2" claims 169)
     claims = [] if at is None else [s for s in chain[at + 1 :] if is_result_form(s.node)]
-    if at is None or not claims or is_trivial(chain[at].node) or chain[at].text == claims[-1].text:
+    if at is None or not claims or chain[at].text == claims[-1].text:
         return []
     computed, claim = chain[at], claims[-1]
     approx = any(s.relation != "=" for s in chain[at + 1 : chain.index(claim) + 1])

@@ -55,10 +55,6 @@ def final_check_matches(status: str, output: str, check: Any) -> str | None:
     """None when a final check printed what was planned: zero residuals, or the answer's value."""
     if status != "ok":
         return f"sandbox_{status}"
-    try:
-        got = _parse_printed(output.strip())
-    except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
-        return "unreadable_output"
     if check.kind == "point":  # True per condition, then the answer's value
         lines = output.strip().split("\n")
         if len(lines) != len(check.expected):
@@ -67,10 +63,19 @@ def final_check_matches(status: str, output: str, check: Any) -> str | None:
             if want is True:
                 if line.strip() != "True":
                     return "condition_fails"
-            elif not values_agree(_parse_printed(line), want, 0.0):
-                return "value_differs"
+                continue
+            try:
+                if not values_agree(_parse_printed(line), want, 0.0):
+                    return "value_differs"
+            except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
+                return "unreadable_output"
         return None
-    if check.kind == "substitute":
-        ok = isinstance(got, (list, tuple)) and len(got) == len(check.expected) and all(g == 0 for g in got)
+    if check.kind == "substitute":  # one residual per value of the answer
+        lines = output.strip().split("\n")
+        ok = len(lines) == len(check.expected) and all(line.strip() == "0" for line in lines)
         return None if ok else "residual_not_zero"
+    try:
+        got = _parse_printed(output.strip())
+    except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
+        return "unreadable_output"
     return None if values_agree(got, check.expected, 0.0) else "value_differs"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from retool_data.heuristic.latex_math import Node, kinds, operator_count
+from retool_data.heuristic.latex_math import Node, kinds
 
 _DECIMALS = re.compile(r"\d+\.(\d+)")
 _SCI_CLAIM = re.compile(
@@ -63,16 +63,6 @@ def _power_of_ten(node: Node) -> bool:
         return False
     exp = node[2][1] if node[2][0] == "neg" else node[2]
     return exp[0] == "num" and exp[1].isdigit()
-
-
-def is_trivial(node: Node) -> bool:
-    """One integer operation on small numbers (``12 + 14``, ``20 - 18``, ``2^{5}``): a reader does it at a glance,
-    a tool call for it only decorates (the trace-quality scorer's ``trivial`` label, same rule)."""
-    if operator_count(node) > 1 or node[0] not in ("add", "sub", "mul", "pow", "num", "neg"):
-        return False
-    lits = _literals(node)
-    limit = 1000 if node[0] in ("add", "sub") else 100
-    return all("." not in v and int(v) < limit for v in lits)
 
 
 def _literals(node: Node) -> list[str]:

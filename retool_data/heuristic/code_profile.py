@@ -23,8 +23,27 @@ _ENUMERATE = {
 _CHECK = {"subs", "equals", "all", "any", "isprime", "is_square", "isclose", "Eq", "assert"}
 _SIMPLIFY = {"simplify", "expand", "factor", "together", "apart", "cancel", "nsimplify", "trigsimp", "collect",
              "radsimp", "powsimp", "expand_trig", "logcombine", "ratsimp", "sqrtdenest", "expand_log", "combsimp"}  # fmt: skip
-_TRIVIAL_CALLS = {"print", "Fraction", "Rational", "float", "int", "round", "abs", "str", "S", "Integer"}
+_TRIVIAL_CALLS = {"print", "Fraction", "Rational", "float", "round", "abs", "S", "Integer"}
 _DIVISIONS = {"Fraction", "Rational"}  # Fraction(3, 4) is one operation (a division), like 3 / 4
+
+
+def _glance(binops: list[ast.BinOp], constants: list[int | float], divisions: int) -> bool:
+    """One operation a reader does at a glance: a sum or difference under 1000 (``12 + 14``, ``20 - 18``), a
+    times-table product or quotient (``12 * 7``, ``84 / 12``), a small power (``2**5``), or no operation at all."""
+    values = sorted(abs(c) for c in constants)
+    if not binops and not divisions:
+        return all(v < 1000 for v in values)
+    if len(values) != 2:
+        return False
+    lo, hi = values
+    if divisions or isinstance(binops[0].op, (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)):
+        return (lo <= 10 and hi < 100) or hi <= 12
+    if isinstance(binops[0].op, (ast.Add, ast.Sub)):
+        return hi < 1000
+    if isinstance(binops[0].op, ast.Pow):
+        base, exp = (constants[0], constants[1])
+        return abs(exp) <= 10 and abs(base) ** abs(exp) <= 1000
+    return False
 
 
 @dataclass(frozen=True)
@@ -69,12 +88,12 @@ def code_profile(code: str) -> CodeProfile:
         purpose = "simplify"
     else:
         purpose = "compute"
-    small = 1000 if not divisions and all(isinstance(b.op, (ast.Add, ast.Sub)) for b in binops) else 100
     trivial = (
         purpose == "compute"
         and len(binops) + divisions <= 1
         and names <= _TRIVIAL_CALLS
-        and all(abs(c) < small and (isinstance(c, int) or len(repr(c)) <= 4) for c in constants)
+        and all(isinstance(c, int) or len(repr(c)) <= 4 for c in constants)
+        and _glance(binops, constants, divisions)
     )
     literals = frozenset(repr(c) for c in constants if abs(c) >= 10 or isinstance(c, float))
     return CodeProfile(purpose, trivial, literals)

@@ -4,9 +4,11 @@ Two checks, both verified in-process (parser + fractions) before a block is writ
 with the answer:
 
 - ``substitute``: the problem states an equation in one unknown (``$3x + 5 = 20$``) and every value of the answer
-  satisfies it: the block prints the residual ``lhs - rhs`` at each value (``[0]``);
+  satisfies it: the block prints the residual ``lhs - rhs`` at each value (``0``, one line per value);
 - ``evaluate``: the problem asks for the value of an explicit expression (``Compute $\\dbinom{31}{28}$``,
-  ``What is $58_9 - 18_9$?``) and the answer is that value: the block computes the expression itself.
+  ``What is $58_9 - 18_9$?``) and the answer is that value: the block computes the expression itself;
+- ``point``: the reasoning settles its unknowns on values (``x = y = \\sqrt{2}``, ``(m, n) = (16, 13)``): the block
+  checks the problem's equations there (``True``) and, when the problem's expression there is the answer, prints it.
 
 The lead-in, the block and a one-line conclusion go after the reasoning, before ``<answer>``.
 """
@@ -124,7 +126,7 @@ def _substitute(spans: list[str], values: list[Node]) -> FinalCheck | None:
                 *imports,
                 f"{var} = symbols('{var}')",
                 f"lhs, rhs = {left.code}, {right.code}",
-                f"print([simplify((lhs - rhs).subs({var}, v)) for v in [{', '.join(s.code for s in shown)}]])",
+                *[f"print(simplify((lhs - rhs).subs({var}, {v.code})))" for v in shown],
             ]
         )
         return FinalCheck(

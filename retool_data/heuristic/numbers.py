@@ -151,7 +151,7 @@ def _numeric_expression(item: str) -> Fraction | float | None:
     """``sqrt(2)/2`` -> 0.7071..., ``19/12`` -> Fraction(19, 12); None unless it is a closed numeric form."""
     if (
         len(item) > 80
-        or not re.fullmatch(r"[-+*/^().\s\deEpiqrtxlog]+", item)
+        or not re.fullmatch(r"[-+*/^().\s\deEpiqrstxlog]+", item)
         or not re.search(r"\d|pi", item)
     ):
         return None
