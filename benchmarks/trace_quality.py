@@ -69,6 +69,8 @@ def source_rows(benchmarks_dir: Path, sets: tuple[str, ...], split: str) -> pl.D
 
 
 def rewrite(df: pl.DataFrame, sandbox: Any, args: argparse.Namespace) -> Any:
+    if args.scripted_llm:
+        return scripted_rewrite(df, sandbox)
     if args.endpoint:
         from retool_data.llm import make_chat_backend
         from retool_data.stages.rewrite import DEFAULT_REWRITE_PARAMS
@@ -84,6 +86,31 @@ def rewrite(df: pl.DataFrame, sandbox: Any, args: argparse.Namespace) -> Any:
     return heuristic_rewrite(df, sandbox)
 
 
+def scripted_rewrite(df: pl.DataFrame, sandbox: Any) -> Any:
+    """The LLM rewrite stage against the fault-injecting test server (`benchmarks/scripted_rewriter.py`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from scripted_rewriter import make_responder, reply_kind
+
+    from retool_data.llm import make_chat_backend
+    from retool_data.stages.heuristic_rewrite import heuristic_rewrite
+    from retool_data.stages.rewrite import rewrite as llm_rewrite
+    from tests.retool_data.llm.fake_openai import FakeOpenAIServer
+
+    heuristic = heuristic_rewrite(df, sandbox).kept
+    working = dict(zip(heuristic["problem"], heuristic["trace"], strict=True))
+    rows = [{**r, "answer": r["gold_answer"]} for r in df.to_dicts()]
+    with FakeOpenAIServer(make_responder(rows, working)) as server:
+        chat = make_chat_backend(
+            "openai", model="scripted", endpoint=server.base_url, concurrency=8, max_retries=3,
+            timeout_s=5.0, use_cache=False, progress=False,
+        )  # fmt: skip
+        result = llm_rewrite(df, chat)
+        result.stats["server_requests"] = len(server.records())
+    kinds = [reply_kind(p) if reply_kind(p) != "working" or p in working else "decorating" for p in df["problem"]]
+    result.stats["reply_kinds"] = dict(zip(df["problem"].to_list(), kinds, strict=True))
+    return result
+
+
 def score(frame: pl.DataFrame) -> dict[str, Any]:
     from retool_data.trace_quality import score_trace, summarize
 
@@ -97,6 +124,7 @@ def main() -> None:
     ap.add_argument("--split", choices=("tune", "heldout", "all"), default="heldout")
     ap.add_argument("--limit", type=int, default=None, help="first N rows of the split")
     ap.add_argument("--endpoint", default=None, help="OpenAI-compatible rewriter (else the heuristic)")
+    ap.add_argument("--scripted-llm", action="store_true", help="the LLM path against the test server's script")
     ap.add_argument("--model", default="rewriter")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=2048)
@@ -144,6 +172,15 @@ def main() -> None:
     }
     report["quality"] = score(kept)
     report["quality_rewritten"] = score(rewritten.kept)
+    kinds = rewritten.stats.get("reply_kinds")
+    if kinds:  # the scripted LLM: the figures per kind of reply
+        report["server_requests"] = rewritten.stats["server_requests"]
+        kept_kind = kept.with_columns(kind=pl.col("problem").replace_strict(kinds, default=None))
+        report["by_reply_kind"] = {
+            kind: {"sent": sum(v == kind for v in kinds.values()), "exported": sub.height, **score(sub)}
+            for kind in sorted(set(kinds.values()))
+            for sub in [kept_kind.filter(pl.col("kind") == kind)]
+        }
     if args.dump:
         kept.write_parquet(args.dump)
     print(json.dumps(report, indent=1))

@@ -97,8 +97,6 @@ def quality_features() -> dict[str, Any]:
 
 
 def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
-    if "block_labels" not in df.columns:  # a frame that skipped the quality stage: score it here
-        df = score_traces(df).kept
     rows = []
     for row in df.iter_rows(named=True):
         out = {c: (None if row.get(c) is None else str(row[c])) for c in STRING_COLUMNS}
@@ -193,6 +191,8 @@ def export_dataset(
         raise ValueError(
             f"cannot export {empty.height} rows without a problem or trace (ids {ids}); filter first"
         )
+    if "block_labels" not in df.columns:  # a frame that skipped the quality stage: score it here
+        df = score_traces(df).kept
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in MANAGED:

@@ -148,7 +148,10 @@ def _is_prime(n: int) -> bool:
 
 
 def _same(a: Fraction | float, b: Fraction | float) -> bool:
-    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    try:
+        return abs(complex(a) - complex(b)) <= 1e-9 * max(1.0, abs(complex(b)))
+    except (OverflowError, TypeError, ValueError):
+        return False
 
 
 def rederives(window: str, printed: list[Printed], before: str = "") -> bool:
@@ -168,7 +171,7 @@ def rederives(window: str, printed: list[Printed], before: str = "") -> bool:
                     continue
                 try:
                     value = to_number(side)
-                except (MathParseError, RecursionError):
+                except (MathParseError, RecursionError, OverflowError, TypeError, ValueError):
                     continue
                 if any(_same(value, p.value) for p in printed):
                     return True
@@ -196,7 +199,7 @@ def _algebra_lands_on(clause: str, printed: list[Printed]) -> bool:
             try:
                 if to_number(lhs, {var: p}) == to_number(rhs, {var: p}):
                     return True
-            except (MathParseError, RecursionError):
+            except (MathParseError, RecursionError, OverflowError, TypeError, ValueError):
                 continue
     return False
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from retool_data.heuristic.code_profile import code_profile
 from retool_data.trace_quality import score_trace, summarize, summarize_labels
 
@@ -93,3 +96,40 @@ def test_code_profiles():
     assert code_profile("from sympy import expand\nprint(expand((x+1)**2))").purpose == "simplify"
     assert code_profile("assert 3 + 4 == 7").purpose == "check"
     assert code_profile("print(").purpose == "compute"  # unparseable code is not credited with a purpose
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "So ",
+                "$",
+                "2i",
+                " = ",
+                "-2 + 7i",
+                "\\frac{1}{0}",
+                "10^{999}",
+                " x ",
+                "\\sqrt{-4}",
+                "12 + 14",
+                "\n",
+                "0.5",
+                "<code>\n```python\nprint(1)\n```\n</code>\n",
+                "<interpreter>\n1e308\n</interpreter>\n",
+                "<interpreter>\n[]\n",
+                "<answer>\\boxed{1}</answer>",
+                "\\boxed{",
+                "8.\\overline{4}",
+                "sqrt(2)**99999",
+                "(",
+                "3x = ",
+                "\\pm",
+            ]
+        ),
+        max_size=14,
+    )
+)
+def test_the_scorer_never_raises_on_what_a_model_writes(parts):
+    score = score_trace("".join(parts))
+    assert 0.0 <= score.tool_use_score <= 1.0
