@@ -112,7 +112,10 @@ def scripted_rewrite(df: pl.DataFrame, sandbox: Any) -> Any:
 
 
 def score(frame: pl.DataFrame) -> dict[str, Any]:
-    from retool_data.trace_quality import score_trace, summarize
+    try:
+        from retool_data.trace_quality import score_trace, summarize
+    except ImportError:  # a checkout before the scorer: --dump the rows, then --score them from this one
+        return {"unavailable": "no retool_data.trace_quality in this checkout"}
 
     return summarize(score_trace(t) for t in frame["trace"].to_list())
 
@@ -170,6 +173,8 @@ def main() -> None:
         }
         for name in args.sets
     }
+    if args.dump:
+        kept.write_parquet(args.dump)
     report["quality"] = score(kept)
     report["quality_rewritten"] = score(rewritten.kept)
     kinds = rewritten.stats.get("reply_kinds")
@@ -181,8 +186,6 @@ def main() -> None:
             for kind in sorted(set(kinds.values()))
             for sub in [kept_kind.filter(pl.col("kind") == kind)]
         }
-    if args.dump:
-        kept.write_parquet(args.dump)
     print(json.dumps(report, indent=1))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

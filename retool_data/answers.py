@@ -230,6 +230,7 @@ _UNIT_TEXT_RE = re.compile(
 )
 _TIME_OF_DAY_RE = re.compile(r"^\s*(?:a|p)\.?\s*m\.?\s*$", re.I)
 _UNIT_WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z .]*$")
+_PLAIN_NUMBER_RE = re.compile(r"[-+]?(?:\\\$)?\d[\d,{}.]*")
 _CLOCK_RE = re.compile(r"^\d{1,2}:\d{2}\s*\\(?:text|mbox|textrm|mathrm)\s*\{\s*[ap]\.?\s*m\.?\s*\}$", re.I)
 
 
@@ -240,9 +241,16 @@ def strip_units(answer: str) -> str:
     m = _UNIT_TEXT_RE.match(answer.strip())
     if m is None:
         return answer.strip()
-    words = (m.group("braced") if m.group("braced") is not None else m.group("plain") or "").strip()
+    braced = m.group("braced") is not None
+    words = (m.group("braced") if braced else m.group("plain") or "").strip()
     value = m.group("value").strip()
     if not words or not _UNIT_WORDS_RE.match(words) or _TIME_OF_DAY_RE.match(words) or "\\text" in value:
+        return answer.strip()
+    # "7.6 Z", "-2+2\\sqrt{3} i", "125-1.25 P": a letter after an expression is part of it, not a unit
+    number = _PLAIN_NUMBER_RE.fullmatch(value) is not None
+    if not number and (not braced or len(words.replace(" ", "")) < 2):
+        return answer.strip()
+    if not braced and len(words.replace(" ", "").replace(".", "")) < 2:
         return answer.strip()
     return value
 

@@ -18,7 +18,15 @@ from fractions import Fraction
 from typing import Any
 
 from retool_data.heuristic.algebra import identity_in_clause
-from retool_data.heuristic.chains import Side, chain_sides, clause_spans, flatten_displays, line_starts
+from retool_data.heuristic.assignments import assignment_positions
+from retool_data.heuristic.chains import (
+    Side,
+    chain_sides,
+    clause_spans,
+    flatten_displays,
+    line_starts,
+    numeric,
+)
 from retool_data.heuristic.claims import (
     _SCI_CLAIM,
     Calculation,
@@ -29,21 +37,31 @@ from retool_data.heuristic.claims import (
     values_agree,
 )
 from retool_data.heuristic.code_profile import code_profile
-from retool_data.heuristic.codegen import PyExpr, to_python
+from retool_data.heuristic.codegen import PyExpr, code_mode, to_python
 from retool_data.heuristic.equations import equation_in_clause
-from retool_data.heuristic.latex_math import MathParseError, operator_count
+from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, operator_count, variables
 from retool_data.heuristic.latex_values import to_number, to_sympy
 
 __all__ = ["Calculation", "arithmetic_in_clause", "find_calculations", "print_statement", "values_agree"]
 
 
-def arithmetic_in_clause(clause: str, line: int, offset: int = 0) -> list[Calculation]:
+def arithmetic_in_clause(
+    clause: str, line: int, offset: int = 0, known: dict[str, Node] | None = None
+) -> list[Calculation]:
     """Equality chains in one clause: the first side with an operator is computed, the last side is the claim.
-    ``offset`` is where the clause starts in the whole text (the spans are text offsets)."""
-    return [c for chain in chain_sides(clause) for c in _chain_calculation(chain, clause, line, offset)]
+    ``offset`` is where the clause starts in the whole text (the spans are text offsets). ``known``: values the
+    text gave unknowns before this clause (``x = 5``); a side in those unknowns is computed with them."""
+    found = [c for chain in chain_sides(clause) for c in _chain_calculation(chain, clause, line, offset)]
+    if found or not known:
+        return found
+    names = set(known)
+    chains = chain_sides(clause, lambda n: bool(variables(n)) and variables(n) <= names or numeric(n))
+    return [c for chain in chains for c in _chain_calculation(chain, clause, line, offset, known)]
 
 
-def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -> list[Calculation]:
+def _chain_calculation(
+    chain: list[Side], clause: str, line: int, offset: int, known: dict[str, Node] | None = None
+) -> list[Calculation]:
     at = next(
         (i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1 and not is_result_form(s.node)),
         None,
@@ -55,11 +73,14 @@ def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -
     if at is None or not claims or chain[at].text == claims[-1].text:
         return []
     computed, claim = chain[at], claims[-1]
+    if not numeric(claim.node) or (known is not None and not variables(computed.node)):
+        return []
+    node = substitute(computed.node, known) if known else computed.node
     approx = any(s.relation != "=" for s in chain[at + 1 : chain.index(claim) + 1])
-    places = claim_places(claim.text, rounded=_measured(computed.node))
+    places = claim_places(claim.text, rounded=_measured(node))
     tol = tolerance(places, approx)
     try:
-        quick, quick_claim = to_number(computed.node), to_number(claim.node)
+        quick, quick_claim = to_number(node), to_number(claim.node)
         if isinstance(quick, Fraction) and isinstance(
             quick_claim, Fraction
         ):  # exact already: no sympy needed
@@ -69,13 +90,17 @@ def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -
         else:
             if abs(complex(quick) - complex(quick_claim)) > tol + 1e-6 * max(1.0, abs(complex(quick_claim))):
                 return []  # the text got it wrong (or we misread it): leave it as text
-            value, claimed = to_sympy(computed.node), to_sympy(claim.node)
+            value, claimed = to_sympy(node), to_sympy(claim.node)
             if not values_agree(value, claimed, tol):
                 return []
-        py = to_python(computed.node)
+        py = to_python(computed.node, code_mode(node)) if known else to_python(node)
+        prelude = _given(computed.node, known, code_mode(node)) if known else ""
     except (MathParseError, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return []
     statement, imports = print_statement(py, value, claimed, places, tol, claim.text)
+    if prelude:
+        given, given_imports = prelude
+        statement, imports = given + "\n" + statement, imports | given_imports
     if code_profile(statement).trivial:
         return []  # a glance's worth of arithmetic: a tool call would only decorate it
     return [
@@ -87,13 +112,35 @@ def _chain_calculation(chain: list[Side], clause: str, line: int, offset: int) -
             value,
             tol,
             line,
-            key=f"a:{py.code}",
+            key=f"a:{statement}",
             start=offset + computed.start,
             cut=offset + computed.end,
             resume=offset + claim.start,
             claim=claim.text,
         )
     ]
+
+
+def substitute(node: Node, values: dict[str, Node]) -> Node:
+    """``node`` with each variable replaced by its value's tree."""
+    if node[0] == "var":
+        return values.get(node[1], node)
+    start = 2 if node[0] == "fn" else 1
+    return (*node[:start], *(substitute(c, values) if isinstance(c, tuple) else c for c in node[start:]))
+
+
+def _given(node: Node, known: dict[str, Node], mode: str) -> tuple[str, frozenset[str]]:
+    """The assignments a block computing with the text's values starts with (``x = 5``), exact in ``mode``."""
+    lines, imports = [], set()
+    for name in sorted(variables(node)):
+        value = to_python(known[name], mode)
+        text = value.code
+        if mode == "sympy" and known[name][0] == "num" and is_int_literal(known[name]):
+            imports.add("from sympy import Integer")
+            text = f"Integer({text})"  # so that x / 3 stays exact
+        lines.append(f"{name} = {text}")
+        imports |= value.imports
+    return "\n".join(lines), frozenset(imports)
 
 
 def print_statement(
@@ -121,14 +168,17 @@ def find_calculations(text: str) -> list[Calculation]:
     flat = flatten_displays(text)
     lines = flat.split("\n")
     starts = line_starts(flat)
+    given = assignment_positions(text)
     found: list[Calculation] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
         if "=" not in line and "≈" not in line and "approx" not in line:
             continue
         for off, clause in clause_spans(line):
+            at = starts[i] + off
+            known = {name: node for pos, name, node in given if pos < at}
             calcs = (
-                arithmetic_in_clause(clause, i, starts[i] + off)
+                arithmetic_in_clause(clause, i, at, known)
                 or equation_in_clause(clause, i, lines, starts[i] + off, starts)
                 or identity_in_clause(clause, i, starts[i] + off)
             )

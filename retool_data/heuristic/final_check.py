@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from retool_data.heuristic.chains import RELATION_RE, longest_prefix, normalize_line, numeric, parse_or_none
-from retool_data.heuristic.claims import is_result_form
+from retool_data.heuristic.assignments import assignments, top_level_split
+from retool_data.heuristic.chains import RELATION_RE, normalize_line, numeric, parse_or_none
 from retool_data.heuristic.code_profile import code_profile
 from retool_data.heuristic.codegen import to_python
 from retool_data.heuristic.equations import _satisfies
@@ -32,7 +32,6 @@ _ASKS_VALUE = re.compile(
     r"\b(?:compute|evaluate|calculate|simplify|find|what is|what's|express|determine|value of)\b", re.I
 )
 _PM = re.compile(r"\\pm|±")
-_RESERVED = frozenset("IESNOQ")
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def answer_values(answer: str) -> list[Node] | None:
     )
     if text.startswith("\\{") and text.endswith("\\}"):
         text = text[2:-2]
-    parts = _top_level_split(text)
+    parts = top_level_split(text)
     nodes: list[Node] = []
     for part in parts:
         pm = _PM.split(part)
@@ -67,20 +66,6 @@ def answer_values(answer: str) -> list[Node] | None:
             return None
         nodes.append(node)
     return nodes or None
-
-
-def _top_level_split(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
-    for ch in text:
-        depth += ch in "({["
-        depth -= ch in ")}]"
-        if ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return [p for p in (p.strip() for p in parts) if p]
 
 
 def final_check(problem: str, answer: str, text: str = "") -> FinalCheck | None:
@@ -169,37 +154,6 @@ def _evaluate(problem: str, spans: list[str], values: list[Node]) -> FinalCheck 
             "This matches the answer.",
         )
     return None
-
-
-_ASSIGN_RE = re.compile(r"(?<![\w\\{}^_])((?:[A-Za-z]\s*=\s*)+)(?=[^=<>]+)")
-_TUPLE_RE = re.compile(r"\(\s*([A-Za-z](?:\s*,\s*[A-Za-z])+)\s*\)\s*=\s*\(([^()=]+)\)")
-
-
-def assignments(text: str) -> dict[str, Node]:
-    """The values the text settles its unknowns on: ``x = y = \\sqrt{2}``, ``(m,n) = (16,13)`` (last one wins)."""
-    found: dict[str, Node] = {}
-    norm = normalize_line(text)
-    for m in _ASSIGN_RE.finditer(norm):
-        names = re.findall(r"[A-Za-z]", m.group(1))
-        stated = longest_prefix(norm[m.end() : m.end() + 80], numeric)
-        if (
-            stated is not None
-            and is_result_form(stated[0])
-            and not _continues(norm, m.end() + len(stated[1]))
-        ):
-            found.update(dict.fromkeys(names, stated[0]))
-    for m in _TUPLE_RE.finditer(norm):
-        names = re.findall(r"[A-Za-z]", m.group(1))
-        parts = _top_level_split(m.group(2))
-        nodes = [parse_or_none(p) for p in parts]
-        if len(parts) == len(names) and all(n is not None and numeric(n) for n in nodes):
-            found.update(zip(names, nodes, strict=True))
-    return {k: v for k, v in found.items() if k not in _RESERVED}
-
-
-def _continues(text: str, end: int) -> bool:
-    """``x = 2y`` or ``x = 3 + t``: the value goes on past what was read."""
-    return bool(re.match(r"\s*(?:[A-Za-z(]|[-+*/^])", text[end : end + 3]))
 
 
 def at_point(spans: list[str], text: str, answer: Node | None) -> FinalCheck | None:

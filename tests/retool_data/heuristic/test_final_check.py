@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from retool_data.heuristic.final_check import answer_values, assignments, final_check
+from retool_data.heuristic.assignments import assignments
+from retool_data.heuristic.final_check import answer_values, final_check
 
 
 def run(code: str) -> list[str]:
