@@ -10,7 +10,7 @@ from retool_data.stages.heuristic_rewrite import HEURISTIC_BACKEND, HEURISTIC_VE
 from retool_data.trace import interpreter_text, parse_trace, validate_trace
 from retool_data.trace_quality import score_trace
 from sandbox import Sandbox
-from tests.retool_data.stages.rows import frame, row
+from tests.retool_data.stages.rows import CALC_ROWS, frame, row
 
 ROWS = [
     row(
@@ -20,16 +20,10 @@ ROWS = [
         "The total is $12 \\times 17 = \\boxed{204}$.",
         "204",
     ),
+    CALC_ROWS[1],  # 3/4 + 5/6 by a common denominator
     row(
-        "What is 3/4 + 5/6?",
-        "I need a common denominator. \\(\\frac{3}{4} + \\frac{5}{6} = \\frac{9}{12} + \\frac{10}{12} = \\frac{19}{12}\\).\n"
-        "So the sum is 19/12.",
-        "$\\frac{3}{4}+\\frac{5}{6}=\\boxed{\\frac{19}{12}}$",
-        "\\frac{19}{12}",
-    ),
-    row(
-        "Solve $3x + 5 = 20$ for x.",
-        "We have the equation 3x + 5 = 20.\nSubtracting 5 from both sides gives 3x = 15, so x = 5.",
+        "Solve $3x + 5 = 20$ for x.",  # in math delimiters: the final check can read the equation
+        CALC_ROWS[3]["reasoning"],
         "\\boxed{5}",
         "5",
     ),
