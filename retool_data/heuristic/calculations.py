@@ -147,14 +147,13 @@ def print_statement(
     py: PyExpr, value: Any, claimed: Any, places: int | None, tol: float, claim: str
 ) -> tuple[str, frozenset[str]]:
     """``print(...)`` of an exact computation, rounded only at the end and only to the precision the text writes."""
-    if tol == 0:
+    exact = value == claimed if isinstance(value, Fraction) else values_agree(value, claimed, 0.0)
+    written_exactly = "." not in claim and _SCI_CLAIM.search(claim) is None
+    if tol == 0 or (exact and written_exactly):  # "\\sqrt[3]{64} = 4": exactly 4, whatever the data
         if "from sympy import I" in py.imports:  # sympy leaves I*(7 + 2*I) unexpanded: print a + b*I
             return f"print(simplify({py.code}))", py.imports | {"from sympy import simplify"}
         return f"print({py.code})", py.imports
-    exact_decimal = places is not None and (
-        value == claimed if isinstance(value, Fraction) else values_agree(value, claimed, 0.0)
-    )
-    if exact_decimal and py.mode in ("int", "fraction") and _SCI_CLAIM.search(claim) is None:
+    if exact and py.mode in ("int", "fraction") and _SCI_CLAIM.search(claim) is None:
         return f"print(float({py.code}))", py.imports  # a terminating decimal: float() prints it exactly
     sci = _SCI_CLAIM.search(claim)
     if sci:

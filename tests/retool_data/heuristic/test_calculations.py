@@ -121,7 +121,7 @@ def test_a_chain_written_down_an_align_is_one_chain():
 
 def test_units_functions_bases_and_complex_numbers():
     assert statements("$\\omega=\\frac{10}{2(0.005)}=1000 \\mathrm{r} / \\mathrm{s}$") == [
-        'print(float(Fraction(10) / (2 * Fraction("0.005"))))'
+        'print(Fraction(10) / (2 * Fraction("0.005")))'  # exactly 1000: printed exactly
     ]
     assert statements("$m = -7+5 \\log \\left[\\frac{3 \\times 10^{6}}{10}\\right]=20.39$") == [
         "print(round(float(-7 + 5 * log(S(3 * 10**6) / 10, 10)), 2))"
