@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from retool_data.heuristic.latex_math import MathParseError, Node, parse_math, variables
+from retool_data.heuristic.latex_math import MathParseError, Node, parse_math, unreadable_spans, variables
 from retool_data.heuristic.mathspans import math_spans
 
 _SEPARATORS = re.compile(
@@ -67,7 +67,11 @@ def _continues_right(after: str) -> bool:
 
 def longest_suffix_at(text: str, ok: Any) -> tuple[Node, int] | None:
     """The longest math expression ending ``text`` that satisfies ``ok``, and where it starts."""
+    bad = unreadable_spans(text)
+    after_bad = bad[-1][1] if bad else 0  # a suffix reaching back over a word cannot parse: start past it
     for i in _boundaries(text):
+        if i < after_bad:
+            continue
         if i and _continues_left(text[:i]):
             continue
         node = parse_or_none(text[i:])
@@ -78,7 +82,11 @@ def longest_suffix_at(text: str, ok: Any) -> tuple[Node, int] | None:
 
 def longest_prefix_at(text: str, ok: Any) -> tuple[Node, int] | None:
     """The longest math expression starting ``text`` that satisfies ``ok``, and where it ends."""
+    bad = unreadable_spans(text)
+    before_bad = bad[0][0] if bad else len(text)  # a prefix reaching over a word cannot parse: end before it
     for j in reversed(_boundaries(text)):
+        if j > before_bad:
+            continue
         if j < len(text) and _continues_right(text[j:]):
             continue
         node = parse_or_none(text[:j])

@@ -15,6 +15,7 @@ turns it into the Python a person would write.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 Node = tuple  # ("num", "12") ("var", "x") ("neg", a) ("add"|"sub"|"mul"|"div"|"pow"|"binom", a, b) ...
 
@@ -125,6 +126,19 @@ def _number_token(m: re.Match[str]) -> tuple[str, str]:
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
+    return _scan(text, None)
+
+
+@lru_cache(maxsize=1 << 14)
+def unreadable_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Where `tokenize` would fail in ``text`` (a word, an unknown symbol), scanning on past each: a piece of text
+    that contains one of these spans is not math, whatever its other pieces (readers skip such pieces unparsed)."""
+    spans: list[tuple[int, int]] = []
+    _scan(text, spans)
+    return tuple(spans)
+
+
+def _scan(text: str, unreadable: list[tuple[int, int]] | None) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     complex_context = _COMPLEX.search(text) is not None  # "2 + 3i", "i^2": i is the imaginary unit here
     i = 0
@@ -164,7 +178,11 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             tokens += [("imag", ch) if ch == "i" and complex_context else ("var", ch) for ch in m.group(0)]
             i = m.end()
             continue
-        raise MathParseError(f"cannot read {text[i : i + 12]!r}")
+        if unreadable is None:
+            raise MathParseError(f"cannot read {text[i : i + 12]!r}")
+        end = m.end() if m else i + 1
+        unreadable.append((i, end))
+        i = end
     return tokens
 
 
