@@ -228,10 +228,19 @@ def premature(before: str, after_line: str, literals: Iterable[str]) -> bool:
     if not lits:
         return False
     recent = before[-300:]
-    pattern = lambda lit: re.compile(r"(?<![\d.])" + re.escape(lit) + r"(?![\d])")  # noqa: E731
-    return not any(pattern(lit).search(recent) for lit in lits) and any(
-        pattern(lit).search(after_line) for lit in lits
-    )
+    return not any(_mentions(recent, lit) for lit in lits) and any(_mentions(after_line, lit) for lit in lits)
+
+
+def _mentions(text: str, number: str) -> bool:
+    """``number`` appears in ``text`` as a whole number (not inside 1234 or 12.5)."""
+    at = text.find(number)
+    while at >= 0:
+        before = text[at - 1] if at else " "
+        after = text[at + len(number)] if at + len(number) < len(text) else " "
+        if not (before.isdigit() or before == ".") and not after.isdigit():
+            return True
+        at = text.find(number, at + 1)
+    return False
 
 
 # ------------------------------------------------------------------------------------------------ trace

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SOLVE = {"solve", "nsolve", "linsolve", "nonlinsolve", "solveset", "roots", "real_roots", "nroots", "dsolve",
           "fsolve", "brentq", "bisect", "newton", "diophantine", "solve_univariate_inequality", "reduce_inequalities",
@@ -53,6 +54,7 @@ class CodeProfile:
     literals: frozenset[str]  # numeric literals of two or more digits (the operands a reader would see)
 
 
+@lru_cache(maxsize=4096)
 def code_profile(code: str) -> CodeProfile:
     """What a block's code does (`PURPOSES`), and whether it is one operation on small literals."""
     try:
