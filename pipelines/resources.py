@@ -43,14 +43,23 @@ class SourceSettings(ConfigurableResource):
     streaming: bool = Field(True, description="Hub sources: stream instead of downloading the split first.")
     domains: list[str] | None = Field(["math"], description="Domains kept (None: every domain).")
     shard_size: int = Field(
-        1000, ge=1, description="Rows per shard (partition) of the LLM and sandbox stages."
+        1000,
+        ge=1,
+        description="Problems per shard (partition) of the LLM and sandbox stages; all responses of a problem "
+        "share its shard.",
+    )
+    max_responses: int | None = Field(
+        None, ge=1, description="Teacher responses read per problem (None: all; the rest: excess_response)."
+    )
+    responses_per_problem: int | None = Field(
+        1, ge=1, description="Verified responses kept per problem, first verified first (None: all)."
     )
 
     def load(self) -> Any:
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
         from retool_data.sources import load_source
 
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains}
+        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
         if self.source in ("openthoughts", "openthoughts3"):
             options.update(split=self.split, streaming=self.streaming, revision=self.revision)
         return load_source(self.source, **options)
@@ -260,6 +269,12 @@ class QualityThresholds(ConfigurableResource):
     min_rows_for_rates: int = Field(
         20, description="Shards with fewer rows pass the rate checks (too few to judge)."
     )
+    min_exported_rows: int = Field(
+        0,
+        ge=0,
+        description="The export's blocking `min_exported_rows` check fails below this many rows (0: an empty "
+        "export, e.g. a source without usable rows, is a normal outcome).",
+    )
 
 
 class ExportSettings(ConfigurableResource):
@@ -336,6 +351,11 @@ def _endpoint(cls: type[LLMEndpoint], role: str, env: Mapping[str, str]) -> LLME
     return cls(**{k: v for k, v in fields.items() if v is not None})
 
 
+def _optional_int(value: str | None) -> int | None:
+    """An int from the environment; empty, ``none`` or ``all`` mean None."""
+    return None if value is None or value.strip().lower() in ("", "none", "all") else int(value)
+
+
 def default_output_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("RETOOL_OUTPUT_DIR") or project_dir() / "outputs").resolve()
 
@@ -350,6 +370,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             source=env.get("RETOOL_SOURCE", "sample"),
             revision=env.get("RETOOL_SOURCE_REVISION"),
             shard_size=int(env.get("RETOOL_SHARD_SIZE", 1000)),
+            responses_per_problem=_optional_int(env.get("RETOOL_RESPONSES_PER_PROBLEM", "1")),
         ),
         "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
         "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),

@@ -48,7 +48,8 @@ def _error(result: Any) -> str:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            message = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+            # one line, but not just the first: a failed check names itself on the lines after the headline
+            message = " ".join(error.message.split())[:300] or error.cls_name
             return f"{event.step_key}: {message}"
     return "run failed"
 

@@ -29,6 +29,7 @@ from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
     "id",
+    "problem_id",
     "problem",
     "answer",
     "trace",
@@ -44,7 +45,7 @@ STRING_COLUMNS = (
     "rewrite_template",
     "system_template",
 )
-INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
+INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size", "response_index")
 HF_DATASET_DIR = "hf_dataset"  # the save_to_disk copy inside the export folder (what training reads)
 MANAGED = ("README.md", "data", "verl", HF_DATASET_DIR)
 
@@ -122,8 +123,11 @@ def verl_rows(
     """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
 
     verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
-    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``.
+    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``. One row per
+    problem: several kept responses to one problem (`problem_id`) are one RL prompt.
     """
+    if "problem_id" in df.columns and df.height:
+        df = df.filter(pl.col("problem_id").is_null() | pl.col("problem_id").is_first_distinct())
     return [
         {
             "data_source": data_source,
@@ -164,6 +168,15 @@ def verl_features() -> Any:
     )
 
 
+def _dataset(rows: list[dict[str, Any]], features: Any) -> Any:
+    """A `datasets.Dataset` of `rows`; no rows still gives every column (``from_list([])`` has none)."""
+    from datasets import Dataset
+
+    if rows:
+        return Dataset.from_list(rows, features=features)
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
 def export_dataset(
     df: pl.DataFrame,
     out_dir: str | Path,
@@ -177,9 +190,9 @@ def export_dataset(
     license: str = "apache-2.0",
     verl_data_source: str = "lighteval/MATH",
 ) -> ExportResult:
-    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`."""
-    from datasets import Dataset
+    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`.
 
+    No rows is a valid export (every file written, with the schema and zero rows; the card says why)."""
     missing = [c for c in ("problem", "trace") if c not in df.columns]
     if missing:
         raise ValueError(f"cannot export: input frame lacks columns {missing}")
@@ -204,8 +217,9 @@ def export_dataset(
     config = dict(config or {})
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
-    ds = Dataset.from_list(sft_rows(df), features=sft_features())
-    ds.save_to_disk(str(out / HF_DATASET_DIR))
+    ds = _dataset(sft_rows(df), sft_features())
+    # an empty dataset saved with the default sharding has no arrow file at all and cannot be loaded back
+    ds.save_to_disk(str(out / HF_DATASET_DIR), **({"num_shards": 1} if len(ds) == 0 else {}))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
     shards = []
     (out / "data").mkdir()
@@ -215,7 +229,7 @@ def export_dataset(
         shards.append(path)
     (out / "verl").mkdir()
     verl_path = out / "verl" / "train.parquet"
-    Dataset.from_list(verl_rows(df, verl_data_source), features=verl_features()).to_parquet(str(verl_path))
+    _dataset(verl_rows(df, verl_data_source), verl_features()).to_parquet(str(verl_path))
     card = render_card(
         df,
         pretty_name=pretty_name,

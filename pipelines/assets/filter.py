@@ -111,7 +111,7 @@ def deduplicated_traces(
 ) -> Iterator[Any]:
     from retool_data.stages.dedup import dedup
 
-    traces = concat_shards(consistent_traces)
+    traces = concat_shards(consistent_traces, {**_required(), SHARD_COLUMN: pl.String()})
     stale = stale_shards(traces, source_problems)
     if stale:
         raise Failure(

@@ -130,7 +130,8 @@ def decontaminate(df: pl.DataFrame, decontaminator: Decontaminator, column: str 
     matches = [m if m is not None and m.method != "none" else None for m in nearest]
     scores = [m.score if m is not None else 0.0 for m in nearest]
     df = df.with_columns(pl.Series("decontam_score", scores, dtype=pl.Float64))
-    flagged = pl.Series([m is not None for m in matches])
+    # typed: with no rows an untyped Series is dtype Null, which `filter` refuses (issue 15.10)
+    flagged = pl.Series([m is not None for m in matches], dtype=pl.Boolean)
     hits = [m for m in matches if m is not None]
     rejected = make_rejects(df.filter(flagged), STAGE, [REASON] * len(hits), [m.describe() for m in hits])
     per_benchmark = Counter(m.benchmark for m in hits)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import BENCHMARKS_DIR, REPO_ROOT, require
 
-SHARD_SIZE = 30  # 58 sample problems -> 2 shards: enough to fail one and keep the other
+SHARD_SIZE = 30  # 58 sample problems (59 responses) -> 2 shards: enough to fail one and keep the other
 
 
 def present_benchmarks() -> str:

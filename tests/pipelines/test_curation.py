@@ -16,7 +16,7 @@ def _instance(curated) -> dg.DagsterInstance:
 def test_run_succeeds_and_prints_where_the_dataset_is(curated):
     assert curated.exit_code == 0, curated.output
     out = curated.output
-    assert "source: sample (bundled-sample), 58 problems in 2 shard(s) of up to 30" in out
+    assert "source: sample (bundled-sample), 58 problems (59 responses) in 2 shard(s) of up to 30" in out
     assert f"exported {_exported(curated).height} traces -> {curated.export_dir}" in out
     assert "checks: " in out and " 0 failed" in out
     assert f"runs recorded in {curated.home}" in out
@@ -36,7 +36,7 @@ def test_run_succeeds_and_prints_where_the_dataset_is(curated):
         "dedup",
         "decontaminate",
     ]
-    assert funnel_lines[0].split()[1:4] == ["69", "58", "11"]  # the sample: 69 rows, 11 malformed
+    assert funnel_lines[0].split()[1:4] == ["69", "59", "10"]  # the sample: 69 rows, 10 malformed
     assert len(out.splitlines()) <= 25  # one screen
 
 
@@ -61,7 +61,7 @@ def test_every_problem_is_exported_or_quarantined_exactly_once(curated):
     exported = _exported(curated)
     after_ingest = rejected.filter(pl.col("stage") != "ingest")
     assert sorted(exported["id"].to_list() + after_ingest["id"].to_list()) == sorted(source["id"].to_list())
-    assert rejected.filter(pl.col("stage") == "ingest").height == 11
+    assert rejected.filter(pl.col("stage") == "ingest").height == 10
     assert set(rejected["stage"]) <= {
         "ingest",
         "verify",
