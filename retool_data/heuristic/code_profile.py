@@ -7,6 +7,7 @@ rewriter (which never writes a block the scorer would call trivial).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,42 +55,48 @@ class CodeProfile:
     literals: frozenset[str]  # numeric literals of two or more digits (the operands a reader would see)
 
 
+_CALL_RE = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*\(")
+_LOOP_RE = re.compile(r"\b(?:for|while)\b")
+_COMPARE_RE = re.compile(r"==|!=|<=|>=|\bassert\b|(?<![<\-=])<(?![<=])|(?<![>\-=])>(?![>=])")
+_NUMBER_RE = re.compile(r"(?<![\w.])\d+\.\d+|(?<![\w.])\d+(?![\w.])")
+SHORT_CODE = 200  # longer code is never "one operation"
+
+
 @lru_cache(maxsize=4096)
 def code_profile(code: str) -> CodeProfile:
     """What a block's code does (`PURPOSES`), and whether it is one operation on small literals."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return CodeProfile("compute", False, frozenset())
-    names: set[str] = set()
-    loops = checks = False
-    binops: list[ast.BinOp] = []
-    divisions = 0
-    constants: list[int | float] = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.While, ast.comprehension)):
-            loops = True
-        elif isinstance(node, (ast.Compare, ast.Assert)):
-            checks = True
-        elif isinstance(node, ast.BinOp):
-            binops.append(node)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            names.add(name)
-            divisions += name in _DIVISIONS and len(node.args) == 2
-        elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            constants.append(node.value)
+    names = set(_CALL_RE.findall(code))
     if names & _SOLVE:
         purpose = "solve"
-    elif loops or names & _ENUMERATE:
+    elif _LOOP_RE.search(code) or names & _ENUMERATE:
         purpose = "enumerate"
-    elif checks or names & _CHECK:
+    elif _COMPARE_RE.search(code) or names & _CHECK:
         purpose = "check"
     elif names & _SIMPLIFY:
         purpose = "simplify"
     else:
         purpose = "compute"
+    if len(code) > SHORT_CODE or purpose != "compute" or not names <= _TRIVIAL_CALLS:
+        # cannot be trivial: only the operands are needed, and a regex reads them (no ast walk)
+        numbers = [float(n) if "." in n else int(n) for n in _NUMBER_RE.findall(code)]
+        literals = frozenset(repr(c) for c in numbers if abs(c) >= 10 or isinstance(c, float))
+        return CodeProfile(purpose, False, literals)
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return CodeProfile("compute", False, frozenset())
+    binops: list[ast.BinOp] = []
+    divisions = 0
+    constants: list[int | float] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            binops.append(node)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            divisions += name in _DIVISIONS and len(node.args) == 2
+        elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            constants.append(node.value)
     trivial = (
         purpose == "compute"
         and len(binops) + divisions <= 1
