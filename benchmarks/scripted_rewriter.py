@@ -48,7 +48,9 @@ def decorating(reasoning: str, answer: str) -> str:
     for calc in calcs:
         code = "\n".join(sorted(calc.imports) + [calc.statement])
         try:
-            by_line.setdefault(calc.line, []).append(format_code_block(code) + format_interpreter_block(_run(code)))
+            by_line.setdefault(calc.line, []).append(
+                format_code_block(code) + format_interpreter_block(_run(code))
+            )
         except Exception:  # noqa: BLE001, S112 - a statement that does not run is simply not decorated
             continue
     out = [("".join(by_line[i]) if i in by_line else "") + line for i, line in enumerate(lines)]

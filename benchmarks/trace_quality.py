@@ -106,7 +106,9 @@ def scripted_rewrite(df: pl.DataFrame, sandbox: Any) -> Any:
         )  # fmt: skip
         result = llm_rewrite(df, chat)
         result.stats["server_requests"] = len(server.records())
-    kinds = [reply_kind(p) if reply_kind(p) != "working" or p in working else "decorating" for p in df["problem"]]
+    kinds = [
+        reply_kind(p) if reply_kind(p) != "working" or p in working else "decorating" for p in df["problem"]
+    ]
     result.stats["reply_kinds"] = dict(zip(df["problem"].to_list(), kinds, strict=True))
     return result
 
@@ -127,7 +129,9 @@ def main() -> None:
     ap.add_argument("--split", choices=("tune", "heldout", "all"), default="heldout")
     ap.add_argument("--limit", type=int, default=None, help="first N rows of the split")
     ap.add_argument("--endpoint", default=None, help="OpenAI-compatible rewriter (else the heuristic)")
-    ap.add_argument("--scripted-llm", action="store_true", help="the LLM path against the test server's script")
+    ap.add_argument(
+        "--scripted-llm", action="store_true", help="the LLM path against the test server's script"
+    )
     ap.add_argument("--model", default="rewriter")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=2048)

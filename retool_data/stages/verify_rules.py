@@ -38,7 +38,10 @@ def is_text_answer(answer: str) -> bool:
     return any(w not in _MATH_WORDS for w in words) or _normalized_text(answer) in ("yes", "no")
 
 
-_CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(?:\\(?:text|mbox|mathrm)\s*\{\s*([ap])\.?\s*m\.?\s*\}|([ap])\.?\s*m\.?)?\s*$", re.I)
+_CLOCK_RE = re.compile(
+    r"^\s*(\d{1,2}):(\d{2})\s*(?:\\(?:text|mbox|mathrm)\s*\{\s*([ap])\.?\s*m\.?\s*\}|([ap])\.?\s*m\.?)?\s*$",
+    re.I,
+)
 
 
 def clock_time(answer: str) -> tuple[int, int, str | None] | None:
@@ -83,7 +86,9 @@ def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[
     if pre is not None:
         return pre
     assert teacher is not None and gold is not None
-    return _compared(teacher, gold, answers.is_equivalent(answers.strip_units(teacher), answers.strip_units(gold)))
+    return _compared(
+        teacher, gold, answers.is_equivalent(answers.strip_units(teacher), answers.strip_units(gold))
+    )
 
 
 def rule_decisions(

@@ -188,7 +188,9 @@ def test_rows_carry_the_trace_quality_columns_and_the_card_summarizes_them(expor
 
 def test_the_rl_ground_truth_is_spelled_like_the_traces_answers(tmp_path: Path) -> None:
     rows = [
-        row("How many square units?", simple_trace("10**2", "100"), "100\\text{ square units}", source_id="u"),
+        row(
+            "How many square units?", simple_trace("10**2", "100"), "100\\text{ square units}", source_id="u"
+        ),
         row("How many in ten thousand?", simple_trace("10**4", "10000"), "10{,}000", source_id="g"),
         row("What is 225 squared?", simple_trace("225**2", "50625"), "50,625", source_id="c"),
     ]

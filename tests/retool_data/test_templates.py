@@ -30,7 +30,9 @@ def test_the_rewrite_template_shows_code_that_does_the_work() -> None:
     assert CURATION_TEMPLATE.id == "retool-coldstart@2"
     prompt = CURATION_TEMPLATE.format(question="Q?", original_response="R.")
     assert "never redo its calculation by hand" in prompt and "substitute the answer back" in prompt
-    examples = prompt[prompt.index("Example 1.") : prompt.index("Revised Thinking Process")].split("Example ")[1:]
+    examples = prompt[prompt.index("Example 1.") : prompt.index("Revised Thinking Process")].split(
+        "Example "
+    )[1:]
     assert len(examples) == 2
     for example in examples:
         revised = example[example.index("Revised:") + len("Revised:") :]

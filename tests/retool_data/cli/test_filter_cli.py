@@ -89,7 +89,16 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
 def test_a_minimum_tool_use_score_quarantines_decorating_traces(tmp_path: Path, benchmarks_dir: Path) -> None:
     src = _input(tmp_path, benchmarks_dir)
     out = tmp_path / "filtered.parquet"
-    args = ["filter", str(src), "-o", str(out), "--benchmarks", "aime24", "--benchmarks-dir", str(benchmarks_dir)]
+    args = [
+        "filter",
+        str(src),
+        "-o",
+        str(out),
+        "--benchmarks",
+        "aime24",
+        "--benchmarks-dir",
+        str(benchmarks_dir),
+    ]
     result = runner.invoke(app, [*args, "--no-consistency", "--min-tool-use-score", "0.5"])
     assert result.exit_code == 0, result.output
     assert pl.read_parquet(out).height == 0
