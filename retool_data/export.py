@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from retool_data.answers import reference_form
+from retool_data.answer_forms import reference_form
 from retool_data.card import config_hash, render_card
 from retool_data.stages.quality import score_traces
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
@@ -64,7 +64,7 @@ class ExportResult:
 
 def reference_answer(row: dict[str, Any]) -> str | None:
     """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own; spelled
-    by `answers.reference_form` (no unit, no digit-group separators), as the heuristic's traces box it."""
+    by `answer_forms.reference_form` (no unit, no digit-group separators), as the heuristic's traces box it."""
     if row.get("gold_answer"):
         return reference_form(row["gold_answer"])
     if row.get("verify_verdict") == "correct" and row.get("teacher_answer"):

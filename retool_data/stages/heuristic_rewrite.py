@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from retool_data import answers
+from retool_data.answer_forms import reference_form
 from retool_data.heuristic.rewriter import DEFAULT_MAX_BLOCKS, RowPlan, build_trace, plan_row
 from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, StageResult, conform
 from retool_data.stages.rewrite import classify_trace, finish, original_response
@@ -37,7 +38,7 @@ def final_answer(row: dict[str, Any]) -> str | None:
     found = found or answers.extract_answer(original_response(row))
     if found is None and row.get("verify_verdict") == "correct":
         found = (row.get("gold_answer") or "").strip() or None
-    return answers.reference_form(found)  # spelled as the verl ground truth is (export.reference_answer)
+    return reference_form(found)  # spelled as the verl ground truth is (export.reference_answer)
 
 
 async def _run_all(sandbox: Any, codes: list[str], concurrency: int) -> list[Any]:

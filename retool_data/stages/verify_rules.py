@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 from retool_data import answers
+from retool_data.answer_forms import strip_units
+from retool_data.boxed import unwrap_box
 
 _PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
 _LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
@@ -46,7 +48,7 @@ _CLOCK_RE = re.compile(
 
 def clock_time(answer: str) -> tuple[int, int, str | None] | None:
     """``4:30 \\text{ p.m.}`` -> (4, 30, "p"); ``16:30`` -> (16, 30, None); None if not a time of day."""
-    m = _CLOCK_RE.match(answers.unwrap_box(answer.strip().strip("$")))
+    m = _CLOCK_RE.match(unwrap_box(answer.strip().strip("$")))
     if m is None:
         return None
     meridiem = (m.group(3) or m.group(4) or "").lower() or None
@@ -68,7 +70,7 @@ def rule_precheck(teacher: str | None, gold: str | None, problem: str) -> tuple[
             return _compared(teacher, gold, clocks[0] == clocks[1])
         return None, "time of day"
     # a trailing unit ("100\text{ square units}") does not make a value a worded answer
-    gold, teacher = answers.strip_units(gold), answers.strip_units(teacher)
+    gold, teacher = strip_units(gold), strip_units(teacher)
     if is_text_answer(gold) or is_text_answer(teacher):
         if _normalized_text(gold) == _normalized_text(teacher):
             return True, f"text answers match: {teacher!r}"
@@ -86,9 +88,7 @@ def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[
     if pre is not None:
         return pre
     assert teacher is not None and gold is not None
-    return _compared(
-        teacher, gold, answers.is_equivalent(answers.strip_units(teacher), answers.strip_units(gold))
-    )
+    return _compared(teacher, gold, answers.is_equivalent(strip_units(teacher), strip_units(gold)))
 
 
 def rule_decisions(
@@ -97,7 +97,7 @@ def rule_decisions(
     """`rule_decision` per row, the math comparisons batched over the answer checker's workers."""
     out = [rule_precheck(t, g, p) for t, g, p in zip(teachers, golds, problems, strict=True)]
     todo = [i for i, o in enumerate(out) if o is None]
-    stripped = [(answers.strip_units(teachers[i] or ""), answers.strip_units(golds[i] or "")) for i in todo]
+    stripped = [(strip_units(teachers[i] or ""), strip_units(golds[i] or "")) for i in todo]
     equal = answers.are_equivalent([t for t, _ in stripped], [g for _, g in stripped]) if todo else []
     for i, eq in zip(todo, equal, strict=True):
         out[i] = _compared(teachers[i], golds[i], eq)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retool_data.answer_forms import reference_form, strip_units
 from retool_data.answers import (
     AnswerChecker,
     are_equivalent,
@@ -17,8 +18,6 @@ from retool_data.answers import (
     find_boxed,
     is_equivalent,
     normalize_answer,
-    reference_form,
-    strip_units,
 )
 
 
