@@ -75,6 +75,12 @@ class FilterSettings(ConfigurableResource):
         False, description="Write real outputs into mismatched traces instead of dropping them."
     )
     concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
+    min_tool_use_score: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Quarantine traces whose tool-use score is below it (None: score only).",
+    )
 
     def load_benchmark_sets(self) -> dict[str, Any]:
         """Benchmark name -> `retool_data.benchmark_sets.BenchmarkSet` (items + provenance), read where

@@ -129,7 +129,23 @@ def trace_plots(df: pl.DataFrame) -> dict[str, MetadataValue]:
         length = df["trace_tokens"] if "trace_tokens" in df.columns else df["trace"].str.len_chars()
         unit = "tokens" if "trace_tokens" in df.columns else "characters"
         plots["plot/trace_length"] = histogram_plot(length.to_list(), "Trace length", unit)
+    plots.update(quality_plots(df))
     return plots
+
+
+def quality_plots(df: pl.DataFrame) -> dict[str, MetadataValue]:
+    """Tool-use score per trace and the label of every code block (`retool_data.trace_quality`), when scored."""
+    if "tool_use_score" not in df.columns or "block_labels" not in df.columns:
+        return {}
+    from collections import Counter
+
+    labels = Counter(b for row in df["block_labels"].to_list() for b in (row or []))
+    return {
+        "plot/tool_use_score": histogram_plot(
+            df["tool_use_score"].to_list(), "Tool-use score", "useful blocks / blocks"
+        ),
+        "plot/block_labels": bar_plot(dict(labels.most_common()), "Code blocks by label"),
+    }
 
 
 def json_default(value: Any) -> Any:

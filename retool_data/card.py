@@ -156,6 +156,32 @@ def stage_table(stage_summary: list[dict[str, Any]] | None, rejects: pl.DataFram
     return "\n".join(lines) + "\n"
 
 
+def quality_section(df: pl.DataFrame) -> str:
+    """How the traces use the tool (`retool_data.trace_quality`), from the rows' quality columns."""
+    if "block_labels" not in df.columns or "tool_use_score" not in df.columns:
+        return ""
+    from retool_data.trace_quality import summarize_labels
+
+    q = summarize_labels(df["block_labels"].to_list(), df["tool_use_score"].to_list())
+    purposes = ", ".join(f"{k} {v}" for k, v in sorted(q["useful_purposes"].items())) or "-"
+    return f"""## Trace quality (how the code does the work)
+
+Every code block is labelled by `retool_data.trace_quality` (columns `tool_use_score`, `useful_block_share`,
+`block_labels`): useful when it solves, enumerates, checks, simplifies or computes something the text does not
+redo by hand; otherwise trivial, re-derived by the text after it, contradicted by it, or placed before its
+motivation.
+
+| figure | value |
+|---|---:|
+| traces / code blocks | {q["traces"]} / {q["blocks"]} |
+| mean tool-use score | {q["mean_tool_use_score"]:.3f} |
+| useful blocks | {q["useful_block_share"]:.1%} ({purposes}) |
+| re-derived by hand / trivial | {q["rederived_share"]:.1%} / {q["trivial_share"]:.1%} |
+| placed before their motivation / contradicted | {q["premature_share"]:.1%} / {q["contradicted_share"]:.1%} |
+
+"""
+
+
 def render_card(
     df: pl.DataFrame,
     *,
@@ -257,6 +283,7 @@ turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<inte
 ## Rows dropped, per stage and reason
 
 {stage_table(stage_summary, rejects)}
+{quality_section(df)}
 ## Histograms (kept rows)
 
 {histograms(df)}

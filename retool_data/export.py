@@ -21,8 +21,11 @@ from typing import Any
 
 import polars as pl
 
+from retool_data.answer_forms import reference_form
 from retool_data.card import config_hash, portable_paths, render_card
+from retool_data.stages.quality import score_traces
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
     "id",
@@ -60,12 +63,13 @@ class ExportResult:
 
 
 def reference_answer(row: dict[str, Any]) -> str | None:
-    """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own."""
+    """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own; spelled
+    by `answer_forms.reference_form` (no unit, no digit-group separators), as the heuristic's traces box it."""
     if row.get("gold_answer"):
-        return row["gold_answer"]
+        return reference_form(row["gold_answer"])
     if row.get("verify_verdict") == "correct" and row.get("teacher_answer"):
-        return row["teacher_answer"]
-    return row.get("final_answer")
+        return reference_form(row["teacher_answer"])
+    return reference_form(row.get("final_answer"))
 
 
 def sft_features() -> Any:
@@ -78,7 +82,19 @@ def sft_features() -> Any:
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
     feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
+    feats.update(quality_features())
     return Features(feats)
+
+
+def quality_features() -> dict[str, Any]:
+    """The trace-quality columns (`retool_data.trace_quality.QUALITY_COLUMNS`) as dataset features."""
+    from datasets import List, Value
+
+    return {
+        "tool_use_score": Value("float64"),
+        "useful_block_share": Value("float64"),
+        "block_labels": List(Value("string")),
+    }
 
 
 def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -91,6 +107,7 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out["format_warnings"] = list(row.get("format_warnings") or [])
         out["decontam_score"] = row.get("decontam_score")
         out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
+        out.update({c: row.get(c) for c in QUALITY_COLUMNS})
         out["messages"] = [
             {"role": "system", "content": SYSTEM_TEMPLATE.text},
             {"role": "user", "content": row["problem"]},
@@ -189,6 +206,8 @@ def export_dataset(
         raise ValueError(
             f"cannot export {empty.height} rows without a problem or trace (ids {ids}); filter first"
         )
+    if "block_labels" not in df.columns:  # a frame that skipped the quality stage: score it here
+        df = score_traces(df).kept
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in MANAGED:

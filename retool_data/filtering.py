@@ -1,8 +1,10 @@
-"""The curation filters as one configurable chain: dedup -> decontaminate -> filter -> consistency.
+"""The curation filters as one configurable chain: dedup -> decontaminate -> filter -> consistency -> quality.
 
 Cheap rules run first so the sandbox only executes traces that could still be kept. Every stage goes through a
 `Quarantine`, so the chain ends with the kept rows, every rejected row with its stage and reason, and a per-stage
-summary; ``rows_in == kept + rejected`` is checked per stage and for the whole chain.
+summary; ``rows_in == kept + rejected`` is checked per stage and for the whole chain. The last stage scores
+every kept trace's tool use (`stages.quality`): it adds the quality columns, and drops rows only when
+``min_tool_use_score`` is set.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from retool_data.stages.decontam import DEFAULT_LAYERS, Decontaminator, decontam
 from retool_data.stages.decontam_semantic import DEFAULT_MODEL
 from retool_data.stages.dedup import dedup
 from retool_data.stages.filters import DEFAULT_FATAL_CODES, TraceFilter
+from retool_data.stages.quality import score_traces
 
 
 @dataclass
@@ -46,6 +49,7 @@ class FilterConfig:
     consistency: bool = True
     repair: bool = False
     concurrency: int = 32
+    min_tool_use_score: float | None = None  # quarantine traces scoring below it (low_tool_use_score)
     sandbox: dict[str, Any] = field(
         default_factory=lambda: {"workers": 2, "timeout_s": 5.0, "memory_mb": 1024, "max_output_chars": 400}
     )
@@ -120,6 +124,7 @@ def run_filters(
                 lambda d: consistency_stage(d, sandbox, repair=config.repair, concurrency=config.concurrency),
             )
         )
+    stages.append(("quality", lambda d: score_traces(d, min_score=config.min_tool_use_score)))
     quarantine = Quarantine()
     kept = quarantine.run(df, stages)
     quarantine.check(df.height, kept.height)

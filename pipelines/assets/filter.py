@@ -23,12 +23,14 @@ def _required() -> dict[str, pl.DataType]:
         "consistent_traces": AssetOut(
             group_name="filter",
             description="Traces that pass the format, tool-use, length and answer rules, and whose code blocks, "
-            "run in order in one sandbox session, print what the trace says they print.",
+            "run in order in one sandbox session, print what the trace says they print; each scored for how its "
+            "code does the work (tool_use_score, useful_block_share, block_labels).",
             kinds={"polars", "python"},
         ),
         "consistency_rejects": AssetOut(
             group_name="quarantine",
-            description="Traces dropped by the rules (stage `filter`) or the execution check (stage `consistency`).",
+            description="Traces dropped by the rules (stage `filter`), the execution check (stage `consistency`) or "
+            "the tool-use score minimum (stage `quality`, when set).",
             kinds={"polars"},
         ),
     },
@@ -46,11 +48,13 @@ def consistent_traces(
     quality: QualityThresholds,
 ) -> Iterator[Any]:
     from retool_data.stages.consistency import consistency_stage
+    from retool_data.stages.quality import score_traces
 
     ruled = filters.trace_filter()(rewritten_traces)
     box = sandbox.open(context.partition_key)
     checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
-    rejected = pl.concat([ruled.rejected, checked.rejected])
+    scored = score_traces(checked.kept, min_score=filters.min_tool_use_score)
+    rejected = pl.concat([ruled.rejected, checked.rejected, scored.rejected])
     rate = checks.rate_result(
         "consistent_traces",
         "consistency_pass_rate",
@@ -64,13 +68,14 @@ def consistent_traces(
         "consistent_traces",
         "consistency_rejects",
         rewritten_traces.height,
-        checked.kept,
+        scored.kept,
         rejected,
         required=_required(),
         extra_metadata={
             "checked_in_sandbox": MetadataValue.int(ruled.kept.height),
-            **metadata.trace_plots(checked.kept),
-            "preview": metadata.preview_table(checked.kept, TRACE_PREVIEW),
+            "quality": metadata.compact_json(scored.stats["quality"]),
+            **metadata.trace_plots(scored.kept),
+            "preview": metadata.preview_table(scored.kept, TRACE_PREVIEW),
         },
         rate_checks=(rate,),
     )

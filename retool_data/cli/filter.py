@@ -153,6 +153,12 @@ def filter_command(
         int, typer.Option(help="Interpreter output truncation, as in the RL rollout.")
     ] = 400,
     concurrency: Annotated[int, typer.Option(help="Traces checked concurrently.")] = 32,
+    min_tool_use_score: Annotated[
+        float,
+        typer.Option(
+            help="Quarantine traces whose tool-use score (useful code blocks / blocks) is below it; 0 = off."
+        ),
+    ] = 0.0,
 ) -> None:
     """Filter rewritten traces: kept rows to --output, every dropped row (stage, reason, row) to --rejects."""
     from retool_data.benchmark_sets import load_benchmark_sets
@@ -186,6 +192,7 @@ def filter_command(
         consistency=not no_consistency,
         repair=repair,
         concurrency=concurrency,
+        min_tool_use_score=_off(min_tool_use_score),
         sandbox={
             "workers": sandbox_workers,
             "timeout_s": sandbox_timeout,

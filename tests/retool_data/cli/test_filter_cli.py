@@ -66,7 +66,8 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert "aime24[4]" in rejects.filter(pl.col("stage") == "decontaminate")["detail"][0]
     report = json.loads((tmp_path / "filtered.report.json").read_text())
     assert report["rows_in"] == 5 and report["rows_kept"] == 1 and report["rows_rejected"] == 4
-    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter"]
+    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter", "quality"]
+    assert kept["block_labels"].to_list() == [["trivial"]]  # print(12 * 7): scored, kept (no minimum set)
     assert report["config"]["consistency"] is False and len(report["config_hash"]) == 12
     assert "dedup: 5 in, 4 kept, 1 rejected (duplicate_exact=1)" in result.output
 
@@ -85,6 +86,26 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
     assert "| source revision | `r1` |" in (export_dir / "README.md").read_text()
     assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
+
+
+def test_a_minimum_tool_use_score_quarantines_decorating_traces(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    args = [
+        "filter",
+        str(src),
+        "-o",
+        str(out),
+        "--benchmarks",
+        "aime24",
+        "--benchmarks-dir",
+        str(benchmarks_dir),
+    ]
+    result = runner.invoke(app, [*args, "--no-consistency", "--min-tool-use-score", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out).height == 0
+    rejects = pl.read_parquet(tmp_path / "filtered.rejects.parquet").filter(pl.col("stage") == "quality")
+    assert rejects["reason"].to_list() == ["low_tool_use_score"] and "trivial" in rejects["detail"][0]
 
 
 def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
