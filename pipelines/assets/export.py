@@ -121,6 +121,10 @@ def cold_start_dataset(
     # the source as it was read (reader, dataset, revision), from source_problems' lineage metadata
     ingested = context.instance.get_latest_materialization_event(AssetKey("source_problems"))
     source_stats = ingested.asset_materialization.metadata["source"].value if ingested else {}
+    # what decontamination checked against (name, source, origin, rows, sha256), for the card
+    decontam = context.instance.get_latest_materialization_event(AssetKey("decontaminated_traces"))
+    decontam_meta = decontam.asset_materialization.metadata if decontam else {}
+    benchmarks = decontam_meta["benchmarks"].value if "benchmarks" in decontam_meta else None
 
     source_ids = source_problems.select("id").collect()["id"]
     # rows read, as the reader counted them from its input (older materializations: from the outputs)
@@ -137,6 +141,7 @@ def cold_start_dataset(
         rows_per_shard=export.rows_per_shard,
         pretty_name=export.pretty_name,
         verl_data_source=export.verl_data_source,
+        benchmarks=benchmarks,
     )
     yield Output(
         decontaminated_traces,
