@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests.conftest import BENCHMARKS_DIR, REPO_ROOT, require
+from tests.conftest import REPO_ROOT
 from tests.pipelines.conftest import pipeline_env
 from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply, prompt_of
 from tests.services import pg_env, postgres_database
@@ -106,7 +106,6 @@ class PostgresCuration:
 def one_process_curation(tmp_path_factory) -> Iterator[PostgresCuration]:
     """`retool-data run` (one process, the default executor) on a Postgres instance: item 1 of the scale-out
     tests, and the reference the distributed run must equal row for row."""
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     project = tmp_path_factory.mktemp("pg-one-process")
     with (
         postgres_database("instance") as instance_url,
