@@ -143,9 +143,9 @@ def main() -> None:
     from transformers import Qwen2Config
 
     from sandbox import Sandbox
-    from training.hf_backend import TransformersBackend
-    from training.rollout import RolloutConfig, run_rollouts
-    from training.tiny_models import tiny_chatml_tokenizer
+    from training.models.tiny import tiny_chatml_tokenizer
+    from training.rollout.backends.hf import TransformersBackend
+    from training.rollout.loop import RolloutConfig, run_rollouts
 
     cuda = torch.cuda.is_available()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -1,0 +1,44 @@
+"""The LoRA fields shared by the SFT and GRPO configs (one definition, one `lora_config()`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class LoraArguments:
+    use_peft: bool = field(
+        default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights."}
+    )
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    lora_target_modules: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Module names to adapt (e.g. q_proj v_proj); None = every linear layer ('all-linear')."
+        },
+    )
+    lora_modules_to_save: list[str] | None = field(
+        default=None,
+        metadata={"help": "Modules trained fully alongside the adapters (e.g. lm_head embed_tokens)."},
+    )
+
+    def check_lora(self) -> None:
+        if self.use_peft and self.lora_r < 1:
+            raise ValueError("Set lora_r to a positive rank (e.g. 16).")
+
+    def lora_config(self) -> Any:
+        """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
+        if not self.use_peft:
+            return None
+        from training.models.loading import lora_config
+
+        return lora_config(
+            self.lora_r,
+            self.lora_alpha,
+            self.lora_dropout,
+            self.lora_target_modules,
+            self.lora_modules_to_save,
+        )
