@@ -4,7 +4,7 @@
     python benchmarks/grpo_rollout.py --shape small         # CPU stand-in (the default without a GPU)
     python benchmarks/grpo_rollout.py --rollouts 128 --code-turns 3 --turn-tokens 200
 
-It runs the real loop (`training.rollout.run_rollouts` + `TransformersBackend` + the real sandbox) with a random-init
+It runs the real loop (`training.rollout.loop.run_rollouts` + `TransformersBackend` + the real sandbox) with a random-init
 model whose forward is real compute but whose logits are overridden at generation to write a fixed script per
 rollout (``--code-turns`` reasoning+code turns of ~``--turn-tokens`` tokens each, then an answer), so every rollout
 makes the same tool calls and the figure does not depend on what a random model happens to sample. Each code block

@@ -1,12 +1,12 @@
 """Build the generation backend an evaluation runs on. Every backend is one of the rollout's own
-(`training.generation.GenerationBackend`), so evaluation runs exactly the GRPO rollout loop.
+(`training.rollout.generation.GenerationBackend`), so evaluation runs exactly the GRPO rollout loop.
 
 | ``backend`` | class | where |
 |---|---|---|
-| ``hf`` | `training.hf_backend.TransformersBackend` | the model loaded in-process (CPU or GPU) |
-| ``openai`` | `training.completions_backend.OpenAICompletionsBackend` | any OpenAI-compatible ``/v1/completions`` |
-| ``vllm-server`` | `training.vllm_backend.VLLMServerBackend` | ``vllm serve`` (token-id prompts, exact ids) |
-| ``vllm`` | `training.vllm_backend.VLLMColocateBackend` on an offline ``vllm.LLM`` | GPU (the ``gpu`` extra) |
+| ``hf`` | `training.rollout.backends.hf.TransformersBackend` | the model loaded in-process (CPU or GPU) |
+| ``openai`` | `training.rollout.backends.completions.OpenAICompletionsBackend` | any OpenAI-compatible ``/v1/completions`` |
+| ``vllm-server`` | `training.rollout.backends.vllm.VLLMServerBackend` | ``vllm serve`` (token-id prompts, exact ids) |
+| ``vllm`` | `training.rollout.backends.vllm.VLLMColocateBackend` on an offline ``vllm.LLM`` | GPU (the ``gpu`` extra) |
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Compare two evaluation runs (SFT vs RL, tools vs text-only): ``compare.json``, ``compare.md`` and plots.
 
-Both reports are rebuilt from their samples first (`training.eval_report.report_from_run`). For every benchmark
+Both reports are rebuilt from their samples first (`training.eval.report.report_from_run`). For every benchmark
 of either run: each accuracy metric both runs report (``avg@n`` is matched by name, so compare runs with the
 same number of samples for an exact avg@k; otherwise each run's own avg is shown), and every behaviour metric,
 with B - A.

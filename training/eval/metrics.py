@@ -10,7 +10,7 @@ For a problem with ``n`` samples of which ``c`` are correct:
   samples without an answer abstain, ties go to the group that appeared first; the group is correct when its
   representative sample is.
 
-Behaviour metrics are `training.rollout_metrics.behaviour_metrics` (shared with GRPO's logging) over the samples'
+Behaviour metrics are `training.rollout.metrics.behaviour_metrics` (shared with GRPO's logging) over the samples'
 rollout summaries, plus ``answered_rate`` (samples with a final answer).
 """
 

@@ -8,12 +8,12 @@
 
 1. load the benchmarks (`retool_data.benchmark_sets.load_benchmark_items`: Hub id, local copy, or any jsonl);
 2. build each prompt (the RL template, or the text-only one for the baseline) with the chat template;
-3. run every missing sample, ``batch_size`` at a time, through `training.rollout.run_rollouts` on the chosen
-   backend (`training.eval_backends`), with the real sandbox (none in text-only mode); each sample carries its
+3. run every missing sample, ``batch_size`` at a time, through `training.rollout.loop.run_rollouts` on the chosen
+   backend (`training.eval.backends`), with the real sandbox (none in text-only mode); each sample carries its
    own seed, derived from (seed, benchmark, problem id, sample index);
 4. score each sample as it ends (final answer as GRPO's reward reads it, `is_equivalent` with the gold answer)
-   and append it to ``samples.jsonl`` (`training.eval_store`): a killed run resumes where it stopped;
-5. compute the metrics (`training.eval_metrics`) and write the report (`training.eval_report`).
+   and append it to ``samples.jsonl`` (`training.eval.store`): a killed run resumes where it stopped;
+5. compute the metrics (`training.eval.metrics`) and write the report (`training.eval.report`).
 
 Details: docs/evaluation.md.
 """

@@ -152,7 +152,7 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
         self.check_lora()
 
     def reward_params(self) -> dict[str, dict[str, Any]]:
-        """Factory arguments of the configurable rewards (see training.rewards)."""
+        """Factory arguments of the configurable rewards (see training.rollout.rewards)."""
         return {
             "format": {"penalty": self.format_penalty},
             "tool_call_shaping": {"per_call": self.shaping_per_call, "cap": self.shaping_cap},

@@ -4,7 +4,7 @@
     accelerate launch --config_file configs/accelerate/zero3.yaml -m training.grpo --config configs/grpo_qwen2.5_7b.yaml
 
 Prompts are the paper's RL template (`retool_data.templates.RL_TEMPLATE`) around each problem; rewards are
-`training.rewards` (default: the paper's +1/-1 on the final answer); rollouts are `training.grpo_rollout`.
+`training.rollout.rewards` (default: the paper's +1/-1 on the final answer); rollouts are `training.grpo.rollout_func`.
 See docs/training.md (GRPO).
 """
 

@@ -1,9 +1,9 @@
 """Generation backends for an iTool round's policy (mining, MCTS and evaluation share one per phase).
 
-* ``hf``: the policy (base + merged adapter chain) in this process, `training.hf_backend.TransformersBackend`;
-* ``vllm``: the policy merged into ``<output_dir>/policies/<hash>`` (`training.itool_eval.policy_checkpoint`) and
+* ``hf``: the policy (base + merged adapter chain) in this process, `training.rollout.backends.hf.TransformersBackend`;
+* ``vllm``: the policy merged into ``<output_dir>/policies/<hash>`` (`training.itool.evaluation.policy_checkpoint`) and
   served by an in-process ``vllm.LLM``
-  (`training.vllm_backend.VLLMColocateBackend`); the engine is deleted and the GPU cache emptied on exit, so the
+  (`training.rollout.backends.vllm.VLLMColocateBackend`); the engine is deleted and the GPU cache emptied on exit, so the
   preference training that follows has the memory;
 * ``vllm_server``: any vLLM OpenAI-compatible ``/v1/completions`` (`VLLMServerBackend`); it must serve the
   round's policy (the run refuses to start a second round against the same server without a restart: see

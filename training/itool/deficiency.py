@@ -3,7 +3,7 @@
 `mine_deficiencies` runs the current policy on the training problems (``samples`` each, the real sandbox in the
 loop) and keeps the problems whose pass rate is below ``threshold``: the *deficiency set* the next MCTS explores.
 Every problem gets a stats row (pass rate, tool calls, code errors, truncations), kept or not. (Held-out
-evaluation is the evaluation stage's `run_eval`: `training.itool_eval`.)
+evaluation is the evaluation stage's `run_eval`: `training.itool.evaluation`.)
 
 Problems come from any file the SFT/GRPO loaders read (`load_problems`): ``problem`` and ``answer`` columns, an
 optional ``id`` (else `retool_data.schema.problem_id`); the prompt is the RL template (`RL_TEMPLATE`), as GRPO

@@ -6,7 +6,7 @@ partition per round calls; each phase is also a plain function with file outputs
 | phase | function | writes |
 |---|---|---|
 | mine | `mine_phase` | ``mining.jsonl`` (per-problem pass rate; the deficiency set) |
-| search | `search_phase` | ``trees.jsonl`` (`training.mcts_tree`: replayable) |
+| search | `search_phase` | ``trees.jsonl`` (`training.itool.mcts.tree`: replayable) |
 | pairs | `pairs_phase` | ``pairs.jsonl`` (fragment + whole-trace pairs, with node ids and Q-values) |
 | train | `train_phase` | ``adapter/`` (LoRA; or the full model) + ``preference_result.json`` |
 | evaluate | `evaluate_phase` | ``eval/`` (an evaluation run of `training.eval.run_eval` on the held-out problems) and ``eval.json`` (its avg@k, pass@k, behaviour metrics) |
@@ -54,7 +54,7 @@ class RoundResult:
     pair_skips: dict[str, int] = field(default_factory=dict)
     train_steps: int = 0
     final_loss: float | None = None
-    heldout: dict[str, Any] | None = None  # policy_out on the held-out problems (training.itool_eval)
+    heldout: dict[str, Any] | None = None  # policy_out on the held-out problems (training.itool.evaluation)
     mining_behaviour: dict[str, float] = field(default_factory=dict)
     stop: str | None = None  # why the iterations end at this round
     timings: dict[str, float] = field(default_factory=dict)
@@ -138,7 +138,7 @@ def train_phase(config, policy: PolicyRef, pairs: list[dict], tokenizer, out: Pa
 
 
 def evaluate_phase(config, policy: PolicyRef, tokenizer, out: Path, name: str = "eval") -> dict[str, Any]:
-    """`training.itool_eval.evaluate_policy` into ``out/<name>/`` (a full evaluation run); its summary is
+    """`training.itool.evaluation.evaluate_policy` into ``out/<name>/`` (a full evaluation run); its summary is
     ``out/<name>.json``."""
     from training.itool.evaluation import evaluate_policy
 

@@ -3,7 +3,7 @@ SimPO with the interpreter masked, and held-out evaluation, until the deficiency
 
     retool-data train itool --config configs/itool_cpu_smoke.yaml [--any_IToolRunConfig_field value ...]
 
-`run_itool(config) -> IToolResult` runs (or resumes) every round with `training.itool_round.run_itool_round`
+`run_itool(config) -> IToolResult` runs (or resumes) every round with `training.itool.round.run_itool_round`
 and rewrites the report after each. The easy-to-hard warm-up is the SFT stage with a curriculum
 (``retool-data train sft --curriculum easy_to_hard``). See docs/itool.md.
 """

@@ -15,7 +15,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PolicyRef:
-    base: str  # Hub id, directory, .gguf or pkg:<package>/<file>.gguf (see training.model_loading)
+    base: str  # Hub id, directory, .gguf or pkg:<package>/<file>.gguf (see training.models.loading)
     adapters: tuple[str, ...] = field(default_factory=tuple)  # LoRA adapter directories, merged in order
 
     def then(self, adapter_or_model: str, *, is_adapter: bool) -> PolicyRef:

@@ -1,8 +1,8 @@
 """The generation-backend interface of the rollout, and the one stop rule every backend applies.
 
 A backend continues token contexts and nothing else (`GenerationBackend.generate`): the tool loop, masks and
-budget live in `training.rollout`. Implementations: `training.hf_backend.TransformersBackend` (CPU/GPU),
-`training.vllm_backend.VLLMColocateBackend` and `VLLMServerBackend` (GPU; the latter is any vLLM
+budget live in `training.rollout`. Implementations: `training.rollout.backends.hf.TransformersBackend` (CPU/GPU),
+`training.rollout.backends.vllm.VLLMColocateBackend` and `VLLMServerBackend` (GPU; the latter is any vLLM
 OpenAI-compatible ``/v1/completions`` endpoint).
 
 The stop rule (`finish_continuation`): a turn stops at the first token whose decoded text completes a stop

@@ -10,7 +10,7 @@ loop continues from ``prompt ids + completion ids so far``. Earlier turns are ne
 A backend only continues contexts (`GenerationBackend.generate`); the tool loop, the masks, the budget and the
 bookkeeping live here once. Sandbox calls of all live rollouts of a turn run concurrently (``Sandbox.arun``).
 
-The stop rule (where a turn ends, how a stop inside a BPE token is cut) is `training.generation.finish_continuation`,
+The stop rule (where a turn ends, how a stop inside a BPE token is cut) is `training.rollout.generation.finish_continuation`,
 applied by every backend. See docs/training.md (GRPO) for the table of end cases.
 """
 

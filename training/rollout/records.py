@@ -1,7 +1,7 @@
 """The records of a rollout: its budget (`RolloutConfig`), an MCTS prefix start (`RolloutStart`), what it produced
 (`RolloutResult` with its spans and tool calls) and a batch's timings (`RolloutBatch`).
 
-Kept apart from the loop in `training.rollout` so readers (eval, iTool, rewards) need no generation code.
+Kept apart from the loop in `training.rollout.loop` so readers (eval, iTool, rewards) need no generation code.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def make_tool_call_shaping(per_call: float = 0.1, cap: float = -0.6) -> RewardFu
         calls = kwargs.get("num_tool_calls")
         if calls is None:
             raise KeyError(
-                "tool_call_shaping needs `num_tool_calls` from the rollout (training.grpo_rollout)"
+                "tool_call_shaping needs `num_tool_calls` from the rollout (training.grpo.rollout_func)"
             )
         ok = correct(completions, _golds(kwargs, len(completions)))
         return [

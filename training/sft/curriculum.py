@@ -4,7 +4,7 @@
 
 1. ``difficulty``: the source's own rating (OpenThoughts3: 1-10), when the row has a number there;
 2. ``pass_rate``: ``1 - pass rate`` of the current policy over k samples, from a file of ``problem_id`` /
-   ``pass_rate`` rows (`training.deficiency.MiningResult.save`), matched on the row's ``id``;
+   ``pass_rate`` rows (`training.itool.deficiency.MiningResult.save`), matched on the row's ``id``;
 3. ``length``: the trace's size: (code blocks, tokens) - more tool calls first, then longer traces, are harder.
 
 Values of different sources are not comparable, so each row's score is its percentile rank *within its source*

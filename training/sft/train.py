@@ -148,7 +148,7 @@ def run_sft(config: SFTRunConfig, callbacks: list[Any] | None = None) -> SFTRunR
 
 
 def order_by_curriculum(dataset: Any, config: SFTRunConfig) -> tuple[Any, dict[str, Any]]:
-    """The rows in curriculum order (`training.curriculum`) and a summary of it for the fingerprint."""
+    """The rows in curriculum order (`training.sft.curriculum`) and a summary of it for the fingerprint."""
     from training.sft.curriculum import curriculum_order, difficulty_scores, load_pass_rates, summarize
 
     rates = load_pass_rates(config.curriculum_pass_rates) if config.curriculum_pass_rates else None

@@ -1,7 +1,7 @@
 """The scripted evaluation used by the harness tests: a two-problem benchmark, and a responder for the fake
 OpenAI-compatible server that plays each sample's model turns.
 
-Turn 0 depends on which sample asks (identified by its seed, `training.eval.sample_seed`); the answer turn boxes
+Turn 0 depends on which sample asks (identified by its seed, `training.eval.run.sample_seed`); the answer turn boxes
 whatever the real sandbox printed, read back from the ``<interpreter>`` block in the prompt (13 after an error),
 so a sample is right only if the interpreter loop really ran its code and fed the output back.
 

@@ -31,7 +31,7 @@ from training.eval.store import read_samples
 
 pytestmark = pytest.mark.timeout(300)
 
-# Hand-computed from the script (tests/training/eval_helpers.py): A is right on samples 1, 2 (c=2 of 4), B on
+# Hand-computed from the script (tests/training/eval/helpers.py): A is right on samples 1, 2 (c=2 of 4), B on
 # sample 1 (c=1 of 4).
 EXPECTED = {
     "avg@4": (2 / 4 + 1 / 4) / 2,  # 0.375

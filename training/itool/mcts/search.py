@@ -4,11 +4,11 @@ A node is a trace prefix cut at a step boundary: after an interpreter block (the
 code ran in the sandbox, the block was appended) or at a paragraph break (a blank line outside a code block). Each
 search iteration, for every problem's tree at once:
 
-1. **select**: descend from the root by UCT (`training.mcts_tree.uct_score`, exploration constant ``c_uct``)
+1. **select**: descend from the root by UCT (`training.itool.mcts.tree.uct_score`, exploration constant ``c_uct``)
    through expanded nodes to a node not yet expanded;
 2. **expand**: sample ``children`` continuations of that prefix up to the next step boundary, with the shared
-   rollout (`training.rollout`, step mode: ``step_stops`` + ``max_steps=1``); identical samples are merged;
-3. **evaluate**: each new child is scored ±1 with `retool_data.answers` (via `training.rewards.correct`): a child
+   rollout (`training.rollout.loop`, step mode: ``step_stops`` + ``max_steps=1``); identical samples are merged;
+3. **evaluate**: each new child is scored ±1 with `retool_data.answers` (via `training.rollout.rewards.correct`): a child
    that ends the trace (EOS, budget, tool-call limit) by its own final answer, any other by one rollout from its
    prefix to a final answer or the budget (the "simulation");
 4. **back-propagate** each child's reward to the root (``visits``, ``value_sum``; Q = mean reward).
@@ -18,13 +18,13 @@ every simulation), so any rollout backend works (transformers, vLLM offline, an 
 
 Sandbox state: a branch's session must match its prefix. The sandbox cannot fork a session, so every rollout
 that continues a prefix starts a fresh session and **replays** the prefix's code blocks into it first
-(`training.rollout.RolloutStart`); a node whose replayed outputs differ from the recorded ones (random numbers,
+(`training.rollout.records.RolloutStart`); a node whose replayed outputs differ from the recorded ones (random numbers,
 time) is flagged ``replay_mismatch``. Cost: one sandbox run per prefix code block per expansion sample and per
 simulation (warm-forked interpreter runs, concurrent across branches; see docs/itool.md).
 
 Budgets: ``iterations`` and ``max_nodes`` per tree, ``max_depth`` (deeper nodes are evaluated, never expanded),
 ``time_limit_s`` for the whole call, and token/tool budgets per trace. The trees are data
-(`training.mcts_tree.save_trees`: jsonl) and their Q-values replay from the recorded evaluations.
+(`training.itool.mcts.tree.save_trees`: jsonl) and their Q-values replay from the recorded evaluations.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The MCTS search tree as data: nodes, UCT, back-propagation, and its jsonl form (see `training.mcts`).
+"""The MCTS search tree as data: nodes, UCT, back-propagation, and its jsonl form (see `training.itool.mcts.search`).
 
 A node is a trace prefix cut at a step boundary; it stores only the step it adds to its parent (text, token ids,
 env mask, the code it ran), so the prefix of any node is the concatenation along its path. Statistics are kept

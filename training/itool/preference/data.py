@@ -1,6 +1,6 @@
 """Preference pairs -> token ids with the interpreter masked from the preference loss.
 
-A pair (`training.preference_pairs`) is tokenized the way SFT tokenizes a trace (`training.sft_tokenize`): the
+A pair (`training.itool.preference.pairs`) is tokenized the way SFT tokenizes a trace (`training.sft.tokenization`): the
 chat prompt with the assistant header, then every model span and every interpreter block on its own, so no BPE
 merge crosses a model/environment boundary:
 
@@ -9,7 +9,7 @@ merge crosses a model/environment boundary:
   model wrote (text, code, tags, answer, and the end-of-turn when the continuation ends the turn) and 0 on every
   interpreter block (``format_interpreter_block(output)``).
 
-The trainers in `training.preference` turn the masks into the loss mask (DPO's ``completion_mask``, CPO/SimPO's
+The trainers in `training.itool.preference.train` turn the masks into the loss mask (DPO's ``completion_mask``, CPO/SimPO's
 ``-100`` labels), so the preference loss never sees a token the interpreter wrote. Rows that cannot be exact are
 dropped and counted by reason (`sft_tokenize.MASK_ERROR_CODES`, ``overlong``, ``no_trainable_tokens``).
 """

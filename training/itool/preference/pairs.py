@@ -14,7 +14,7 @@ node's prefix plus its simulation) with its ±1 reward; chosen = a right trace, 
 is the chat prompt alone. Up to ``max_trace_pairs`` per problem, shortest right traces first.
 
 A pair is a JSON-safe dict (`PAIR_FIELDS`) recording the problem, the tree (round, problem id), the node ids,
-Q-values and visits; `training.preference_data` tokenizes it with interpreter blocks masked.
+Q-values and visits; `training.itool.preference.data` tokenizes it with interpreter blocks masked.
 """
 
 from __future__ import annotations

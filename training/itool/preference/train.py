@@ -6,7 +6,7 @@
   ``cpo_alpha=0`` (reference-free, length-normalised log-probs, target margin ``simpo_gamma``).
 
 TRL tokenizes preference data itself and does not know interpreter blocks, so both trainers are fed pre-tokenized
-pairs (`training.preference_data`) and two small overrides carry the masks into the loss:
+pairs (`training.itool.preference.data`) and two small overrides carry the masks into the loss:
 
 * `MaskedDPOTrainer`: ``_prepare_dataset`` keeps our tokenization, and `MaskedPreferenceCollator` builds DPO's
   ``completion_mask`` (TRL's loss mask: labels are -100 where it is 0, and only its 1s are summed into the
@@ -210,7 +210,7 @@ def train_preference(
     *,
     callbacks: list[Any] | None = None,
 ) -> PreferenceResult:
-    """Tokenize the pairs (interpreter masked), train one round from ``policy`` (a `training.policy.PolicyRef`),
+    """Tokenize the pairs (interpreter masked), train one round from ``policy`` (a `training.models.policy.PolicyRef`),
     save the adapter (LoRA) or model into ``output_dir`` with ``preference_result.json``."""
     from transformers import set_seed
 

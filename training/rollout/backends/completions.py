@@ -1,7 +1,7 @@
 """`OpenAICompletionsBackend`: the rollout's generation backend on any OpenAI-compatible ``/v1/completions``
 endpoint with text prompts (llama.cpp's server, llama-cpp-python, vLLM, SGLang, TGI, ...).
 
-`training.vllm_backend.VLLMServerBackend` sends token-id prompts and reads token ids back, which only vLLM does;
+`training.rollout.backends.vllm.VLLMServerBackend` sends token-id prompts and reads token ids back, which only vLLM does;
 llama-cpp-python's server takes a string prompt and returns text without ids. This backend is the text-level
 path of the same interface: the context ids are decoded to text (special tokens kept, so the chat template's
 markers reach the server verbatim), the server continues it with ``stop=["</code>"]``, and the returned text is
@@ -117,7 +117,7 @@ def continuation_from_text_choice(
 class CompletionsClient:
     """HTTP to an OpenAI-compatible ``/v1/completions``: the served model, and posts retried on transient failures.
 
-    Shared by `OpenAICompletionsBackend` (text prompts) and `training.vllm_backend.VLLMServerBackend` (token ids):
+    Shared by `OpenAICompletionsBackend` (text prompts) and `training.rollout.backends.vllm.VLLMServerBackend` (token ids):
     connection errors and 408/429/5xx are retried ``max_retries`` times with exponential backoff, other statuses
     raise at once.
     """

@@ -89,7 +89,7 @@ def _stopping_criteria_classes() -> tuple[type, type]:
 class TransformersBackend:
     """Continue token contexts with ``model.generate`` (sampling as `SamplingSettings`).
 
-    model: any causal LM (already unwrapped from DDP/DeepSpeed; see `training.grpo_rollout`).
+    model: any causal LM (already unwrapped from DDP/DeepSpeed; see `training.grpo.rollout_func`).
     eos_token_ids: ids that end a completion (default: the tokenizer's eos).
     max_batch_size: rows per `generate` call (None: every live rollout at once).
     """
