@@ -68,7 +68,7 @@ def harness(problems: int, samples: int, code_turns: int, batch_size: int, worke
 
 def report_build(problems: int, samples: int) -> dict:
     from training.eval.report import report_from_run
-    from training.eval.run import CONFIG_FILE, SAMPLES_FILE
+    from training.eval.store import CONFIG_FILE, SAMPLES_FILE
 
     rng = random.Random(0)
     pool = ["204", "204.0", "\\frac{408}{2}", "113", "x+1", "\\sqrt{2}", "1/2", "0.5", "7", "\\pi", "3\\sqrt{3}"]

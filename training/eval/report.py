@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from training.eval.metrics import ProblemResult, avg_key, problem_results, summarize
-from training.eval.store import read_samples
+from training.eval.store import CONFIG_FILE, SAMPLES_FILE, read_samples
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -61,8 +61,6 @@ def _clean(value: Any) -> Any:
 
 def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(eval_config.json, the samples in the run's scope: its benchmarks' problems, sample index < num_samples)."""
-    from training.eval.run import CONFIG_FILE, SAMPLES_FILE
-
     run = Path(run_dir)
     if not (run / CONFIG_FILE).exists():
         raise FileNotFoundError(f"{run} is not an evaluation run (no {CONFIG_FILE})")

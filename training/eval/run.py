@@ -32,14 +32,11 @@ from typing import Any
 from retool_data.benchmark_sets import BenchmarkItem, load_benchmark_items, resolve_benchmark_paths
 from retool_data.schema import problem_id as problem_hash
 from training.eval.config import EvalConfig
-from training.eval.store import SampleStore
+from training.eval.store import CONFIG_FILE, SAMPLES_FILE, SampleStore
 
 __all__ = ["EvalConfig", "EvalResult", "cli", "load_items", "run_eval", "sample_seed"]
 
 log = logging.getLogger(__name__)
-
-CONFIG_FILE = "eval_config.json"
-SAMPLES_FILE = "samples.jsonl"
 
 
 @dataclass

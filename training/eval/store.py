@@ -17,6 +17,10 @@ from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
+# the files of a run directory: the run's config + problem ids, and its samples
+CONFIG_FILE = "eval_config.json"
+SAMPLES_FILE = "samples.jsonl"
+
 SampleKey = tuple[str, str, int]
 
 
