@@ -89,22 +89,3 @@ def _untag_gguf(model: Any) -> None:
     for module in model.modules():
         if isinstance(module, PreTrainedModel):
             module.config._is_quantized = False
-
-
-def lora_config(
-    r: int,
-    alpha: int,
-    dropout: float,
-    target_modules: list[str] | None = None,
-    modules_to_save: list[str] | None = None,
-) -> Any:
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=r,
-        lora_alpha=alpha,
-        lora_dropout=dropout,
-        target_modules=target_modules or "all-linear",
-        modules_to_save=modules_to_save,
-        task_type="CAUSAL_LM",
-    )

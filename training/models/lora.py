@@ -1,9 +1,39 @@
-"""The LoRA fields shared by the SFT and GRPO configs (one definition, one `lora_config()`)."""
+"""The LoRA fields shared by the SFT and GRPO configs (one definition, one `lora_config()`).
+
+Kept rather than TRL's `ModelConfig` + `get_peft_config`: the same field names, but ModelConfig's loading fields
+(dtype, revision, 4/8-bit) would be settable and ignored by our GGUF-aware loader, and it turns
+``--lora_target_modules q_proj`` into a regex that matches no module.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+ALL_LINEAR = "all-linear"  # peft's keyword for every linear layer but the output head
+
+
+def lora_config(
+    r: int,
+    alpha: int,
+    dropout: float,
+    target_modules: Sequence[str] | None = None,
+    modules_to_save: list[str] | None = None,
+) -> Any:
+    """A causal-LM `peft.LoraConfig`; no target modules (or ``all-linear``, from a recipe or the command line,
+    where it arrives as a one-item list) adapts every linear layer."""
+    from peft import LoraConfig
+
+    targets = list(target_modules or [])
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=ALL_LINEAR if targets in ([], [ALL_LINEAR]) else targets,
+        modules_to_save=modules_to_save,
+        task_type="CAUSAL_LM",
+    )
 
 
 @dataclass
@@ -33,8 +63,6 @@ class LoraArguments:
         """The peft LoraConfig for `use_peft`, else None (full fine-tuning)."""
         if not self.use_peft:
             return None
-        from training.models.loading import lora_config
-
         return lora_config(
             self.lora_r,
             self.lora_alpha,

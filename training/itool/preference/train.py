@@ -143,7 +143,7 @@ def build_trainer(
     from trl import DPOConfig
     from trl.experimental.cpo import CPOConfig
 
-    from training.models.loading import lora_config
+    from training.models.lora import lora_config
 
     collator_cls, dpo_cls, simpo_cls = _classes()
     common = {
