@@ -13,16 +13,14 @@ would bypass the code-interpreter rollout.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from trl import GRPOConfig
 
+from training.models.checkpoints import resolve_resume
 from training.models.lora import LoraArguments
 from training.rollout.rewards import REWARD_FUNCS
-
-RESUME_AUTO = "auto"
 
 
 @dataclass
@@ -181,17 +179,5 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
         return out
 
     def resolve_resume(self) -> str | None:
-        """The checkpoint to resume from: ``resume_from_checkpoint`` = 'auto' (newest in output_dir, if any), a
-        path, or unset."""
-        from transformers.trainer_utils import get_last_checkpoint
-
-        value = self.resume_from_checkpoint
-        if value is None or str(value).lower() in ("", "none", "false"):
-            return None
-        if str(value).lower() == RESUME_AUTO:
-            return get_last_checkpoint(self.output_dir) if os.path.isdir(self.output_dir) else None
-        if not os.path.isdir(value):
-            raise ValueError(
-                f"resume_from_checkpoint={value!r} is not a directory; set 'auto' or a checkpoint path."
-            )
-        return value
+        """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""
+        return resolve_resume(self.resume_from_checkpoint, self.output_dir)

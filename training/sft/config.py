@@ -11,18 +11,16 @@ are ours. `__post_init__` rejects TRL settings that would bypass or contradict t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from trl import SFTConfig
 
+from training.models.checkpoints import resolve_resume
 from training.models.lora import LoraArguments
 from training.sft.curriculum import CURRICULA
 
 OVERLONG_POLICIES = ("drop", "truncate")
-RESUME_AUTO = "auto"  # resume from the newest checkpoint in output_dir if there is one, else start fresh
-RESUME_LAST = ("last", "latest", "true")  # resume from the newest checkpoint in output_dir; error if none
 
 
 @dataclass
@@ -168,23 +166,4 @@ class SFTRunConfig(SFTConfig, LoraArguments):
 
     def resolve_resume(self) -> str | None:
         """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""
-        from transformers.trainer_utils import get_last_checkpoint
-
-        value = self.resume_from_checkpoint
-        if value is None or str(value).lower() in ("", "none", "false"):
-            return None
-        last = get_last_checkpoint(self.output_dir) if os.path.isdir(self.output_dir) else None
-        if str(value).lower() == RESUME_AUTO:
-            return last
-        if str(value).lower() in RESUME_LAST:
-            if last is None:
-                raise ValueError(
-                    f"resume_from_checkpoint={value!r} but {self.output_dir} holds no checkpoint-*: set it to 'auto' "
-                    "to start fresh when none exists, or to a checkpoint path."
-                )
-            return last
-        if not os.path.isdir(value):
-            raise ValueError(
-                f"resume_from_checkpoint={value!r} is not a checkpoint directory; set 'auto' or a path."
-            )
-        return value
+        return resolve_resume(self.resume_from_checkpoint, self.output_dir)
