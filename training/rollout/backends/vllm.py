@@ -192,6 +192,10 @@ class VLLMServerBackend:
 
     Every process posts its own requests (no collectives); requests with the same budget share one HTTP call and
     the calls of a turn run concurrently.
+
+    Kept rather than TRL's `VLLMClient.generate` (the same ``/v1/completions`` call): that client refuses to start
+    without vLLM installed here, which evaluating against a remote server does not need, and sends no API key;
+    GRPOTrainer keeps VLLMClient for what it is for, the weight sync.
     """
 
     def __init__(
