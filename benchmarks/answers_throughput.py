@@ -1,6 +1,6 @@
 """Throughput of `is_equivalent` / `are_equivalent` on a GRPO-like mix of final answers.
 
-    /work/venv/bin/python benchmarks/answers_throughput.py --rows 100000 --workers 2
+    python benchmarks/answers_throughput.py --rows 100000 --workers 2
 
 Rows come in groups of 8 predictions per gold answer (like GRPO samples per prompt): ~35% spelled exactly
 like the gold, ~25% equivalent but spelled differently (``\\dfrac``, decimals, thousands separators,

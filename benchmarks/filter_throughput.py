@@ -4,8 +4,8 @@
         --benchmarks-dir ../shared/data/benchmarks
 
 Prints, per stage and for the whole chain, rows/s on ``--rows`` synthetic traces (dedup -> decontaminate ->
-format/length/answer filter -> execution consistency through the real sandbox), then the time to decontaminate
-``--decontam-rows`` problems against AIME24/AIME25/AMC23 (+ MATH-500 when present). Targets: >= 200 rows/s for
+format/length/answer filter -> execution consistency through the real sandbox -> trace-quality scores), then the
+time to decontaminate ``--decontam-rows`` problems against AIME24/AIME25/AMC23 (+ MATH-500 when present). Targets: >= 200 rows/s for
 the chain with 2 sandbox workers, < 60 s for 100k problems.
 """
 
@@ -32,6 +32,7 @@ from retool_data.stages.consistency import consistency_stage  # noqa: E402
 from retool_data.stages.decontam import Decontaminator, decontaminate  # noqa: E402
 from retool_data.stages.dedup import dedup  # noqa: E402
 from retool_data.stages.filters import TraceFilter  # noqa: E402
+from retool_data.stages.quality import score_traces  # noqa: E402
 from retool_data.trace import format_code_block  # noqa: E402
 
 # fmt: off
@@ -191,6 +192,10 @@ def main() -> None:
         )
         current = q.record("consistency", current.height, result)
         total += took
+    # the chain's last stage (retool_data.filtering.run_filters): every kept trace's tool-use score
+    result, took = timed("quality", lambda: score_traces(current), current.height)
+    current = q.record("quality", current.height, result)
+    total += took
     q.check(df.height, current.height)
     print(
         f"{'chain':>24}: {total:7.2f} s  {df.height / total:9.0f} rows/s  (kept {current.height}/{df.height})"

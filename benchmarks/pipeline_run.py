@@ -2,7 +2,7 @@
 costs: each shard is one Dagster run (instance writes, a sandbox pool per sandbox step), so a small shard size
 adds a fixed overhead per shard on top of the stage work.
 
-    RETOOL_BENCHMARKS_DIR=/work/shared/data/benchmarks python benchmarks/pipeline_run.py --shard-sizes 1000 20 10
+    python benchmarks/pipeline_run.py --shard-sizes 1000 20 10
 
 Prints one row per shard size: shards, total seconds, ingest, mean per shard, combine.
 """
@@ -59,7 +59,7 @@ def one_run(shard_size: int, benchmarks: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shard-sizes", type=int, nargs="+", default=[1000, 20, 10])
-    parser.add_argument("--benchmarks", default="aime24,aime25,amc23")
+    parser.add_argument("--benchmarks", default="aime24,aime25,amc23,math500")  # the pinned snapshots
     args = parser.parse_args()
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     print(

@@ -2,12 +2,14 @@
 
     python benchmarks/sources_ingest.py [--rows 5000] [--reasoning-chars 8000]
 
-Prints rows/s for the streaming Hub reader, the non-streaming one, and `read_local` on the written parquet.
+Prints rows/s for the streaming Hub reader, the non-streaming one, and `read_local` on the written parquet and on
+the same rows as one jsonl file (read as bytes line by line: the path hostile local files take).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -33,11 +35,14 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         repo = write_openthoughts_114k(Path(tmp) / "OpenThoughts-114k", rows, shards=4)
+        jsonl = Path(tmp) / "rows.jsonl"
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
         for label, fn in [
             ("hub reader, streaming", lambda: read_openthoughts(path=str(repo), cache_dir=f"{tmp}/cache")),
             ("hub reader, --no-streaming", lambda: read_openthoughts(path=str(repo), streaming=False,
                                                                      cache_dir=f"{tmp}/cache2")),
             ("read_local (one parquet shard)", lambda: read_local(next((repo / "metadata").glob("*.parquet")))),
+            ("read_local (jsonl, all rows)", lambda: read_local(jsonl)),
         ]:
             start = time.perf_counter()
             result = fn()

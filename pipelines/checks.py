@@ -6,9 +6,10 @@ partition-aware: a shard's run reports that shard's checks. Schema and conservat
 (a broken stage must not feed the next one); rate checks are WARN below the warn threshold and ERROR below
 the error threshold (`QualityThresholds`), and do not block.
 
-`no_contaminated_rows` is a standalone, blocking check on `cold_start_dataset`: it re-scans the exported
-problems against the benchmarks with a fresh index, independently of the decontamination stage, and gates
-everything downstream of the export (publication to the Hub, training).
+`no_contaminated_rows` is a standalone, blocking check on `cold_start_dataset`: it re-reads the written export
+(SFT shards and the verl RL parquet) and re-checks its problems with a fresh index and every configured layer,
+independently of the decontamination stage, and gates everything downstream of the export (publication to the
+Hub, training).
 """
 
 import warnings
@@ -27,7 +28,7 @@ from dagster import (
 )
 from dagster._utils.warnings import PreviewWarning
 
-from pipelines.resources import FilterSettings
+from pipelines.resources import ExportSettings, FilterSettings, VerifierLLM
 
 SCHEMA = "schema"
 ROWS_CONSERVED = "rows_conserved"
@@ -118,33 +119,39 @@ def rate_result(
 @asset_check(
     asset="cold_start_dataset",
     blocking=True,
-    description="Zero exported problems copy a benchmark item (fresh n-gram + fuzzy scan of the export). "
-    "Blocking: nothing downstream of the export (Hub publication, training) runs until it passes.",
+    description="Zero exported problems restate a benchmark item: the written export (SFT parquet shards and the "
+    "verl RL parquet) is re-read and re-checked with a fresh index and every configured decontamination layer "
+    "(exact, n-gram, fuzzy, semantic, and the LLM judge when on). Blocking: nothing downstream of the export "
+    "(Hub publication, training) runs until it passes.",
 )
-def no_contaminated_rows(cold_start_dataset: pl.DataFrame, filters: FilterSettings) -> AssetCheckResult:
-    from retool_data.stages.decontam import Decontaminator
+def no_contaminated_rows(
+    filters: FilterSettings, export: ExportSettings, verifier_llm: VerifierLLM
+) -> AssetCheckResult:
+    from retool_data.export import exported_problems
 
-    index = Decontaminator(filters.load_benchmarks(), **filters.decontam_options())
-    hits = []
-    for row in cold_start_dataset.select("id", "problem").iter_rows(named=True):
-        match = index.match(row["problem"])
-        if match is not None:
-            hits.append(
-                {
-                    "id": row["id"],
-                    "benchmark": match.benchmark,
-                    "index": match.index,
-                    "method": match.method,
-                    "score": round(float(match.score), 3),
-                }
-            )
+    problems = exported_problems(export.out_dir)  # {"sft": [...], "verl": [...]}, read back from the files
+    judge = verifier_llm.chat_backend() if filters.decontam_judge else None
+    index = filters.decontaminator(filters.load_benchmark_sets(), judge)
+    hits, scanned = [], {}
+    for part, rows in problems.items():
+        scanned[part] = len(rows)
+        matches = index.nearest_many([t for _, t, _ in rows], [a for *_, a in rows])
+        for (row_id, _, _), m in zip(rows, matches, strict=True):
+            if (
+                m is not None
+                and m.reason is not None
+                and not (m.reason == "template_variant" and index.template_policy == "keep")
+            ):
+                hits.append({"file": part, "id": row_id, "benchmark": m.benchmark, "index": m.index,
+                             "reason": m.reason, "layer": m.layer, "score": round(float(m.score), 3)})  # fmt: skip
     return AssetCheckResult(
         passed=not hits,
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "rows_scanned": cold_start_dataset.height,
+            "rows_scanned": MetadataValue.json(scanned),
             "contaminated_rows": len(hits),
             "benchmarks": MetadataValue.json(filters.benchmarks),
+            "layers": MetadataValue.json(list(index.layers)),
             "examples": MetadataValue.json(hits[:20]),
         },
     )

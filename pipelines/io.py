@@ -8,7 +8,8 @@
   previous materialization intact instead of a truncated parquet file. Remote URLs (``s3://``, ``gs://``)
   are written by fsspec, whose object stores only make an object visible once the upload completes.
 - An input annotated ``dict[str, DataFrame]`` gets a dict even when the upstream has a single partition
-  (the base class returns the bare frame then, so a one-shard source would break the combining assets).
+  (the base class returns the bare frame then, so a one-shard source would break the combining assets), and an
+  empty dict when it has none (a source without usable rows).
 - Output metadata is the row count and the column schema only. The upstream default also stores the first
   rows and ``describe()`` of every column: megabytes of reasoning text per materialization, and a full
   scan of every column on large frames. The assets add their own previews of the columns people read.
@@ -74,6 +75,16 @@ class ParquetIOManager(PolarsParquetIOManager):
                 return pl.read_parquet(fh).lazy()
         options = _remap_fsspec_storage_options(self.storage_options) if not _is_local(path) else None
         return pl.scan_parquet(str(path), storage_options=options)
+
+    def load_input(self, context: InputContext) -> Any:
+        if (
+            context.has_asset_key
+            and context.has_asset_partitions
+            and not context.asset_partition_keys
+            and is_dict_type(context.dagster_type.typing_type)
+        ):
+            return {}  # a source with no usable rows has no shards: the combining assets get none, not None
+        return super().load_input(context)
 
     def load_partitions(self, context: InputContext) -> Any:
         loaded = super().load_partitions(context)

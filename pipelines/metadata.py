@@ -129,7 +129,23 @@ def trace_plots(df: pl.DataFrame) -> dict[str, MetadataValue]:
         length = df["trace_tokens"] if "trace_tokens" in df.columns else df["trace"].str.len_chars()
         unit = "tokens" if "trace_tokens" in df.columns else "characters"
         plots["plot/trace_length"] = histogram_plot(length.to_list(), "Trace length", unit)
+    plots.update(quality_plots(df))
     return plots
+
+
+def quality_plots(df: pl.DataFrame) -> dict[str, MetadataValue]:
+    """Tool-use score per trace and the label of every code block (`retool_data.trace_quality`), when scored."""
+    if "tool_use_score" not in df.columns or "block_labels" not in df.columns:
+        return {}
+    from collections import Counter
+
+    labels = Counter(b for row in df["block_labels"].to_list() for b in (row or []))
+    return {
+        "plot/tool_use_score": histogram_plot(
+            df["tool_use_score"].to_list(), "Tool-use score", "useful blocks / blocks"
+        ),
+        "plot/block_labels": bar_plot(dict(labels.most_common()), "Code blocks by label"),
+    }
 
 
 def json_default(value: Any) -> Any:
@@ -139,3 +155,54 @@ def json_default(value: Any) -> Any:
 def compact_json(stats: Mapping[str, Any]) -> MetadataValue:
     """Stage stats as JSON metadata (values the JSON encoder does not know become strings)."""
     return MetadataValue.json(json.loads(json.dumps(dict(stats), default=json_default)))
+
+
+DECONTAM_PANELS = (  # (column, threshold key in the Decontaminator config, label, scale)
+    ("decontam_containment", "min_containment", "n-gram containment", 1.0),
+    ("decontam_ratio", "min_ratio", "fuzzy ratio / 100", 0.01),
+    ("decontam_cosine", "min_cosine", "embedding cosine", 1.0),
+)
+
+
+def decontam_scores_plot(
+    kept: pl.DataFrame, rejected: pl.DataFrame, config: Mapping[str, Any]
+) -> MetadataValue:
+    """Per layer, the kept rows' best score against any item (blue) and the rejected rows' (red), with the
+    layer's threshold drawn: how far the closest kept rows are from being removed."""
+    import matplotlib.pyplot as plt
+
+    _figure()  # selects the Agg backend
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.0))
+    removed = [json.loads(r) for r in rejected["row"].to_list()] if "row" in rejected.columns else []
+    for ax, (col, key, label, scale) in zip(axes, DECONTAM_PANELS, strict=True):
+        values = [v for v in kept[col].to_list() if v is not None] if col in kept.columns else []
+        hits = [r[col] for r in removed if r.get(col) is not None]
+        bins = [i / 40 for i in range(41)]
+        ax.hist(
+            [v * scale for v in values], bins=bins, color="#4c72b0", label=f"kept ({len(values)})", log=True
+        )
+        if hits:
+            ax.hist(
+                [v * scale for v in hits],
+                bins=bins,
+                color="#c44e52",
+                alpha=0.8,
+                label=f"removed ({len(hits)})",
+                log=True,
+            )
+        if config.get(key) is not None:
+            ax.axvline(
+                float(config[key]) * scale, color="black", linestyle="--", label=f"threshold {config[key]}"
+            )
+        ax.set(title=label, xlabel="score", ylabel="rows")
+        ax.legend(fontsize=7)
+    return _png_markdown(fig, "Decontamination scores")
+
+
+def closest_kept_table(kept: pl.DataFrame, n: int = 20) -> MetadataValue:
+    """The kept rows nearest to a benchmark item, for review: score, nearest item, per-layer scores, problem."""
+    cols = ["decontam_score", "decontam_nearest", "decontam_reason", "decontam_containment", "decontam_ratio",
+            "decontam_cosine", "id", "problem"]  # fmt: skip
+    if "decontam_score" not in kept.columns:
+        return preview_table(kept.head(0), cols)
+    return preview_table(kept.sort("decontam_score", descending=True, nulls_last=True), cols, n=n)

@@ -1,7 +1,8 @@
 """Shards: fixed-size slices of the ingested source, as Dagster dynamic partitions.
 
-`source_problems` reads the whole source once, gives every kept row a ``shard`` column (row ``i`` goes to
-``shard-{i // shard_size:05d}``, in source order) and registers exactly those keys as partitions of
+`source_problems` reads the whole source once, gives every kept row a ``shard`` column (the ``i``-th problem, in
+order of first appearance, goes to ``shard-{i // shard_size:05d}`` with all its responses, so verification can
+pick each problem's first verified response inside one shard) and registers exactly those keys as partitions of
 `SOURCE_SHARDS`, removing keys the new plan no longer has. The LLM and sandbox stages run per shard
 (one run per partition), so a failed shard is re-run alone; the filters after them combine all shards.
 
@@ -26,11 +27,18 @@ def shard_key(index: int) -> str:
 
 
 def assign_shards(df: pl.DataFrame, shard_size: int) -> pl.DataFrame:
-    """``df`` with a ``shard`` column: consecutive blocks of ``shard_size`` rows, in the frame's order."""
+    """``df`` with a ``shard`` column: consecutive blocks of ``shard_size`` problems (rows grouped by
+    ``problem_id``, else ``id``), numbered in order of each problem's first row; a problem's responses share one."""
+    from retool_data.schema import problem_keys
+
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    index = pl.int_range(pl.len(), dtype=pl.Int64) // shard_size
-    return df.with_columns(pl.format("shard-{}", index.cast(pl.String).str.zfill(5)).alias(SHARD_COLUMN))
+    key, row = "__problem", "__row"
+    first = pl.col(row).min().over(key)  # the position of each row's problem's first row
+    index = (first.rank("dense").cast(pl.Int64) - 1) // shard_size
+    shard = pl.format("shard-{}", index.cast(pl.String).str.zfill(5)).alias(SHARD_COLUMN)
+    numbered = df.with_columns(problem_keys(df).alias(key)).with_row_index(row)
+    return numbered.with_columns(shard).drop(key, row)
 
 
 def shard_keys(df: pl.DataFrame) -> list[str]:

@@ -9,6 +9,7 @@ from dagster import AssetCheckSeverity
 
 from pipelines.runner import CurationRun
 from pipelines.summary import format_funnel
+from retool_data.benchmark_sets import describe_benchmarks
 
 NO_LLM = {
     "rules": "rules only (no judge endpoint configured)",
@@ -59,12 +60,21 @@ def format_report(run: CurationRun, dagster_home: Path) -> str:
     lines = []
     if source:
         src = source.get("source", {})
+        problems = source.get("problems", source["kept"])
+        responses = f" ({source['kept']} responses)" if problems != source["kept"] else ""
         lines.append(
-            f"source: {src.get('reader', '?')} ({src.get('dataset', '?')}), {source['kept']} problems "
+            f"source: {src.get('reader', '?')} ({src.get('dataset', '?')}), {problems} problems{responses} "
             f"in {source['shards']} shard(s) of up to {source['shard_size']}"
         )
+        if source["kept"] == 0:
+            lines.append(
+                "no usable rows in the source: nothing to verify, rewrite or filter (see the quarantine)"
+            )
     if run.shards_run != run.shards:
         lines.append(f"shards run now: {', '.join(run.shards_run) or 'none'} (the others were up to date)")
+    benchmarks = _metadata(run, "decontaminated_traces").get("benchmarks")
+    if benchmarks:
+        lines.append(f"decontaminated against {describe_benchmarks(benchmarks)}")
     if export:
         lines += format_funnel(export["funnel"])
         lines.append(f"exported {export['rows']} traces -> {export['export_dir']}")

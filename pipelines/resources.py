@@ -19,14 +19,12 @@ from typing import Any
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+# FilterSettings lives beside (the decontamination layers brought a dozen settings); the assets import it from here
+from pipelines.filter_settings import DEFAULT_BENCHMARKS
+from pipelines.filter_settings import BenchmarksUnavailable as BenchmarksUnavailable
+from pipelines.filter_settings import FilterSettings as FilterSettings
 from pipelines.instance import project_dir
 from pipelines.io import ParquetIOManager
-
-DEFAULT_BENCHMARKS = ["aime24", "aime25", "amc23", "math500"]
-
-
-class BenchmarksUnavailable(RuntimeError):
-    """The decontamination benchmarks could not be read (offline, wrong folder, a missing benchmark)."""
 
 
 class SourceSettings(ConfigurableResource):
@@ -43,14 +41,23 @@ class SourceSettings(ConfigurableResource):
     streaming: bool = Field(True, description="Hub sources: stream instead of downloading the split first.")
     domains: list[str] | None = Field(["math"], description="Domains kept (None: every domain).")
     shard_size: int = Field(
-        1000, ge=1, description="Rows per shard (partition) of the LLM and sandbox stages."
+        1000,
+        ge=1,
+        description="Problems per shard (partition) of the LLM and sandbox stages; all responses of a problem "
+        "share its shard.",
+    )
+    max_responses: int | None = Field(
+        None, ge=1, description="Teacher responses read per problem (None: all; the rest: excess_response)."
+    )
+    responses_per_problem: int | None = Field(
+        1, ge=1, description="Verified responses kept per problem, first verified first (None: all)."
     )
 
     def load(self) -> Any:
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
         from retool_data.sources import load_source
 
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains}
+        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
         if self.source in ("openthoughts", "openthoughts3"):
             options.update(split=self.split, streaming=self.streaming, revision=self.revision)
         return load_source(self.source, **options)
@@ -174,76 +181,6 @@ class SandboxResource(ConfigurableResource):
             self._pool = None
 
 
-class FilterSettings(ConfigurableResource):
-    """Thresholds of the filters after the rewrite (`retool_data.filtering.FilterConfig`); None switches a rule off."""
-
-    near_dup_threshold: float | None = Field(
-        0.75, description="MinHash Jaccard for near-duplicates (None: exact only)."
-    )
-    benchmarks: list[str] = Field(DEFAULT_BENCHMARKS, description="Benchmarks to decontaminate against.")
-    benchmarks_dir: str | None = Field(
-        None, description="Local benchmark copies (<dir>/<name>/) instead of the Hub."
-    )
-    decontam_ngram: int = Field(6, description="Token n-gram size of the decontamination index.")
-    decontam_min_containment: float | None = Field(0.5, description="Share of a benchmark item's n-grams.")
-    decontam_min_ratio: float | None = Field(95.0, description="rapidfuzz ratio (0-100) for a fuzzy copy.")
-    allow_format_codes: list[str] = Field(
-        [], description="validate_trace codes to tolerate besides the defaults."
-    )
-    forbid_format_codes: list[str] = Field(
-        [], description="validate_trace codes to reject on although tolerated."
-    )
-    min_code_blocks: int | None = Field(1, description="Minimum code blocks per trace.")
-    max_code_blocks: int | None = Field(None, description="Maximum code blocks per trace.")
-    min_tokens: int | None = Field(None, description="Minimum trace tokens.")
-    max_tokens: int | None = Field(16384, description="Maximum trace tokens.")
-    tokenizer: str = Field("regex", description="'regex' (no download) or 'hf:<path or id>'.")
-    check_answer: bool = Field(True, description="Final answer must match the reference.")
-    repair: bool = Field(
-        False, description="Write real outputs into mismatched traces instead of dropping them."
-    )
-    concurrency: int = Field(32, ge=1, description="Traces checked concurrently in the sandbox.")
-
-    def load_benchmarks(self) -> dict[str, list[str]]:
-        """Benchmark name -> problems (from ``benchmarks_dir`` when set, else the Hub).
-
-        Raises `BenchmarksUnavailable` saying what to set when one cannot be read: decontamination never
-        silently skips a benchmark."""
-        from retool_data.benchmark_sets import load_benchmarks
-
-        try:
-            return load_benchmarks(list(self.benchmarks), local_dir=self.benchmarks_dir)
-        except (OSError, ValueError) as exc:  # ConnectionError (no Hub), FileNotFoundError, a malformed file
-            where = f"under {self.benchmarks_dir}" if self.benchmarks_dir else "from the Hugging Face Hub"
-            raise BenchmarksUnavailable(
-                f"cannot load the decontamination benchmarks {list(self.benchmarks)} {where}: "
-                f"{type(exc).__name__}: {exc}. Point RETOOL_BENCHMARKS_DIR at local copies (<dir>/<name>/), or "
-                "list the ones you have in RETOOL_BENCHMARKS (docs/configuration.md)."
-            ) from exc
-
-    def decontam_options(self) -> dict[str, Any]:
-        return {
-            "ngram": self.decontam_ngram,
-            "min_containment": self.decontam_min_containment,
-            "min_ratio": self.decontam_min_ratio,
-        }
-
-    def trace_filter(self) -> Any:
-        """The format / tool-use / length / answer rules (`retool_data.stages.filters.TraceFilter`)."""
-        from retool_data.stages.filters import DEFAULT_FATAL_CODES, TraceFilter
-
-        fatal = (set(DEFAULT_FATAL_CODES) | set(self.forbid_format_codes)) - set(self.allow_format_codes)
-        return TraceFilter(
-            fatal_codes=tuple(sorted(fatal)),
-            min_code_blocks=self.min_code_blocks,
-            max_code_blocks=self.max_code_blocks,
-            min_tokens=self.min_tokens,
-            max_tokens=self.max_tokens,
-            check_answer=self.check_answer,
-            tokenizer=self.tokenizer,
-        )
-
-
 class QualityThresholds(ConfigurableResource):
     """Rates the asset checks hold each stage to: below ``*_warn`` is a warning, below ``*_error`` an error."""
 
@@ -253,6 +190,12 @@ class QualityThresholds(ConfigurableResource):
     consistency_pass_rate_error: float = Field(0.5, description="Consistent / checked traces: error below.")
     min_rows_for_rates: int = Field(
         20, description="Shards with fewer rows pass the rate checks (too few to judge)."
+    )
+    min_exported_rows: int = Field(
+        0,
+        ge=0,
+        description="The export's blocking `min_exported_rows` check fails below this many rows (0: an empty "
+        "export, e.g. a source without usable rows, is a normal outcome).",
     )
 
 
@@ -294,8 +237,12 @@ class TrainingSettings(ConfigurableResource):
     runs_dir: str = Field(description="Folder holding sft_model/, rl_model/, eval_report/, itool/.")
     sft_recipe: str = Field("configs/sft_cpu_smoke.yaml", description="SFT recipe (SFTRunConfig YAML).")
     grpo_recipe: str = Field("configs/grpo_cpu_smoke.yaml", description="GRPO recipe (GRPORunConfig YAML).")
-    eval_recipe: str = Field("configs/eval_cpu_smoke.yaml", description="Evaluation recipe (EvalConfig YAML).")
-    itool_recipe: str = Field("configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML).")
+    eval_recipe: str = Field(
+        "configs/eval_cpu_smoke.yaml", description="Evaluation recipe (EvalConfig YAML)."
+    )
+    itool_recipe: str = Field(
+        "configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML)."
+    )
     sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
     eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
@@ -330,6 +277,11 @@ def _endpoint(cls: type[LLMEndpoint], role: str, env: Mapping[str, str]) -> LLME
     return cls(**{k: v for k, v in fields.items() if v is not None})
 
 
+def _optional_int(value: str | None) -> int | None:
+    """An int from the environment; empty, ``none`` or ``all`` mean None."""
+    return None if value is None or value.strip().lower() in ("", "none", "all") else int(value)
+
+
 def default_output_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("RETOOL_OUTPUT_DIR") or project_dir() / "outputs").resolve()
 
@@ -344,6 +296,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             source=env.get("RETOOL_SOURCE", "sample"),
             revision=env.get("RETOOL_SOURCE_REVISION"),
             shard_size=int(env.get("RETOOL_SHARD_SIZE", 1000)),
+            responses_per_problem=_optional_int(env.get("RETOOL_RESPONSES_PER_PROBLEM", "1")),
         ),
         "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
         "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),
@@ -354,14 +307,17 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "filters": FilterSettings(
             benchmarks=_env_list(env.get("RETOOL_BENCHMARKS"), DEFAULT_BENCHMARKS),
-            benchmarks_dir=env.get("RETOOL_BENCHMARKS_DIR"),
+            benchmarks_dir=env.get("RETOOL_BENCHMARKS_DIR") or None,  # unset or empty: the pinned snapshots
         ),
         "quality": QualityThresholds(),
         "export": ExportSettings(out_dir=env.get("RETOOL_EXPORT_DIR") or str(out / "cold_start_dataset")),
         "training": TrainingSettings(
             runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
-            **{f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"] for k in ("sft", "grpo", "eval", "itool")
-               if f"RETOOL_{k.upper()}_RECIPE" in env},  # fmt: skip
+            **{
+                f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"]
+                for k in ("sft", "grpo", "eval", "itool")
+                if f"RETOOL_{k.upper()}_RECIPE" in env
+            },  # fmt: skip
         ),
         "hub": HubSettings(
             repo_id=env.get("RETOOL_HUB_REPO"),

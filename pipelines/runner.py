@@ -48,7 +48,8 @@ def _error(result: Any) -> str:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            message = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+            # one line, but not just the first: a failed check names itself on the lines after the headline
+            message = " ".join(error.message.split())[:300] or error.cls_name
             return f"{event.step_key}: {message}"
     return "run failed"
 
@@ -102,16 +103,20 @@ def _benchmarks_ready(defs: Definitions, out: CurationRun, log: Callable[[str], 
     """Preflight: the decontamination benchmarks load (a second when cached), so a missing one fails the run
     before any LLM or sandbox work instead of after it."""
     from pipelines.resources import BenchmarksUnavailable, FilterSettings
+    from retool_data.benchmark_sets import describe_benchmarks
 
     filters = defs.resources.get("filters")
     if not isinstance(filters, FilterSettings):
         return True
-    log(f"preflight: decontamination benchmarks {', '.join(filters.benchmarks)}")
     try:
-        filters.load_benchmarks()
+        sets = filters.load_benchmark_sets()
     except BenchmarksUnavailable as exc:
+        log(f"preflight: decontamination benchmarks {', '.join(filters.benchmarks)}: cannot load them")
         out.failed["preflight"] = str(exc)
         return False
+    log(
+        f"preflight: decontamination benchmarks {describe_benchmarks([s.provenance() for s in sets.values()])}"
+    )
     return True
 
 

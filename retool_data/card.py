@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
@@ -25,6 +26,65 @@ def config_hash(config: dict[str, Any]) -> str:
     """12 hex digits identifying a configuration (canonical JSON, keys sorted)."""
     blob = json.dumps(config, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def portable_paths(value: Any, export_dir: str | Path | None = None) -> Any:
+    """``value`` with every absolute path string made machine-independent, so a published card names no folder
+    of the machine that built it: a path inside the export becomes relative to it, one inside the installed
+    project (the bundled sample) relative to the project's root (``retool_data/data/...``), any other its
+    file name alone. Dicts and lists are walked; other values pass through."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v, export_dir) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable_paths(v, export_dir) for v in value]
+    if not isinstance(value, str) or not PurePosixPath(value).is_absolute() or "\n" in value:
+        return value
+    path = Path(value)
+    project = Path(__file__).resolve().parents[1]
+    for base in [Path(export_dir).resolve()] if export_dir is not None else []:
+        if path.resolve().is_relative_to(base):
+            return path.resolve().relative_to(base).as_posix() or "."
+    if path.resolve().is_relative_to(project):
+        return path.resolve().relative_to(project).as_posix()
+    return path.name
+
+
+def benchmark_table(benchmarks: list[dict[str, Any]] | None) -> str:
+    """What decontamination checked against: each benchmark's source, origin, rows and sha256."""
+    if not benchmarks:
+        return "No benchmark list was recorded for this export (decontamination settings unknown).\n"
+    lines = ["| benchmark | source | rows | sha256 | origin |", "|---|---|---:|---|---|"]
+    for b in benchmarks:
+        lines.append(f"| {b['name']} | {b['source']} | {b['rows']} | `{b['sha256'][:16]}` | {b['origin']} |")
+    return "\n".join(lines) + "\n"
+
+
+def decontam_method(config: dict[str, Any]) -> str:
+    """How decontamination checked (layers and thresholds), read from the filter settings in ``config``."""
+    f = config.get("filter") or config.get("filters") or {}
+    if not isinstance(f, dict) or "decontam_layers" not in f:
+        return ""
+    layers = list(f["decontam_layers"]) + (["judge"] if f.get("decontam_judge") else [])
+    parts = []
+    if "ngram" in layers and f.get("decontam_min_containment") is not None:
+        parts.append(
+            f"ngram: >= {f['decontam_min_containment']} of an item's {f.get('decontam_ngram')}-grams"
+        )
+    if "fuzzy" in layers and f.get("decontam_min_ratio") is not None:
+        parts.append(f"fuzzy: ratio >= {f['decontam_min_ratio']}")
+    if "semantic" in layers and f.get("decontam_min_cosine") is not None:
+        parts.append(
+            f"semantic: cosine >= {f['decontam_min_cosine']} ({f.get('decontam_embedding_model')}, problems with "
+            f"TF-IDF cosine >= {f.get('decontam_candidate_tfidf')})"
+        )
+    if "judge" in layers:
+        parts.append(f"judge: LLM on pairs with cosine >= {f.get('decontam_judge_min_cosine')}")
+    policy = f.get("decontam_template_policy", "remove")
+    return (
+        f"Checked with layers `{', '.join(layers)}`: "
+        + "; ".join(["exact: canonical text", *parts])
+        + f". Template variants (same item, other numbers and answer): {policy}.\n"
+    )
 
 
 def size_category(n: int) -> str:
@@ -96,6 +156,32 @@ def stage_table(stage_summary: list[dict[str, Any]] | None, rejects: pl.DataFram
     return "\n".join(lines) + "\n"
 
 
+def quality_section(df: pl.DataFrame) -> str:
+    """How the traces use the tool (`retool_data.trace_quality`), from the rows' quality columns."""
+    if "block_labels" not in df.columns or "tool_use_score" not in df.columns:
+        return ""
+    from retool_data.trace_quality import summarize_labels
+
+    q = summarize_labels(df["block_labels"].to_list(), df["tool_use_score"].to_list())
+    purposes = ", ".join(f"{k} {v}" for k, v in sorted(q["useful_purposes"].items())) or "-"
+    return f"""## Trace quality (how the code does the work)
+
+Every code block is labelled by `retool_data.trace_quality` (columns `tool_use_score`, `useful_block_share`,
+`block_labels`): useful when it solves, enumerates, checks, simplifies or computes something the text does not
+redo by hand; otherwise trivial, re-derived by the text after it, contradicted by it, or placed before its
+motivation.
+
+| figure | value |
+|---|---:|
+| traces / code blocks | {q["traces"]} / {q["blocks"]} |
+| mean tool-use score | {q["mean_tool_use_score"]:.3f} |
+| useful blocks | {q["useful_block_share"]:.1%} ({purposes}) |
+| re-derived by hand / trivial | {q["rederived_share"]:.1%} / {q["trivial_share"]:.1%} |
+| placed before their motivation / contradicted | {q["premature_share"]:.1%} / {q["contradicted_share"]:.1%} |
+
+"""
+
+
 def render_card(
     df: pl.DataFrame,
     *,
@@ -105,10 +191,18 @@ def render_card(
     source_revision: str | None,
     stage_summary: list[dict[str, Any]] | None = None,
     rejects: pl.DataFrame | None = None,
+    benchmarks: list[dict[str, Any]] | None = None,
+    export_dir: str | Path | None = None,
 ) -> str:
-    """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body."""
+    """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body. Paths in
+    ``config`` and the rows' ``dataset`` names go through `portable_paths` (relative to ``export_dir``)."""
+    config = portable_paths(config, export_dir)
     chash = config_hash(config)
-    datasets_used = sorted({str(v) for v in df["dataset"].to_list()}) if "dataset" in df.columns else []
+    datasets_used = (
+        sorted({str(portable_paths(str(v), export_dir)) for v in df["dataset"].to_list()})
+        if "dataset" in df.columns
+        else []
+    )
     rewrite_templates = (
         sorted({str(v) for v in df["rewrite_template"].drop_nulls().to_list()})
         if ("rewrite_template" in df.columns)
@@ -137,6 +231,9 @@ def render_card(
             "source_datasets": datasets_used,
             "templates": templates,
             "num_rows": df.height,
+            "decontaminated_against": [
+                {k: b[k] for k in ("name", "source", "rows", "sha256")} for b in benchmarks or []
+            ],
         },
     }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
@@ -179,9 +276,14 @@ turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<inte
 ```
 </details>
 
+## Benchmarks checked (decontamination)
+
+{benchmark_table(benchmarks)}
+{decontam_method(config)}
 ## Rows dropped, per stage and reason
 
 {stage_table(stage_summary, rejects)}
+{quality_section(df)}
 ## Histograms (kept rows)
 
 {histograms(df)}

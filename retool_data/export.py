@@ -21,11 +21,15 @@ from typing import Any
 
 import polars as pl
 
-from retool_data.card import config_hash, render_card
+from retool_data.answer_forms import reference_form
+from retool_data.card import config_hash, portable_paths, render_card
+from retool_data.stages.quality import score_traces
 from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
     "id",
+    "problem_id",
     "problem",
     "answer",
     "trace",
@@ -41,7 +45,7 @@ STRING_COLUMNS = (
     "rewrite_template",
     "system_template",
 )
-INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size")
+INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size", "response_index")
 HF_DATASET_DIR = "hf_dataset"  # the save_to_disk copy inside the export folder (what training reads)
 MANAGED = ("README.md", "data", "verl", HF_DATASET_DIR)
 
@@ -59,12 +63,13 @@ class ExportResult:
 
 
 def reference_answer(row: dict[str, Any]) -> str | None:
-    """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own."""
+    """The answer a row is graded against: gold, else the verified teacher answer, else the trace's own; spelled
+    by `answer_forms.reference_form` (no unit, no digit-group separators), as the heuristic's traces box it."""
     if row.get("gold_answer"):
-        return row["gold_answer"]
+        return reference_form(row["gold_answer"])
     if row.get("verify_verdict") == "correct" and row.get("teacher_answer"):
-        return row["teacher_answer"]
-    return row.get("final_answer")
+        return reference_form(row["teacher_answer"])
+    return reference_form(row.get("final_answer"))
 
 
 def sft_features() -> Any:
@@ -77,7 +82,19 @@ def sft_features() -> Any:
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
     feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
+    feats.update(quality_features())
     return Features(feats)
+
+
+def quality_features() -> dict[str, Any]:
+    """The trace-quality columns (`retool_data.trace_quality.QUALITY_COLUMNS`) as dataset features."""
+    from datasets import List, Value
+
+    return {
+        "tool_use_score": Value("float64"),
+        "useful_block_share": Value("float64"),
+        "block_labels": List(Value("string")),
+    }
 
 
 def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -90,6 +107,7 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out["format_warnings"] = list(row.get("format_warnings") or [])
         out["decontam_score"] = row.get("decontam_score")
         out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
+        out.update({c: row.get(c) for c in QUALITY_COLUMNS})
         out["messages"] = [
             {"role": "system", "content": SYSTEM_TEMPLATE.text},
             {"role": "user", "content": row["problem"]},
@@ -105,8 +123,11 @@ def verl_rows(
     """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
 
     verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
-    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``.
+    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``. One row per
+    problem: several kept responses to one problem (`problem_id`) are one RL prompt.
     """
+    if "problem_id" in df.columns and df.height:
+        df = df.filter(pl.col("problem_id").is_null() | pl.col("problem_id").is_first_distinct())
     return [
         {
             "data_source": data_source,
@@ -147,6 +168,15 @@ def verl_features() -> Any:
     )
 
 
+def _dataset(rows: list[dict[str, Any]], features: Any) -> Any:
+    """A `datasets.Dataset` of `rows`; no rows still gives every column (``from_list([])`` has none)."""
+    from datasets import Dataset
+
+    if rows:
+        return Dataset.from_list(rows, features=features)
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
 def export_dataset(
     df: pl.DataFrame,
     out_dir: str | Path,
@@ -159,10 +189,12 @@ def export_dataset(
     pretty_name: str = "ReTool cold-start traces",
     license: str = "apache-2.0",
     verl_data_source: str = "lighteval/MATH",
+    benchmarks: list[dict[str, Any]] | None = None,
 ) -> ExportResult:
-    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`."""
-    from datasets import Dataset
+    """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`.
 
+    ``benchmarks``: what decontamination checked against (`BenchmarkSet.provenance()` of each), for the card.
+    No rows is a valid export (every file written, with the schema and zero rows; the card says why)."""
     missing = [c for c in ("problem", "trace") if c not in df.columns]
     if missing:
         raise ValueError(f"cannot export: input frame lacks columns {missing}")
@@ -174,6 +206,8 @@ def export_dataset(
         raise ValueError(
             f"cannot export {empty.height} rows without a problem or trace (ids {ids}); filter first"
         )
+    if "block_labels" not in df.columns:  # a frame that skipped the quality stage: score it here
+        df = score_traces(df).kept
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in MANAGED:
@@ -182,11 +216,12 @@ def export_dataset(
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    config = dict(config or {})
+    config = portable_paths(dict(config or {}), out)  # the card's config names no folder of this machine
     config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
 
-    ds = Dataset.from_list(sft_rows(df), features=sft_features())
-    ds.save_to_disk(str(out / HF_DATASET_DIR))
+    ds = _dataset(sft_rows(df), sft_features())
+    # an empty dataset saved with the default sharding has no arrow file at all and cannot be loaded back
+    ds.save_to_disk(str(out / HF_DATASET_DIR), **({"num_shards": 1} if len(ds) == 0 else {}))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
     shards = []
     (out / "data").mkdir()
@@ -196,7 +231,7 @@ def export_dataset(
         shards.append(path)
     (out / "verl").mkdir()
     verl_path = out / "verl" / "train.parquet"
-    Dataset.from_list(verl_rows(df, verl_data_source), features=verl_features()).to_parquet(str(verl_path))
+    _dataset(verl_rows(df, verl_data_source), verl_features()).to_parquet(str(verl_path))
     card = render_card(
         df,
         pretty_name=pretty_name,
@@ -205,10 +240,43 @@ def export_dataset(
         source_revision=source_revision,
         stage_summary=stage_summary,
         rejects=rejects,
+        benchmarks=benchmarks,
+        export_dir=out,
     )
     card_path = out / "README.md"
     card_path.write_text(card, encoding="utf-8")
     return ExportResult(out, len(ds), shards, verl_path, card_path, out / HF_DATASET_DIR, config_hash(config))
+
+
+def _question_from_prompt(content: str) -> str:
+    """The problem inside an `RL_TEMPLATE` user turn (the whole turn when it is not in that template)."""
+    head, _, tail = RL_TEMPLATE.text.partition("{question}")
+    if content.startswith(head) and content.endswith(tail):
+        return content[len(head) : len(content) - len(tail) if tail else None]
+    return content
+
+
+def exported_problems(out_dir: str | Path) -> dict[str, list[tuple[str, str, str | None]]]:
+    """(id, problem, answer) of every exported row, read back from the written files: ``sft`` from the parquet
+    shards' ``problem``, ``verl`` from the RL parquet's user turn (what verl trains on, template removed)."""
+    out = Path(out_dir)
+    shards = sorted((out / "data").glob("*.parquet"))
+    verl = out / "verl" / "train.parquet"
+    if not shards or not verl.exists():
+        raise FileNotFoundError(f"{out} holds no export (data/*.parquet and verl/train.parquet)")
+    sft = pl.concat([pl.read_parquet(p, columns=["id", "problem", "answer"]) for p in shards])
+    rl = pl.read_parquet(verl, columns=["prompt", "reward_model", "extra_info"])
+    return {
+        "sft": [(str(r["id"]), r["problem"] or "", r["answer"]) for r in sft.iter_rows(named=True)],
+        "verl": [
+            (
+                str((r["extra_info"] or {}).get("id") or ""),
+                _question_from_prompt(r["prompt"][-1]["content"]),
+                (r["reward_model"] or {}).get("ground_truth") or None,
+            )
+            for r in rl.iter_rows(named=True)
+        ],
+    }
 
 
 def push_to_hub(

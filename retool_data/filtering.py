@@ -1,8 +1,10 @@
-"""The curation filters as one configurable chain: dedup -> decontaminate -> filter -> consistency.
+"""The curation filters as one configurable chain: dedup -> decontaminate -> filter -> consistency -> quality.
 
 Cheap rules run first so the sandbox only executes traces that could still be kept. Every stage goes through a
 `Quarantine`, so the chain ends with the kept rows, every rejected row with its stage and reason, and a per-stage
-summary; ``rows_in == kept + rejected`` is checked per stage and for the whole chain.
+summary; ``rows_in == kept + rejected`` is checked per stage and for the whole chain. The last stage scores
+every kept trace's tool use (`stages.quality`): it adds the quality columns, and drops rows only when
+``min_tool_use_score`` is set.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import polars as pl
 
 from retool_data.quarantine import Quarantine
 from retool_data.stages.consistency import consistency_stage
-from retool_data.stages.decontam import Decontaminator, decontaminate
+from retool_data.stages.decontam import DEFAULT_LAYERS, Decontaminator, decontaminate
+from retool_data.stages.decontam_semantic import DEFAULT_MODEL
 from retool_data.stages.dedup import dedup
 from retool_data.stages.filters import DEFAULT_FATAL_CODES, TraceFilter
+from retool_data.stages.quality import score_traces
 
 
 @dataclass
@@ -28,6 +32,13 @@ class FilterConfig:
     decontam_ngram: int = 6
     decontam_min_containment: float | None = 0.5
     decontam_min_ratio: float | None = 95.0
+    decontam_layers: tuple[str, ...] = DEFAULT_LAYERS  # + "judge" when a judge backend is given
+    decontam_min_cosine: float | None = 0.75
+    decontam_candidate_tfidf: float = 0.55
+    decontam_judge_min_cosine: float = 0.65
+    decontam_template_policy: str = "remove"
+    decontam_min_template_words: int = 8
+    decontam_embedding_model: str = DEFAULT_MODEL
     fatal_codes: tuple[str, ...] | None = tuple(sorted(DEFAULT_FATAL_CODES))
     min_code_blocks: int | None = 1
     max_code_blocks: int | None = None
@@ -38,12 +49,41 @@ class FilterConfig:
     consistency: bool = True
     repair: bool = False
     concurrency: int = 32
+    min_tool_use_score: float | None = None  # quarantine traces scoring below it (low_tool_use_score)
     sandbox: dict[str, Any] = field(
         default_factory=lambda: {"workers": 2, "timeout_s": 5.0, "memory_mb": 1024, "max_output_chars": 400}
     )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def decontaminator(
+        self,
+        benchmarks: dict[str, list[str]],
+        answers: dict[str, list[str | None]] | None = None,
+        judge: Any = None,
+    ) -> Decontaminator:
+        """The decontamination index these settings describe (the judge layer only with a ``judge`` backend)."""
+        embedder = None
+        if "semantic" in self.decontam_layers and self.decontam_min_cosine is not None:
+            from retool_data.stages.decontam_semantic import Embedder
+
+            embedder = Embedder(self.decontam_embedding_model)
+        return Decontaminator(
+            benchmarks,
+            answers=answers,
+            layers=tuple(self.decontam_layers) + (("judge",) if judge is not None else ()),
+            ngram=self.decontam_ngram,
+            min_containment=self.decontam_min_containment,
+            min_ratio=self.decontam_min_ratio,
+            min_cosine=self.decontam_min_cosine,
+            candidate_tfidf=self.decontam_candidate_tfidf,
+            judge=judge,
+            judge_min_cosine=self.decontam_judge_min_cosine,
+            template_policy=self.decontam_template_policy,
+            min_template_words=self.decontam_min_template_words,
+            embedder=embedder,
+        )
 
 
 def run_filters(
@@ -53,18 +93,17 @@ def run_filters(
     benchmarks: dict[str, list[str]] | None = None,
     sandbox: Any = None,
     dedup_enabled: bool = True,
+    benchmark_answers: dict[str, list[str | None]] | None = None,
+    judge: Any = None,
 ) -> tuple[pl.DataFrame, Quarantine]:
-    """Apply the chain; `benchmarks` (name -> problems) enables decontamination, `sandbox` the consistency check."""
+    """Apply the chain; `benchmarks` (name -> problems) enables decontamination (answer-aware with
+    `benchmark_answers`, with the LLM judge layer when `judge` is a chat backend), `sandbox` the consistency
+    check."""
     stages: list[tuple[str, Any]] = []
     if dedup_enabled:
         stages.append(("dedup", lambda d: dedup(d, near_threshold=config.near_dup_threshold)))
     if benchmarks:
-        index = Decontaminator(
-            benchmarks,
-            ngram=config.decontam_ngram,
-            min_containment=config.decontam_min_containment,
-            min_ratio=config.decontam_min_ratio,
-        )
+        index = config.decontaminator(benchmarks, benchmark_answers, judge)
         stages.append(("decontaminate", lambda d: decontaminate(d, index)))
     trace_filter = TraceFilter(
         fatal_codes=config.fatal_codes,
@@ -85,6 +124,7 @@ def run_filters(
                 lambda d: consistency_stage(d, sandbox, repair=config.repair, concurrency=config.concurrency),
             )
         )
+    stages.append(("quality", lambda d: score_traces(d, min_score=config.min_tool_use_score)))
     quarantine = Quarantine()
     kept = quarantine.run(df, stages)
     quarantine.check(df.height, kept.height)

@@ -5,6 +5,10 @@ two statements that a reader would call "the same problem" should produce the sa
 they differ in whitespace, ``$`` delimiters, LaTeX spelling (``\\frac12`` / ``\\dfrac{1}{2}`` / ``\\frac{1}{2}``,
 ``\\left(`` / ``(``, ``\\le`` / ``\\leq``, ``\\,`` spacing), thousands separators or sentence punctuation.
 Digits, operators, letters and LaTeX command names are kept, so a changed number stays a different token.
+Unicode mathematics is read as its LaTeX spelling (``x² ≤ π`` = ``x^2 \\leq \\pi``), so a statement typed in one
+and copied in the other still agrees. `strip_figures` drops Asymptote/TikZ figure code, and `number_values` /
+`masked_tokens` separate a statement's numbers from its wording (decontamination tells a copy from a template
+variant with them).
 """
 
 from __future__ import annotations
@@ -37,20 +41,77 @@ _TOKEN_RE = re.compile(r"\\[a-z]+|[a-z]+|\d+(?:\.\d+)?|[^\sa-z\d]")
 _DROPPED_TOKENS = frozenset(".,;:!?'\"`{}")
 
 
+# Unicode symbols -> the LaTeX a benchmark file writes; superscripts before NFKC (which would drop the "^").
+_UNICODE_MATH = {
+    "≤": r" \leq ", "≥": r" \geq ", "≠": r" \neq ", "≈": r" \approx ", "π": r" \pi ", "√": r" \sqrt ",
+    "×": r" \times ", "·": r" \cdot ", "⋅": r" \cdot ", "÷": r" \div ", "−": "-", "–": "-", "∠": r" \angle ",
+    "△": r" \triangle ", "°": r" ^\circ ", "θ": r" \theta ", "α": r" \alpha ", "β": r" \beta ",
+    "γ": r" \gamma ", "ω": r" \omega ", "∞": r" \infty ", "…": r" \dots ", "⋯": r" \dots ", "∈": r" \in ",
+    "∪": r" \cup ", "∩": r" \cap ", "⊆": r" \subseteq ", "→": r" \rightarrow ", "⌊": r" \lfloor ",
+    "⌋": r" \rfloor ", "⌈": r" \lceil ", "⌉": r" \rceil ", "∑": r" \sum ", "∏": r" \prod ", "⁄": "/",
+    "⊥": r" \perp ", "∥": r" \parallel ", "±": r" \pm ",
+    **{c: "^" + d for c, d in zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True)},
+}  # fmt: skip
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE_MATH)))
+_MATH_ALIASES = [(re.compile(r"\\(?:l|c)dots(?![a-z])"), r"\\dots")]
+_FIGURE_RE = re.compile(
+    r"\[asy\].*?(?:\[/asy\]|\Z)|\\begin\{(tikzpicture|picture)\}.*?(?:\\end\{\1\}|\Z)", re.S | re.I
+)
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def strip_figures(text: str) -> str:
+    """The statement without Asymptote (``[asy]...[/asy]``) or TikZ picture code: a copy often leaves it out."""
+    return _FIGURE_RE.sub(" ", text) if ("[asy]" in text or "\\begin" in text) else text
+
+
+def unicode_to_latex(text: str) -> str:
+    """Unicode mathematics in its LaTeX spelling (``x² ≤ π`` -> ``x^2 \\leq \\pi``); other characters unchanged."""
+    return text if text.isascii() else _UNICODE_RE.sub(lambda m: _UNICODE_MATH[m.group()], text)
+
+
 def _braced(arg: str) -> str:
     return arg if arg.startswith("{") else "{" + arg + "}"
 
 
 def canonical_latex(text: str) -> str:
     """Lowercased text with LaTeX spelled one way (see module docstring); braces are still present."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
+    t = unicodedata.normalize("NFKC", unicode_to_latex(text or "")).lower()
     t = _DELIMITERS_RE.sub(" ", t).replace("{,}", ",")
     if "\\" not in t:  # every rule below needs a backslash but the "~" spacing: skip thirteen regex passes
         return t.replace("~", " ")
     t = _SIZING_RE.sub("", t)
     t = _SPACING_RE.sub(" ", t)
     t = _STYLE_RE.sub("", t)
-    for pattern, repl in _ALIASES:
+    for pattern, repl in (*_ALIASES, *_MATH_ALIASES):
         t = pattern.sub(repl, t)
     t = _TWO_ARG_RE.sub(lambda m: f"\\{m.group(1)}{_braced(m.group(2))}{_braced(m.group(3))}", t)
     t = _ONE_ARG_RE.sub(lambda m: f"\\{m.group(1)}{{{m.group(2)}}}", t)
@@ -74,3 +135,19 @@ def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     if len(tokens) < n:
         return {tuple(tokens)} if tokens else set()
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def number_values(tokens: list[str]) -> list[str]:
+    """The numbers of a token list (digits, and the words zero..twenty as digits), in order."""
+    out = []
+    for tok in tokens:
+        if _NUMBER_RE.fullmatch(tok):
+            out.append(tok)
+        elif tok in _NUMBER_WORDS:
+            out.append(_NUMBER_WORDS[tok])
+    return out
+
+
+def masked_tokens(tokens: list[str]) -> list[str]:
+    """Tokens with every number (digits or zero..twenty) replaced by ``#``: the statement's template."""
+    return ["#" if _NUMBER_RE.fullmatch(t) or t in _NUMBER_WORDS else t for t in tokens]

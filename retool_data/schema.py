@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from retool_data.textnorm import identity_text
+
 PROBLEM_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),  # stable hash of the normalized problem text (see problem_id)
+    "id": pl.String(),  # the row key: row_id(problem_id, response_index), unique in every frame
+    "problem_id": pl.String(),  # stable hash of the normalized problem text, shared by its responses
+    "response_index": pl.Int64(),  # 0-based: which teacher response to this problem (source order)
     "dataset": pl.String(),  # where the row was read: a Hub id, a file path, or "bundled-sample"
     "source": pl.String(),  # the upstream source as the dataset labels it (e.g. "amc_aime", "olympiads")
     "source_id": pl.String(),  # the row's identifier inside `dataset` (its index when it has none)
@@ -44,7 +46,7 @@ REWRITE_COLUMNS: dict[str, pl.DataType] = {
     "trace": pl.String(),  # the code-augmented reasoning (ReTool trace format); null when there is no reply
     "raw_reply": pl.String(),  # the LLM rewriter's raw reply, before parsing; null for the heuristic
     "rewrite_backend": pl.String(),  # "heuristic" | "openai:<model>" | "vllm:<model>"
-    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@1" (LLM) or "retool-heuristic@1"
+    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@2" (LLM) or "retool-heuristic@2"
     # "ok" (kept) | "no_code" | "unparseable" | "invalid" | "error" | "no_reasoning" | "no_answer" (quarantined)
     "rewrite_status": pl.String(),
     "rewrite_reason": pl.String(),  # why not ok (validate_trace codes, the request error), or what was done
@@ -61,14 +63,34 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 
 
 def normalize_problem(text: str) -> str:
-    """Problem text reduced for identity: NFKC, lowercase, whitespace collapsed, `$` delimiters dropped."""
-    t = unicodedata.normalize("NFKC", text or "").lower().replace("$", "")
-    return re.sub(r"\s+", " ", t).strip()
+    """Problem text reduced for identity (`textnorm.identity_text`): NFKC, invisible characters removed,
+    non-ASCII confusables folded to their TR39 skeletons, casefolded, whitespace collapsed, `$` dropped."""
+    return identity_text(text)
 
 
 def problem_id(problem: str) -> str:
     """Stable id of a problem: the first 16 hex digits of sha256 over its normalized text."""
-    return hashlib.sha256(normalize_problem(problem).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(normalize_problem(problem).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def row_id(problem_key: str, response_index: int | None) -> str:
+    """The row key: the problem id for a problem's first response, ``<problem_id>-r<index>`` for the others.
+
+    One response per problem (most sources) keeps ``id == problem_id``; several responses to one problem
+    (OpenThoughts3) get distinct, stable keys in source order."""
+    return problem_key if not response_index else f"{problem_key}-r{response_index}"
+
+
+def problem_keys(df: pl.DataFrame) -> pl.Series:
+    """Each row's problem: the ``problem_id`` column, else (frames written before it existed) the row ``id``."""
+    if "problem_id" in df.columns and "id" in df.columns:
+        return df.select(pl.coalesce("problem_id", "id")).to_series().alias("problem_id")
+    column = "problem_id" if "problem_id" in df.columns else "id"
+    return (
+        df[column].alias("problem_id")
+        if column in df.columns
+        else pl.Series("problem_id", [None] * df.height)
+    )
 
 
 def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -91,7 +113,9 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def make_rejects(rows: pl.DataFrame, stage: str, reasons: list[str], details: list[str] | None = None) -> pl.DataFrame:
+def make_rejects(
+    rows: pl.DataFrame, stage: str, reasons: list[str], details: list[str] | None = None
+) -> pl.DataFrame:
     """Reject rows (REJECT_SCHEMA) for `rows`, one reason (and optional detail) per row."""
     if len(reasons) != rows.height:
         raise ValueError(f"{len(reasons)} reasons for {rows.height} rows")

@@ -35,10 +35,12 @@ class PromptTemplate:
         return sorted(set(_FIELD_RE.findall(self.text)))
 
 
-# The cold-start curation template: turns a text-only reasoning trace into code-augmented reasoning.
+# The cold-start curation template: turns a text-only reasoning trace into code-augmented reasoning. Version 2 adds
+# rules and two worked examples of code that does the work (it solves, enumerates, checks; the text after a block
+# states its result once instead of redoing it), the bar `retool_data.trace_quality` scores traces against.
 CURATION_TEMPLATE = PromptTemplate(
     name="retool-coldstart",
-    version="1",
+    version="2",
     text="""You are a helpful AI assistant. Initially, when solving a question, you would need to think step by step, \
 without the ability to use code for calculation. Now, you have the capability to write code to use the code \
 interpreter for calculation. The code will be executed by a sandbox, and the result can be returned to enhance \
@@ -72,7 +74,48 @@ complex calculations, solving equations, checking cases or verifying a result).
 3. Keep the logical flow of the reasoning process, including the unsuccessful attempts.
 4. The code must be complete and executable, and the execution results must match exactly what the code \
 prints, with no extra or missing tokens.
-5. End with the final answer in the form <answer>\\boxed{...}</answer>.
+5. End with the final answer in the form <answer>\\boxed{...}</answer>, and box the answer only there.
+6. Let the code do the work: after a code snippet, state its result once, citing the output; never redo its \
+calculation by hand. Leave calculations a reader does at a glance (such as 12 + 14) as text.
+7. Put each code snippet right after the sentence that says what it computes, never before it.
+8. Use exact arithmetic (fractions.Fraction, sympy) and round only at the end, to the digits the text uses; \
+use sympy to solve equations and systems, and to expand, factor or simplify expressions.
+9. Where the problem allows it, finish with a check in code: substitute the answer back, or try every case of \
+a small search space.
+
+Example 1.
+Original: We need x^2 - 5x + 6 = 0. Factoring, (x - 2)(x - 3) = 0, so x = 2 or x = 3, and the sum of the \
+roots is 2 + 3 = 5.
+Revised: We need the roots of $x^2 - 5x + 6 = 0$ and their sum.
+<code>
+```python
+from sympy import solve, symbols
+x = symbols('x')
+roots = solve(x**2 - 5*x + 6, x)
+print(roots, sum(roots))
+```
+</code>
+<interpreter>
+[2, 3] 5
+</interpreter>
+The roots are 2 and 3, so the sum of the roots is 5.
+<answer>\\boxed{5}</answer>
+
+Example 2.
+Original: Integers from 1 to 100 divisible by 3 or 5: there are 33 multiples of 3, 20 of 5 and 6 of 15, so \
+33 + 20 - 6 = 47.
+Revised: We count the integers from 1 to 100 divisible by 3 or 5. The range is small, so check every one.
+<code>
+```python
+count = sum(1 for n in range(1, 101) if n % 3 == 0 or n % 5 == 0)
+print(count)
+```
+</code>
+<interpreter>
+47
+</interpreter>
+There are 47 such integers.
+<answer>\\boxed{47}</answer>
 
 Revised Thinking Process (With code interpreter's support):
 """,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -56,19 +58,19 @@ class SandboxConfig:
     extra_ro_paths: tuple[str, ...] = ()
     allow_degraded: bool = False
     hugepages: bool = True
+    memory_cgroup: bool = True  # a memory cgroup per run when the kernel lets us create one
+    seccomp: bool = True  # the seccomp profile (syscall_filter.py)
     spares: int | None = None  # pre-forked idle runs; None = one per worker
 
     def validate(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
-        if self.timeout_s <= 0:
-            raise ValueError("timeout_s must be > 0")
-        if self.memory_mb < 16:
-            raise ValueError("memory_mb must be >= 16 (it is added to the warm interpreter's own footprint)")
+        check_timeout(self.timeout_s)
+        check_memory(self.memory_mb)
         if self.max_output_chars is not None and self.max_output_chars < 0:
             raise ValueError("max_output_chars must be >= 0 or None")
-        if self.max_sessions < 1 or self.session_ttl_s <= 0:
-            raise ValueError("max_sessions must be >= 1 and session_ttl_s > 0")
+        if self.max_sessions < 1 or not _positive_finite(self.session_ttl_s) or not _positive_finite(self.session_cpu_s):
+            raise ValueError("max_sessions must be >= 1, session_ttl_s and session_cpu_s finite and > 0")
         if self.nproc < 1 or self.max_open_files < 16 or self.scratch_mb < 1 or self.max_file_mb < 1:
             raise ValueError("nproc >= 1, max_open_files >= 16, scratch_mb >= 1 and max_file_mb >= 1 required")
         if self.max_capture_bytes < 1024:
@@ -91,3 +93,27 @@ class SandboxConfig:
         cfg.preload = tuple(cfg.preload)
         cfg.extra_ro_paths = tuple(cfg.extra_ro_paths)
         return cfg
+
+
+MAX_TIMEOUT_S = 86_400.0  # a day: beyond that a deadline is a mistake (and RLIMIT_CPU math overflows nothing)
+
+
+def _positive_finite(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+def check_timeout(timeout_s: object) -> float:
+    """A run's deadline in seconds: a finite number in (0, MAX_TIMEOUT_S]; `ValueError` otherwise (NaN, inf,
+    negative, zero, bool, not a number)."""
+    if not _positive_finite(timeout_s) or timeout_s > MAX_TIMEOUT_S:
+        raise ValueError(f"timeout_s must be a finite number of seconds in (0, {MAX_TIMEOUT_S:g}], not {timeout_s!r}")
+    return float(timeout_s)
+
+
+def check_memory(memory_mb: object) -> int:
+    """A run's memory in MB: an integer >= 16 (it is added to the warm interpreter's own footprint)."""
+    if isinstance(memory_mb, float) and memory_mb.is_integer():
+        memory_mb = int(memory_mb)
+    if not isinstance(memory_mb, numbers.Integral) or isinstance(memory_mb, bool) or not 16 <= memory_mb <= 1 << 30:
+        raise ValueError(f"memory_mb must be an integer >= 16 (MB on top of the warm interpreter), not {memory_mb!r}")
+    return int(memory_mb)

@@ -5,6 +5,7 @@ sees code or output (those go straight between the supervisor and each run), so 
 inherits nothing of other runs. Its only jobs, on the supervisor's word over a SOCK_SEQPACKET socket:
 - `fork`: fork a run with the three file descriptors passed along (control socket, stdout, stderr);
 - `clean`: SIGKILL every process of a uid until none is left, then say so (the uid can then be reused);
+- `sweep`: the same for a session between blocks, sparing the session's own process (`swept` when done);
 and, on its own, report the exit status of each run it forked.
 """
 
@@ -34,6 +35,7 @@ class ForkServer:
         self.uid_range = uid_range
         self.children: dict[int, tuple[int, int]] = {}  # pid -> (tag, uid)
         self.cleaning: set[int] = set()
+        self.sweeping: dict[int, int] = {}  # uid -> tag of the session process to spare
         self.scratch: dict[int, str] = {}  # uid -> scratch dir, only without a mount namespace
         self.own_pid = os.getpid()
 
@@ -52,7 +54,7 @@ class ForkServer:
         while True:
             # A killed process's death arrives as SIGCHLD (everything ends up parented to us); the timeout is
             # only a safety net for a process that takes long to die.
-            for key, _ in sel.select(0.05 if self.cleaning else None):
+            for key, _ in sel.select(0.05 if self.cleaning or self.sweeping else None):
                 if key.fileobj is self.sock:
                     self._read_commands()
                 else:
@@ -62,7 +64,7 @@ class ForkServer:
                     except BlockingIOError:
                         pass
             self._reap()
-            if self.cleaning:
+            if self.cleaning or self.sweeping:
                 self._clean_pass()
 
     def _read_commands(self) -> None:
@@ -79,12 +81,23 @@ class ForkServer:
                 self._fork(msg["tag"], msg["uid"], fds)
             elif op == "clean":
                 self.cleaning.add(msg["uid"])
+                if msg.get("reset_limit") and self.cfg["memcg"] is not None:
+                    self.cfg["memcg"].forget_limit(msg["uid"])
+                self.sweeping.pop(msg["uid"], None)
+            elif op == "sweep":
+                if "uid_drop" in self.layers:
+                    self.sweeping[msg["uid"]] = msg["tag"]
+                else:  # every run shares the caller's uid: nothing tells a block's leftovers apart
+                    self.send({"op": "swept", "tag": msg["tag"]})
             elif op == "shutdown":
                 self._shutdown()
 
     def _fork(self, tag: int, uid: int, fds: list[int]) -> None:
         scratch = None
         try:
+            cgroup = self.cfg["memcg"]
+            if cgroup is not None:
+                cgroup.prepare(uid, self.cfg["memcg_headroom"] + (self.cfg["memory_mb"] << 20))
             if "mount_namespace" not in self.layers:
                 scratch = tempfile.mkdtemp(prefix=f"retool-sandbox-{uid}-")
                 if "uid_drop" in self.layers:
@@ -116,8 +129,10 @@ class ForkServer:
                 self.send({"op": "exited", "tag": entry[0], "status": status})
 
     def _clean_pass(self) -> None:
-        """SIGKILL every process of the uids being cleaned; report the uids that have none left."""
+        """SIGKILL every process of the uids being cleaned (swept: all but the session's own process, and not
+        the zombies only it can reap); report the uids that have none left."""
         found: dict[int, list[int]] = {uid: [] for uid in self.cleaning}
+        swept: dict[int, list[int]] = {uid: [] for uid in self.sweeping}
         for pid, (_, owner) in self.children.items():
             if owner in found:
                 found[owner].append(pid)  # the run's own process, whatever uid it has (a spare is root)
@@ -126,6 +141,13 @@ class ForkServer:
                 uid = _real_uid(pid)
                 if uid in found:
                     found[uid].append(pid)
+                elif uid in swept and not _is_zombie(pid):
+                    swept[uid].append(pid)
+        for uid, pids in swept.items():
+            for pid in pids:
+                _kill(pid, uid)
+            if not pids:
+                self.send({"op": "swept", "tag": self.sweeping.pop(uid)})
         for uid, pids in found.items():
             for pid in pids:
                 if pid in self.children and "uid_drop" not in self.layers:
@@ -184,6 +206,14 @@ def _real_uid(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True  # gone
 
 
 def _killpg(pgid: int) -> None:

@@ -36,7 +36,10 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
-HOST_TMP_STAGE = "/.host-tmp"  # where exposed paths that live under the host's /tmp are staged
+HOST_TMP_STAGE = "/.host-tmp"  # where extra paths that live under the host's /tmp are staged
+# Where an interpreter prefix that lives under the host's /tmp (a CI checkout's virtualenv) is mounted: never
+# under /tmp, which is each run's own scratch directory.
+INTERPRETER_ROOT = "/.python"
 
 MADV_HUGEPAGE = 14
 MADV_COLLAPSE = 25
@@ -51,6 +54,8 @@ NAMESPACE_LAYERS: dict[str, int] = {
 }
 
 _PIVOT_ROOT_SYSCALL = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+_KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -98,6 +103,21 @@ def prctl(option: int, arg: int = 0) -> None:
     _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option})")
 
 
+def join_fresh_keyring() -> bool:
+    """Replace the session keyring inherited from the caller (a login's, a systemd service's, a container
+    runtime's) with a new, empty, anonymous one. False when the kernel has no keyrings or a container's own
+    seccomp profile refuses keyctl (then there is no keyring to reach either)."""
+    nr = _KEYCTL_SYSCALL.get(platform.machine())
+    if nr is None:
+        return False
+    if _libc.syscall(nr, KEYCTL_JOIN_SESSION_KEYRING, None) >= 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EPERM, errno.EACCES):
+        return False
+    raise IsolationError(f"keyctl(JOIN_SESSION_KEYRING): {errno.errorcode.get(err, err)} ({os.strerror(err)})")
+
+
 # ------------------------------------------------------------------------------------------- filesystem
 
 
@@ -127,42 +147,45 @@ def bind_ro(fd_path: str, target: str, is_dir: bool) -> None:
     _remount_ro(target)
 
 
-def open_sources(paths: list[str]) -> list[tuple[str, int, str | None]]:
+def open_sources(paths: list[str], moves: dict[str, str] | None = None) -> list[tuple[str, int, str | None, str]]:
     """O_PATH handles of what the new root will show, taken before anything is mounted over /tmp.
 
-    Returns (path, fd, symlink_target); a top-level symlink such as /bin -> usr/bin is recreated as a
-    symlink rather than bound.
+    Returns (path, fd, symlink_target, path_in_sandbox): the path in the sandbox is `moves[path]` when given
+    (an interpreter prefix under /tmp), else the path itself; a top-level symlink such as /bin -> usr/bin is
+    recreated as a symlink rather than bound.
     """
     out = []
     for p in paths:
         if not os.path.lexists(p):
             continue
         if os.path.islink(p) and os.path.dirname(p) == "/":
-            out.append((p, -1, os.readlink(p)))
+            out.append((p, -1, os.readlink(p), p))
             continue
-        out.append((os.path.abspath(p), os.open(p, os.O_PATH | os.O_CLOEXEC), None))
+        path = os.path.abspath(p)
+        out.append((path, os.open(p, os.O_PATH | os.O_CLOEXEC), None, (moves or {}).get(path, path)))
     return out
 
 
 def build_root(
-    new_root: str, sources: list[tuple[str, int, str | None]], etc_files: dict[str, bytes], proc_hidepid: bool
+    new_root: str, sources: list[tuple[str, int, str | None, str]], etc_files: dict[str, bytes], proc_hidepid: bool
 ) -> list[str]:
     """Turn `new_root` (a fresh tmpfs) into the sandbox's whole filesystem and pivot into it.
 
     The result: the given sources read-only at their own paths, a synthetic /etc, a minimal /dev, a
     private /proc for the new pid namespace, and an empty read-only /tmp on which each run mounts its own
     scratch tmpfs. Everything else of the host (homes, the repository, /root, /run, /var, /sys) is absent.
-    Sources under the host's /tmp (a virtualenv in a CI checkout there) would be hidden by each run's /tmp:
-    they are staged under HOST_TMP_STAGE and returned, for `mount_scratch` to bind into every run's /tmp.
+    Interpreter prefixes under the host's /tmp arrive already moved to INTERPRETER_ROOT (see
+    `interpreter_moves`). Extra paths under the host's /tmp would be hidden by each run's /tmp: they are staged
+    under HOST_TMP_STAGE and returned, for `mount_scratch` to bind into every run's /tmp at their own path.
     """
     under_tmp = []
-    for path, fd, link in sources:
-        dst = new_root + path
-        if path == "/tmp":
+    for _, fd, link, target in sources:
+        dst = new_root + target
+        if target == "/tmp":
             raise IsolationError("cannot expose the host's /tmp itself")
-        if path.startswith("/tmp/"):
-            under_tmp.append(path[len("/tmp"):])
-            dst = new_root + HOST_TMP_STAGE + path[len("/tmp"):]
+        if target.startswith("/tmp/"):
+            under_tmp.append(target[len("/tmp"):])
+            dst = new_root + HOST_TMP_STAGE + target[len("/tmp"):]
         if link is not None:
             os.symlink(link, dst)
             continue
@@ -210,6 +233,78 @@ def mount_scratch(uid: int, size_mb: int, under_tmp: list[str] = ()) -> None:
           f"size={size_mb}m,nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
     for rel in under_tmp:
         bind_ro(HOST_TMP_STAGE + rel, "/tmp" + rel, True)
+
+
+def interpreter_moves(prefixes: list[str]) -> dict[str, str]:
+    """Fixed places in the sandbox for the interpreter prefixes that live under the host's /tmp.
+
+    Elsewhere (/usr, /root/.pyenv, /srv/checkout/.venv) a prefix keeps its own path; under /tmp it would sit in
+    every run's scratch directory, so it moves to INTERPRETER_ROOT/<n> and the warm interpreter is told
+    (`relocate_interpreter`). Nested prefixes move with their outermost one.
+    """
+    roots: list[str] = []
+    for p in sorted({os.path.abspath(p) for p in prefixes}, key=len):
+        if p.startswith("/tmp/") and not any(p == r or p.startswith(r + "/") for r in roots):
+            roots.append(p)
+    return {root: f"{INTERPRETER_ROOT}/{i}" for i, root in enumerate(roots)}
+
+
+def relocate_interpreter(moves: dict[str, str]) -> None:
+    """Point the warm interpreter at where its files are now: sys paths, every loaded module's file, package
+    path, spec and loader, so that lazy imports and package data keep working after the pivot."""
+    import importlib
+    import linecache
+    import sys
+    import sysconfig
+
+    if not moves:
+        return
+    pairs = sorted(moves.items(), key=lambda kv: -len(kv[0]))
+
+    def fix(p: object) -> object:
+        if isinstance(p, str):
+            for old, new in pairs:
+                if p == old or p.startswith(old + "/"):
+                    return new + p[len(old) :]
+        return p
+
+    def fix_list(paths: object) -> None:
+        if isinstance(paths, list):
+            paths[:] = [fix(x) for x in paths]
+        elif paths is not None and isinstance(getattr(paths, "_path", None), list):  # importlib's _NamespacePath
+            paths._path[:] = [fix(x) for x in paths._path]
+
+    sys.path[:] = [fix(p) for p in sys.path]
+    for attr in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "executable", "_base_executable"):
+        if isinstance(getattr(sys, attr, None), str):
+            setattr(sys, attr, fix(getattr(sys, attr)))
+    for module in list(sys.modules.values()):
+        d = getattr(module, "__dict__", None)
+        if not isinstance(d, dict):
+            continue
+        for key in ("__file__", "__cached__"):
+            if isinstance(d.get(key), str):
+                d[key] = fix(d[key])
+        fix_list(d.get("__path__"))
+        spec = d.get("__spec__")
+        if spec is not None:
+            spec.origin = fix(spec.origin)
+            if isinstance(getattr(spec, "_cached", None), str):
+                spec._cached = fix(spec._cached)
+            fix_list(spec.submodule_search_locations)
+        loader = d.get("__loader__")
+        if isinstance(getattr(loader, "path", None), str):
+            try:
+                loader.path = fix(loader.path)
+            except (AttributeError, TypeError):
+                pass
+    config = getattr(sysconfig, "_CONFIG_VARS", None)  # only if already computed: computing it imports more
+    if isinstance(config, dict):
+        for key, value in config.items():
+            config[key] = fix(value)
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    linecache.clearcache()
 
 
 # ----------------------------------------------------------------------------------------- the process

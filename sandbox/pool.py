@@ -21,14 +21,17 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Self
 
-from sandbox.config import DEFAULT_PRELOAD, DEFAULT_WARMUP, SandboxConfig
+from sandbox import memcg
+from sandbox.config import DEFAULT_PRELOAD, DEFAULT_WARMUP, SandboxConfig, check_memory, check_timeout
 from sandbox.isolation import IsolationError
 from sandbox.protocol import encode, recv_frame
 from sandbox.result import ExecResult
 
 log = logging.getLogger(__name__)
 
-MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0  # more supervisor deaths than this in the window: stop restarting
+# More supervisor deaths (or failed starts) than this within the window: refuse calls until the oldest one
+# leaves the window. Only real deaths count, never the refused calls, so the pool recovers once they stop.
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sandbox.supervisor import main; main(int(sys.argv[2]))"
@@ -133,6 +136,9 @@ class _Supervisor:
             pass
         self.proc.wait()
         self.sock.close()
+        path = getattr(self, "info", {}).get("memory_cgroup")
+        if path and os.path.isdir(path):  # the supervisor removes it on a clean exit; not after SIGKILL
+            memcg.remove_tree(path)
 
     def close(self, timeout_s: float = 5.0) -> None:
         self.send({"op": "shutdown"})
@@ -154,6 +160,7 @@ class Sandbox:
     nproc, max_file_mb, max_open_files, scratch_mb: per-run process count, file size, descriptors, /tmp size.
     max_capture_bytes: stdout/stderr kept per run (head+tail), extra_ro_paths: more read-only paths to show.
     allow_degraded: run even when the kernel refuses a layer (each missing one is logged; see the docs).
+    memory_cgroup / seccomp: a memory cgroup per run (when the kernel gives one) and the seccomp profile.
     """
 
     def __init__(self, workers: int | None = None, timeout_s: float = 5.0, memory_mb: int = 1024,
@@ -161,13 +168,15 @@ class Sandbox:
                  preload: tuple[str, ...] = DEFAULT_PRELOAD, warmup: str = DEFAULT_WARMUP, nproc: int = 64,
                  max_file_mb: int = 64, max_open_files: int = 256, scratch_mb: int = 64,
                  max_capture_bytes: int = 1 << 20, extra_ro_paths: tuple[str, ...] = (),
-                 allow_degraded: bool = False, hugepages: bool = True, start_timeout_s: float = 120.0) -> None:
+                 allow_degraded: bool = False, hugepages: bool = True, memory_cgroup: bool = True,
+                 seccomp: bool = True, start_timeout_s: float = 120.0) -> None:
         cfg = SandboxConfig(timeout_s=timeout_s, memory_mb=memory_mb, max_output_chars=max_output_chars,
                             max_sessions=max_sessions, session_ttl_s=session_ttl_s, preload=tuple(preload),
                             warmup=warmup, nproc=nproc, max_file_mb=max_file_mb, max_open_files=max_open_files,
                             scratch_mb=scratch_mb, max_capture_bytes=max_capture_bytes,
                             extra_ro_paths=tuple(os.path.abspath(p) for p in extra_ro_paths),
-                            allow_degraded=allow_degraded, hugepages=hugepages)
+                            allow_degraded=allow_degraded, hugepages=hugepages, memory_cgroup=memory_cgroup,
+                            seccomp=seccomp)
         if workers is not None:
             cfg.workers = workers
         cfg.validate()
@@ -185,7 +194,7 @@ class Sandbox:
 
     def run(self, code: str, *, session: str | None = None, timeout_s: float | None = None,
             memory_mb: int | None = None, stdin: str | None = None, files: dict[str, str] | None = None,
-            fetch_files: list[str] | None = None) -> ExecResult:
+            fetch_files: list[str] | None = None, keep_background: bool = False) -> ExecResult:
         """Execute `code` and wait for its result (thread-safe).
 
         session: run in that session's namespace (created on first use); None runs in a fresh interpreter.
@@ -193,15 +202,17 @@ class Sandbox:
         stdin: the text the run reads on standard input (otherwise /dev/null).
         files / fetch_files: base64 file contents written into the run's directory before it starts, and
         relative paths read back after it ends (into `result.extra["files"]`, base64), as SandboxFusion does.
+        keep_background: in a session, let processes this block started outlive it (by default they are
+        killed when the block returns; a run without a session always takes its processes with it).
         """
-        fut = self._submit(code, session, timeout_s, memory_mb, stdin, files, fetch_files)
+        fut = self._submit(code, session, timeout_s, memory_mb, stdin, files, fetch_files, keep_background)
         return self._result(fut.result())
 
     async def arun(self, code: str, *, session: str | None = None, timeout_s: float | None = None,
                    memory_mb: int | None = None, stdin: str | None = None, files: dict[str, str] | None = None,
-                   fetch_files: list[str] | None = None) -> ExecResult:
+                   fetch_files: list[str] | None = None, keep_background: bool = False) -> ExecResult:
         """`run` for asyncio; cancelling the awaiting task kills the run."""
-        fut = self._submit(code, session, timeout_s, memory_mb, stdin, files, fetch_files)
+        fut = self._submit(code, session, timeout_s, memory_mb, stdin, files, fetch_files, keep_background)
         req_id, sup = fut.sandbox_request  # type: ignore[attr-defined]
         try:
             msg = await asyncio.shield(asyncio.wrap_future(fut))
@@ -267,31 +278,37 @@ class Sandbox:
             if os.getpid() != self._owner_pid:
                 raise SandboxError("a Sandbox cannot be used from a forked child process; create one per process")
             if self._sup is None or not self._sup.alive:
-                if self._sup is not None:
+                now = time.monotonic()
+                if self._sup is not None:  # a real death, counted once: the dead supervisor is dropped here
                     log.warning("sandbox supervisor exited (status %s); starting a new one", self._sup.proc.poll())
                     self._sup.kill()
+                    self._sup = None
                     self.restarts += 1
-                    now = time.monotonic()
-                    self._restart_times = [t for t in self._restart_times if now - t < RESTART_WINDOW_S] + [now]
-                    if len(self._restart_times) > MAX_RESTARTS:
-                        raise SandboxError(f"the sandbox supervisor died {len(self._restart_times)} times within "
-                                           f"{RESTART_WINDOW_S:.0f} s; giving up (see its stderr above)")
-                self._sup = _Supervisor(self.config, self._start_timeout_s)
+                    self._restart_times.append(now)
+                self._restart_times = [t for t in self._restart_times if now - t < RESTART_WINDOW_S]
+                if len(self._restart_times) > MAX_RESTARTS:
+                    wait = RESTART_WINDOW_S - (now - self._restart_times[0])
+                    raise SandboxError(f"the sandbox supervisor died {len(self._restart_times)} times within "
+                                       f"{RESTART_WINDOW_S:.0f} s; not restarting for {wait:.0f} s (see its stderr)")
+                try:
+                    self._sup = _Supervisor(self.config, self._start_timeout_s)
+                except Exception:
+                    self._restart_times.append(time.monotonic())  # a failed restart is a death too
+                    raise
             return self._sup
 
     def _submit(self, code: str, session: str | None, timeout_s: float | None, memory_mb: int | None,
-                stdin: str | None, files: dict[str, str] | None, fetch_files: list[str] | None) -> Future:
+                stdin: str | None, files: dict[str, str] | None, fetch_files: list[str] | None,
+                keep_background: bool = False) -> Future:
         if not isinstance(code, str):
             raise TypeError(f"code must be str, not {type(code).__name__}")
-        timeout = self.config.timeout_s if timeout_s is None else float(timeout_s)
-        memory = self.config.memory_mb if memory_mb is None else int(memory_mb)
-        if timeout <= 0 or memory < 16:
-            raise ValueError("timeout_s must be > 0 and memory_mb >= 16")
+        timeout = self.config.timeout_s if timeout_s is None else check_timeout(timeout_s)
+        memory = self.config.memory_mb if memory_mb is None else check_memory(memory_mb)
         sup = self._supervisor()
         req_id = next(self._ids)
         fut = sup.submit({"op": "run", "id": req_id, "code": code, "session": session, "timeout_s": timeout,
                           "memory_mb": memory, "stdin": stdin, "files": files,
-                          "fetch_files": fetch_files})
+                          "fetch_files": fetch_files, "keep_background": bool(keep_background)})
         fut.sandbox_request = (req_id, sup)  # type: ignore[attr-defined]
         return fut
 

@@ -36,15 +36,39 @@ class Capture:
                 self.tail_len -= len(self.tail.popleft())
 
     def fields(self, name: str) -> dict[str, Any]:
+        """Head, tail and dropped size as text: bytes that are not UTF-8 come out as `\\xNN` (backslashreplace,
+        the sandbox's one escaping), and a character cut by the head/tail split counts as dropped."""
         tail = b"".join(self.tail)[-self.half :] if self.tail else b""
         omitted = self.total - len(self.head) - len(tail)
         if omitted == 0:
-            return {f"{name}_head": (bytes(self.head) + tail).decode("utf-8", "replace")}
+            return {f"{name}_head": (bytes(self.head) + tail).decode("utf-8", "backslashreplace")}
+        head = _cut_to_character(bytes(self.head))
+        start = _first_character(tail)
+        tail = tail[start:]
+        omitted = self.total - len(head) - len(tail)
         return {
-            f"{name}_head": self.head.decode("utf-8", "replace"),
-            f"{name}_tail": tail.decode("utf-8", "replace"),
+            f"{name}_head": head.decode("utf-8", "backslashreplace"),
+            f"{name}_tail": tail.decode("utf-8", "backslashreplace"),
             f"{name}_omitted": omitted,
         }
+
+
+def _cut_to_character(data: bytes) -> bytes:
+    """`data` without a trailing, incomplete UTF-8 sequence."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # the start of the last sequence (or an ASCII byte)
+            need = 1 if byte < 0x80 else 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4
+            return data[:-back] if need > back else data
+    return data
+
+
+def _first_character(data: bytes) -> int:
+    """Index of the first byte that starts a UTF-8 sequence (skips at most 3 continuation bytes)."""
+    for i in range(min(3, len(data))):
+        if data[i] & 0xC0 != 0x80:
+            return i
+    return min(3, len(data))
 
 
 @dataclass(eq=False)
@@ -57,6 +81,7 @@ class Job:
     stdin: str | None = None
     files: dict[str, str] | None = None
     fetch_files: list[str] | None = None
+    keep_background: bool = False
     cancelled: bool = False
 
 
@@ -81,6 +106,9 @@ class Proc:
     exit_status: int | None = None
     retired: bool = False
     close_after: bool = False
+    sweeping: bool = False  # a session between blocks whose background processes are being killed
+    oom_kills: int = 0  # the memory cgroup's OOM-kill count of this uid before the run
+    own_limit: bool = False  # a run set a memory limit other than the default on this uid's cgroup
 
 
 def outcome_of_exit(wait_status: int | None, kill_reason: str | None, timeout_s: float) -> tuple[str, str | None, int | None]:

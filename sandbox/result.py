@@ -66,6 +66,8 @@ class ExecResult:
     truncated: True when `output` lost characters (it then contains the marker).
     error: the error line alone (None when status is "ok").
     return_code: the process exit status as subprocess reports it (0, 1, -signal), None after a timeout.
+    extra: `files` (fetch_files, base64) and `reason` (`bad_report` when the run sent a malformed report).
+    Every text is valid UTF-8: lone surrogates and undecodable bytes arrive escaped (`\\ud800`, `\\xff`).
     """
 
     status: Status
@@ -110,7 +112,7 @@ class ExecResult:
             duration_s=float(rec.get("duration_s", 0.0)),
             error=error,
             return_code=rec.get("return_code"),
-            extra={k: rec[k] for k in ("files",) if k in rec},
+            extra={k: rec[k] for k in ("files", "reason") if k in rec},
         )
 
     @classmethod

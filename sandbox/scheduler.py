@@ -18,19 +18,23 @@ from collections import OrderedDict, deque
 from typing import Any, NoReturn
 
 from sandbox.config import SandboxConfig
+from sandbox.memcg import MemoryCgroup
 from sandbox.procs import Capture, Job, Proc, outcome_of_exit
-from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, read_available
+from sandbox.protocol import MAX_CONTROL_FRAME, Channel, FrameError, parse_report, read_available, scrub
 
 # A run's report: status, error line, the repr (<= max_capture_bytes characters, up to 6 bytes each in JSON)
 # and fetched files (<= runner.FETCH_LIMIT bytes, base64).
 RESULT_FRAME_BASE = 12 << 20
 PARENT_CHECK_S = 0.5
+INVALID_RESULT = "RuntimeError: the run sent an invalid result"
+BAD_REPORT = "bad_report"  # the reason recorded with a malformed report (`ExecResult.extra["reason"]`)
 
 
 class Scheduler:
     def __init__(self, caller: socket.socket, fs_sock: socket.socket, fs_pid: int, cfg: SandboxConfig,
-                 uids: range) -> None:
+                 uids: range, cgroup: MemoryCgroup | None = None) -> None:
         self.cfg = cfg
+        self.cgroup = cgroup
         self.caller = Channel(caller, MAX_CONTROL_FRAME)
         self.fs = fs_sock
         self.fs.setblocking(False)
@@ -61,10 +65,15 @@ class Scheduler:
                 kind, proc = key.data
                 if proc is not None and self.by_tag.get(proc.tag) is not proc:
                     continue  # its descriptors were closed by an earlier event of this batch
-                if mask & selectors.EVENT_WRITE:
-                    (proc.ctl if proc is not None else self.caller).flush()
-                if mask & selectors.EVENT_READ:
-                    self._on_readable(kind, proc)
+                try:
+                    if mask & selectors.EVENT_WRITE:
+                        (proc.ctl if proc is not None else self.caller).flush()
+                    if mask & selectors.EVENT_READ:
+                        self._on_readable(kind, proc)
+                except Exception as e:  # noqa: BLE001 - whatever one run sent ends that run, never the supervisor
+                    if proc is None:
+                        raise
+                    self._reject_report(proc, f"{type(e).__name__}: {str(e)[:200]}")
             now = time.monotonic()
             for proc in [p for p in self.by_tag.values() if p.job is not None and p.deadline <= now]:
                 self._on_deadline(proc)
@@ -105,7 +114,7 @@ class Scheduler:
         op = msg.get("op")
         if op == "run":
             job = Job(msg["id"], msg["code"], msg.get("session"), float(msg["timeout_s"]), int(msg["memory_mb"]),
-                      msg.get("stdin"), msg.get("files"), msg.get("fetch_files"))
+                      msg.get("stdin"), msg.get("files"), msg.get("fetch_files"), bool(msg.get("keep_background")))
             if len(job.code.encode("utf-8", "surrogatepass")) > self.cfg.max_code_bytes:
                 err = f"ValueError: code is larger than {self.cfg.max_code_bytes} bytes"
                 self.caller.send({"id": job.id, "result": {"status": "error", "error": err, "return_code": None}})
@@ -150,7 +159,7 @@ class Scheduler:
                 self.queue.clear()
                 break
             proc = self.sessions.get(job.session) if job.session is not None else None
-            if job.session in blocked or (proc is not None and proc.job is not None):
+            if job.session in blocked or (proc is not None and (proc.job is not None or proc.sweeping)):
                 blocked.add(job.session)
                 waiting.append(job)
                 continue
@@ -172,6 +181,7 @@ class Scheduler:
 
     def _start(self, proc: Proc, job: Job) -> None:
         proc.job = job
+        proc.own_limit = proc.own_limit or job.memory_mb != self.cfg.memory_mb
         self.busy += 1
         proc.started = time.monotonic()
         proc.deadline = proc.started + job.timeout_s
@@ -186,28 +196,29 @@ class Scheduler:
     def _on_ctl(self, proc: Proc) -> None:
         try:
             frames = proc.ctl.read()
-        except FrameError:
-            frames = [{"status": "error", "error": "RuntimeError: the run sent an invalid result"}]
-            self._kill(proc, "invalid")
-        if proc.ctl.eof:
-            self._unregister(proc.ctl.fileno())
-        for frame in frames:
-            if proc.job is not None and proc.kill_reason in (None, "invalid"):
-                self._on_result(proc, frame)
+            if proc.ctl.eof:
+                self._unregister(proc.ctl.fileno())
+            for frame in frames:
+                if proc.job is not None and proc.kill_reason is None:
+                    self._on_result(proc, frame)
+        except FrameError as e:
+            self._reject_report(proc, str(e))
+        except Exception as e:  # noqa: BLE001 - whatever one run sent ends that run, never the supervisor
+            self._reject_report(proc, f"{type(e).__name__}: {str(e)[:200]}")
+
+    def _reject_report(self, proc: Proc, why: str) -> None:
+        """A report that is not one (oversized, too deep, not JSON, wrong types): that run alone fails."""
+        self._kill(proc, "invalid")
+        if proc.job is not None:
+            self._finish(proc, "error", f"{INVALID_RESULT} ({BAD_REPORT}: {scrub(why)})", None, 1, reason=BAD_REPORT)
 
     def _on_result(self, proc: Proc, frame: dict[str, Any]) -> None:
         if "setup_error" in frame:  # the code never ran: the sandbox could not set the run up
             self._kill(proc, "setup")
-            self._finish(proc, "killed", f"Killed: sandbox setup failed ({str(frame['setup_error'])[:500]})", None, None)
+            self._finish(proc, "killed", f"Killed: sandbox setup failed ({scrub(str(frame['setup_error'])[:500])})",
+                         None, None)
             return
-        status = frame.get("status")
-        error, expr = frame.get("error"), frame.get("expr")
-        if status not in ("ok", "error", "memory") or not isinstance(error, (str, type(None))) \
-                or not isinstance(expr, (str, type(None))):
-            status, error, expr = "error", "RuntimeError: the run sent an invalid result", None
-        files = frame.get("files")
-        if not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
-            files = None
+        status, error, expr, files = parse_report(frame)  # a FrameError here is a bad_report (see _on_ctl)
         self._finish(proc, status, error, expr, 0 if status == "ok" else 1, files)
 
     def _on_deadline(self, proc: Proc) -> None:
@@ -218,7 +229,7 @@ class Scheduler:
         proc.deadline = float("inf")
 
     def _finish(self, proc: Proc, status: str, error: str | None, expr: str | None, rc: int | None,
-                files: dict[str, str] | None = None) -> None:
+                files: dict[str, str] | None = None, reason: str | None = None) -> None:
         self._drain(proc)
         job, proc.job = proc.job, None
         self.busy -= 1
@@ -229,6 +240,8 @@ class Scheduler:
         record.update(proc.err.fields("stderr"))
         if files is not None:
             record["files"] = files
+        if reason is not None:
+            record["reason"] = reason
         proc.out, proc.err = Capture(self.cfg.max_capture_bytes), Capture(self.cfg.max_capture_bytes)
         if not job.cancelled:
             self.caller.send({"id": job.id, "result": record})
@@ -237,10 +250,23 @@ class Scheduler:
         keep = proc.session is not None and not proc.close_after and status in ("ok", "error", "memory")
         if not keep or proc.kill_reason is not None or proc.exit_status is not None:
             self._retire(proc)
+        elif not job.keep_background and self._may_have_others(proc):
+            # The block is over: what it started in the background goes too (unless asked to stay); the
+            # session's next block waits until the fork server has swept them.
+            proc.sweeping = True
+            self._fs_send({"op": "sweep", "uid": proc.uid, "tag": proc.tag})
+
+    def _may_have_others(self, proc: Proc) -> bool:
+        """Whether a session's run may have processes besides its own (cheap with a cgroup: count them)."""
+        return self.cgroup is None or self.cgroup.process_count(proc.uid) != 1
 
     def _finish_dead(self, proc: Proc) -> None:
         """The run's process is gone without a result: classify from how it ended."""
         status, error, rc = outcome_of_exit(proc.exit_status, proc.kill_reason, proc.job.timeout_s)
+        if (status == "killed" and rc == -signal.SIGKILL and self.cgroup is not None
+                and self.cgroup.oom_kills(proc.uid) > proc.oom_kills):
+            status = "memory"
+            error = f"MemoryError: the run exceeded its memory limit ({proc.job.memory_mb} MB) and was killed"
         self._finish(proc, status, error, None, rc)
 
     def _kill(self, proc: Proc, reason: str) -> None:
@@ -257,7 +283,7 @@ class Scheduler:
             del self.sessions[proc.session]
         if proc in self.spares:
             self.spares.remove(proc)
-        self._fs_send({"op": "clean", "uid": proc.uid})
+        self._fs_send({"op": "clean", "uid": proc.uid, "reset_limit": proc.own_limit})
 
     def _drain(self, proc: Proc) -> None:
         for fd, cap in ((proc.out_fd, proc.out), (proc.err_fd, proc.err)):
@@ -305,6 +331,8 @@ class Scheduler:
             proc.forked = True
         elif op == "fork_failed":
             self._retire(proc)
+        elif op == "swept":
+            proc.sweeping = False
         elif op == "exited":
             proc.exit_status = msg["status"]
             if proc.job is not None and proc.kill_reason is None:
@@ -338,6 +366,8 @@ class Scheduler:
         tag, self.next_tag = self.next_tag, self.next_tag + 1
         proc = Proc(tag, uid, Channel(ours, RESULT_FRAME_BASE + 6 * self.cfg.max_capture_bytes), out_r, err_r,
                     Capture(self.cfg.max_capture_bytes), Capture(self.cfg.max_capture_bytes))
+        if self.cgroup is not None:
+            proc.oom_kills = self.cgroup.oom_kills(uid)  # cumulative per uid: a run's own are those above this
         self.by_tag[tag] = proc
         self.by_uid[uid] = proc
         self.spares.append(proc)

@@ -64,8 +64,8 @@ def render() -> tuple[str, str]:
     first_seen: dict[str, int] = {}
     for entry in entries:
         pid = entry["problem_id"]
-        if entry["expect_reject"] == "duplicate_problem":
-            assert pid in first_seen, f"line {entry['line']}: a duplicate must come after its original"
+        if entry["expect_reject"] == "duplicate_response" or entry["kind"] == "second_response":
+            assert pid in first_seen, f"line {entry['line']}: a second response must come after its original"
         elif pid is not None:
             assert pid not in first_seen, f"line {entry['line']}: unintended duplicate of {first_seen[pid]}"
             first_seen[pid] = entry["line"]

@@ -7,13 +7,20 @@ Tests that need an optional, heavy prerequisite (the llama.cpp server, Debian ch
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from retool_data.benchmark_snapshots import package_snapshot_dir
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS_DIR = Path(os.environ.get("RETOOL_BENCHMARKS_DIR", REPO_ROOT.parent / "shared" / "data" / "benchmarks"))
+# The decontamination/evaluation benchmarks: the package's pinned snapshots (aime24, aime25, amc23, math500).
+BENCHMARKS_DIR = package_snapshot_dir()
+# Public sets the tests use as negatives and as a real leak (tests/data/benchmarks/README.md), gzipped.
+TEST_ONLY_BENCHMARKS = REPO_ROOT / "tests" / "data" / "benchmarks"
 
 
 def require(condition: bool, reason: str) -> None:
@@ -24,7 +31,18 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def benchmarks_dir() -> Path:
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
-    return BENCHMARKS_DIR
+@pytest.fixture(scope="session")
+def benchmarks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of ``<name>/test.jsonl``: the pinned snapshots plus the test-only sets, as shipped in the repo
+    (RETOOL_BENCHMARKS_DIR points the tests at another folder of that layout instead)."""
+    if os.environ.get("RETOOL_BENCHMARKS_DIR"):
+        return Path(os.environ["RETOOL_BENCHMARKS_DIR"])
+    out = tmp_path_factory.mktemp("benchmarks")
+    for src in BENCHMARKS_DIR.glob("*/test.jsonl"):
+        (out / src.parent.name).mkdir()
+        shutil.copyfile(src, out / src.parent.name / "test.jsonl")
+    for src in TEST_ONLY_BENCHMARKS.glob("*.jsonl.gz"):
+        name = src.name.removesuffix(".jsonl.gz")
+        (out / name).mkdir()
+        (out / name / "test.jsonl").write_bytes(gzip.decompress(src.read_bytes()))
+    return out

@@ -21,10 +21,11 @@ from dagster import (
 
 from pipelines import checks, metadata
 from pipelines.assets.stage_io import TRACE_PREVIEW, concat_shards
-from pipelines.resources import ExportSettings, FilterSettings, HubSettings
+from pipelines.resources import ExportSettings, FilterSettings, HubSettings, QualityThresholds
 from pipelines.summary import stage_funnel
 
 ACCOUNTED = "every_problem_accounted_for"
+MIN_ROWS = "min_exported_rows"
 
 
 @multi_asset(
@@ -57,13 +58,13 @@ def rejected_rows(
 
     parts = [
         ingest_rejects,
-        concat_shards(verify_rejects),
-        concat_shards(rewrite_rejects),
-        concat_shards(consistency_rejects),
+        concat_shards(verify_rejects, REJECT_SCHEMA),
+        concat_shards(rewrite_rejects, REJECT_SCHEMA),
+        concat_shards(consistency_rejects, REJECT_SCHEMA),
         dedup_rejects,
         decontam_rejects,
     ]
-    df = pl.concat([conform(p, REJECT_SCHEMA).select(list(REJECT_SCHEMA)) for p in parts if p.width])
+    df = pl.concat([conform(p, REJECT_SCHEMA).select(list(REJECT_SCHEMA)) for p in parts])
     by_reason = metadata.reject_counts(df)
     by_stage = dict(df.group_by("stage").len().sort("stage").iter_rows())
     yield Output(
@@ -96,7 +97,14 @@ def rejected_rows(
             asset="cold_start_dataset",
             blocking=True,
             description="Every ingested problem is exported or rejected exactly once.",
-        )
+        ),
+        AssetCheckSpec(
+            MIN_ROWS,
+            asset="cold_start_dataset",
+            blocking=True,
+            description="At least `quality.min_exported_rows` rows were exported (default 0: an empty export, "
+            "e.g. from a source without usable rows, passes).",
+        ),
     ],
 )
 def cold_start_dataset(
@@ -106,15 +114,22 @@ def cold_start_dataset(
     source_problems: pl.LazyFrame,
     export: ExportSettings,
     filters: FilterSettings,
+    quality: QualityThresholds,
 ) -> Iterator[Any]:
     from retool_data.export import export_dataset
 
     # the source as it was read (reader, dataset, revision), from source_problems' lineage metadata
     ingested = context.instance.get_latest_materialization_event(AssetKey("source_problems"))
     source_stats = ingested.asset_materialization.metadata["source"].value if ingested else {}
+    # what decontamination checked against (name, source, origin, rows, sha256), for the card
+    decontam = context.instance.get_latest_materialization_event(AssetKey("decontaminated_traces"))
+    decontam_meta = decontam.asset_materialization.metadata if decontam else {}
+    benchmarks = decontam_meta["benchmarks"].value if "benchmarks" in decontam_meta else None
 
     source_ids = source_problems.select("id").collect()["id"]
-    rows_read = source_ids.len() + rejected_rows.filter(pl.col("stage") == "ingest").height
+    # rows read, as the reader counted them from its input (older materializations: from the outputs)
+    ingested = source_ids.len() + rejected_rows.filter(pl.col("stage") == "ingest").height
+    rows_read = int(source_stats.get("rows_in", ingested))
     funnel = stage_funnel(rows_read, rejected_rows)
     result = export_dataset(
         decontaminated_traces,
@@ -126,6 +141,7 @@ def cold_start_dataset(
         rows_per_shard=export.rows_per_shard,
         pretty_name=export.pretty_name,
         verl_data_source=export.verl_data_source,
+        benchmarks=benchmarks,
     )
     yield Output(
         decontaminated_traces,
@@ -159,6 +175,12 @@ def cold_start_dataset(
             "counted_twice": MetadataValue.json(twice.head(20).to_list()),
             "not_in_source": MetadataValue.json(extra.head(20).to_list()),
         },
+    )
+    yield AssetCheckResult(
+        asset_key="cold_start_dataset",
+        check_name=MIN_ROWS,
+        passed=result.rows >= quality.min_exported_rows,
+        metadata={"rows": result.rows, "min_exported_rows": quality.min_exported_rows},
     )
 
 

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, mul
 from pipelines import checks, metadata
 from pipelines.assets.stage_io import TRACE_PREVIEW, concat_shards, emit_stage
 from pipelines.partitions import SHARD_COLUMN, SOURCE_SHARDS
-from pipelines.resources import FilterSettings, QualityThresholds, SandboxResource
+from pipelines.resources import FilterSettings, QualityThresholds, SandboxResource, VerifierLLM
 
 
 def _required() -> dict[str, pl.DataType]:
@@ -23,12 +23,14 @@ def _required() -> dict[str, pl.DataType]:
         "consistent_traces": AssetOut(
             group_name="filter",
             description="Traces that pass the format, tool-use, length and answer rules, and whose code blocks, "
-            "run in order in one sandbox session, print what the trace says they print.",
+            "run in order in one sandbox session, print what the trace says they print; each scored for how its "
+            "code does the work (tool_use_score, useful_block_share, block_labels).",
             kinds={"polars", "python"},
         ),
         "consistency_rejects": AssetOut(
             group_name="quarantine",
-            description="Traces dropped by the rules (stage `filter`) or the execution check (stage `consistency`).",
+            description="Traces dropped by the rules (stage `filter`), the execution check (stage `consistency`) or "
+            "the tool-use score minimum (stage `quality`, when set).",
             kinds={"polars"},
         ),
     },
@@ -46,11 +48,13 @@ def consistent_traces(
     quality: QualityThresholds,
 ) -> Iterator[Any]:
     from retool_data.stages.consistency import consistency_stage
+    from retool_data.stages.quality import score_traces
 
     ruled = filters.trace_filter()(rewritten_traces)
     box = sandbox.open(context.partition_key)
     checked = consistency_stage(ruled.kept, box, repair=filters.repair, concurrency=filters.concurrency)
-    rejected = pl.concat([ruled.rejected, checked.rejected])
+    scored = score_traces(checked.kept, min_score=filters.min_tool_use_score)
+    rejected = pl.concat([ruled.rejected, checked.rejected, scored.rejected])
     rate = checks.rate_result(
         "consistent_traces",
         "consistency_pass_rate",
@@ -64,13 +68,14 @@ def consistent_traces(
         "consistent_traces",
         "consistency_rejects",
         rewritten_traces.height,
-        checked.kept,
+        scored.kept,
         rejected,
         required=_required(),
         extra_metadata={
             "checked_in_sandbox": MetadataValue.int(ruled.kept.height),
-            **metadata.trace_plots(checked.kept),
-            "preview": metadata.preview_table(checked.kept, TRACE_PREVIEW),
+            "quality": metadata.compact_json(scored.stats["quality"]),
+            **metadata.trace_plots(scored.kept),
+            "preview": metadata.preview_table(scored.kept, TRACE_PREVIEW),
         },
         rate_checks=(rate,),
     )
@@ -106,7 +111,7 @@ def deduplicated_traces(
 ) -> Iterator[Any]:
     from retool_data.stages.dedup import dedup
 
-    traces = concat_shards(consistent_traces)
+    traces = concat_shards(consistent_traces, {**_required(), SHARD_COLUMN: pl.String()})
     stale = stale_shards(traces, source_problems)
     if stale:
         raise Failure(
@@ -131,31 +136,48 @@ def deduplicated_traces(
     outs={
         "decontaminated_traces": AssetOut(
             group_name="filter",
-            description="Traces whose problem copies no benchmark item (AIME, AMC, MATH-500 by default): "
-            "n-gram containment and fuzzy matching on canonical math tokens.",
+            description="Traces whose problem restates no benchmark item (AIME, AMC, MATH-500 by default): "
+            "exact, n-gram, fuzzy and embedding layers (optionally an LLM judge), answer-aware; kept rows "
+            "carry their best score and nearest item.",
             kinds={"polars"},
         ),
         "decontam_rejects": AssetOut(
             group_name="quarantine",
-            description="Problems that copy a benchmark item (benchmark_contamination).",
+            description="Problems that copy a benchmark item (benchmark_contamination) or, by policy, reuse its "
+            "template with other numbers (template_variant); the row records item, layer and scores.",
             kinds={"polars"},
         ),
     },
     check_specs=checks.stage_check_specs("decontaminated_traces"),
 )
-def decontaminated_traces(deduplicated_traces: pl.DataFrame, filters: FilterSettings) -> Iterator[Any]:
-    from retool_data.stages.decontam import Decontaminator, decontaminate
+def decontaminated_traces(
+    deduplicated_traces: pl.DataFrame, filters: FilterSettings, verifier_llm: VerifierLLM
+) -> Iterator[Any]:
+    from retool_data.stages.decontam import DECONTAM_COLUMNS, decontaminate
 
-    benchmarks = filters.load_benchmarks()
-    result = decontaminate(deduplicated_traces, Decontaminator(benchmarks, **filters.decontam_options()))
+    sets = filters.load_benchmark_sets()
+    judge = verifier_llm.chat_backend() if filters.decontam_judge else None
+    if filters.decontam_judge and judge is None:
+        raise Failure("decontam_judge is on but verifier_llm has no endpoint: set RETOOL_VERIFIER_ENDPOINT")
+    result = decontaminate(deduplicated_traces, filters.decontaminator(sets, judge))
+    config = result.stats["config"]
     yield from emit_stage(
         "decontaminated_traces",
         "decontam_rejects",
         deduplicated_traces.height,
         result.kept,
         result.rejected,
-        required=_required(),
-        extra_metadata={"benchmark_items": MetadataValue.json({k: len(v) for k, v in benchmarks.items()})},
+        required={**_required(), **DECONTAM_COLUMNS},
+        extra_metadata={
+            "benchmark_items": MetadataValue.json({k: len(s.items) for k, s in sets.items()}),
+            # name, source (snapshot / local / hub), origin, rows, sha256: the run summary and the card show it
+            "benchmarks": MetadataValue.json([s.provenance() for s in sets.values()]),
+            "decontamination": MetadataValue.json(config),
+            "decontam_stats": metadata.compact_json({k: v for k, v in result.stats.items() if k != "config"}),
+            "plot/decontam_scores": metadata.decontam_scores_plot(result.kept, result.rejected, config),
+            "closest_kept_rows": metadata.closest_kept_table(result.kept),
+            **(metadata.usage_metadata(judge.usage.as_dict(), judge.name) if judge is not None else {}),
+        },
     )
 
 

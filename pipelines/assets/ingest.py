@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, multi_asset
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
 from pipelines import checks, metadata
 from pipelines.partitions import SHARD_COLUMN, assign_shards, shard_keys, sync_shard_partitions
@@ -35,20 +35,22 @@ def source_problems(context: AssetExecutionContext, source: SourceSettings) -> I
     from retool_data.schema import PROBLEM_SCHEMA
 
     result = source.load()
-    if result.kept.height == 0:  # before touching the shard plan: the previous one stays usable
-        raise Failure(f"source {source.source!r} yielded no usable problems: {result.reject_counts()}")
+    if result.kept.height == 0:  # a normal outcome: no shards, and the run ends with an empty export
+        context.log.warning(f"source {source.source!r} yielded no usable rows: {result.reject_counts()}")
     kept = assign_shards(result.kept, source.shard_size)
     keys = shard_keys(kept)
     added, removed = sync_shard_partitions(context.instance, keys)
+    problems = int(result.stats.get("problems", kept.height))
     context.log.info(
-        f"{kept.height} problems in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}"
+        f"{kept.height} rows ({problems} problems) in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}"
     )
-    rows_in = int(result.stats.get("rows_in", kept.height + result.rejected.height))
+    rows_in = int(result.stats["rows_in"])  # counted by the reader from its input, not from these outputs
     yield Output(
         kept,
         output_name="source_problems",
         metadata={
             **metadata.stage_metadata(rows_in, kept, result.rejected),
+            "problems": MetadataValue.int(problems),
             "shards": MetadataValue.int(len(keys)),
             "shard_size": MetadataValue.int(source.shard_size),
             "source": metadata.compact_json({k: v for k, v in result.stats.items() if k != "reject_counts"}),

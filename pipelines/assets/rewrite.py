@@ -38,6 +38,7 @@ def rewritten_traces(
     sandbox: SandboxResource,
 ) -> Iterator[Any]:
     from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, VERIFY_COLUMNS
+    from retool_data.trace_quality import score_trace, summarize
 
     chat = rewriter_llm.chat_backend()
     if chat is None:
@@ -61,6 +62,9 @@ def rewritten_traces(
             ),
             "status": MetadataValue.json(result.stats.get("status", {})),
             "code_blocks": MetadataValue.int(int(result.kept["num_code_blocks"].sum() or 0)),
+            "quality": metadata.compact_json(
+                summarize(score_trace(t) for t in result.kept["trace"].to_list())
+            ),
             **metadata.trace_plots(result.kept),
             "preview": metadata.preview_table(result.kept, TRACE_PREVIEW),
         },

@@ -48,9 +48,14 @@ def emit_stage(
     yield from rate_checks
 
 
-def concat_shards(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """All shards of a partitioned asset, in shard order (columns missing in some shard filled with nulls)."""
+def concat_shards(
+    frames: Mapping[str, pl.DataFrame], schema: Mapping[str, pl.DataType] | None = None
+) -> pl.DataFrame:
+    """All shards of a partitioned asset, in shard order (columns missing in some shard filled with nulls).
+
+    No shards (a source without usable rows) gives an empty frame with ``schema``'s columns, so the stages
+    after it see a normal, empty input rather than a frame without columns."""
     ordered = [frames[k] for k in sorted(frames)]
     if not ordered:
-        return pl.DataFrame()
+        return pl.DataFrame(schema=dict(schema or {}))
     return pl.concat(ordered, how="diagonal_relaxed")

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, AssetOut, MetadataValue, multi_asset
 from pipelines import checks, metadata
 from pipelines.assets.stage_io import emit_stage, shard_rows
 from pipelines.partitions import SOURCE_SHARDS
-from pipelines.resources import QualityThresholds, VerifierLLM
+from pipelines.resources import QualityThresholds, SourceSettings, VerifierLLM
 
 VERIFY_PREVIEW = ("id", "problem", "teacher_answer", "gold_answer", "verify_method", "verify_reason")
 
@@ -19,12 +19,14 @@ VERIFY_PREVIEW = ("id", "problem", "teacher_answer", "gold_answer", "verify_meth
         "verified_problems": AssetOut(
             group_name="verify",
             description="Problems whose teacher (R1) final answer is equivalent to the gold answer: decided by "
-            "rules (math-verify), or by the verifier LLM for what the rules cannot decide. Adds VERIFY_COLUMNS.",
+            "rules (math-verify), or by the verifier LLM for what the rules cannot decide; the first verified "
+            "response(s) of each problem (`responses_per_problem`). Adds VERIFY_COLUMNS.",
             kinds={"polars", "openai"},
         ),
         "verify_rejects": AssetOut(
             group_name="quarantine",
-            description="Problems dropped by verification (answer_mismatch, judge_error, unverifiable, no_reference).",
+            description="Problems dropped by verification (answer_mismatch, judge_error, unverifiable, no_reference, "
+            "surplus_response).",
             kinds={"polars"},
         ),
     },
@@ -39,6 +41,7 @@ def verified_problems(
     source_problems: pl.LazyFrame,
     verifier_llm: VerifierLLM,
     quality: QualityThresholds,
+    source: SourceSettings,
 ) -> Iterator[Any]:
     from retool_data.llm.judge import DEFAULT_JUDGE_PARAMS, response_format
     from retool_data.schema import PROBLEM_SCHEMA, VERIFY_COLUMNS
@@ -55,6 +58,7 @@ def verified_problems(
         judge_params=params,
         judge_all=verifier_llm.judge_all,
         judge_mismatches=verifier_llm.judge_mismatches,
+        responses_per_problem=source.responses_per_problem,
     )
     rate = checks.rate_result(
         "verified_problems",

@@ -30,6 +30,7 @@ def version() -> None:
 
 
 # Command modules, registered in pipeline order (that is the order of `--help`).
+from retool_data.cli import benchmarks as _benchmarks  # noqa: E402
 from retool_data.cli import eval as _eval  # noqa: E402
 from retool_data.cli import filter as _filter  # noqa: E402
 from retool_data.cli import ingest as _ingest  # noqa: E402
@@ -38,7 +39,7 @@ from retool_data.cli import run as _run  # noqa: E402
 from retool_data.cli import sandbox as _sandbox  # noqa: E402
 from retool_data.cli import train as _train  # noqa: E402
 
-for _module in (_run, _ingest, _llm, _filter, _sandbox, _train, _eval):
+for _module in (_run, _ingest, _llm, _filter, _sandbox, _train, _eval, _benchmarks):
     _module.register(app)
 
 

@@ -88,11 +88,15 @@ def filter_command(
         str, typer.Option(help="Benchmarks to decontaminate against, comma-separated; '' = none.")
     ] = ("aime24,aime25,amc23,math500"),
     benchmarks_dir: Annotated[
-        Path | None,
-        typer.Option(help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl) instead of the Hub."),
+        str | None,
+        typer.Option(
+            help="Local benchmark copies (<dir>/<name>/ or <dir>/<name>.jsonl), or 'hub' for the Hub by id; "
+            "default: the pinned snapshots in the package."
+        ),
     ] = None,
     benchmark: Annotated[
-        list[str] | None, typer.Option(help="NAME=PATH override for one benchmark (repeatable).")
+        list[str] | None,
+        typer.Option(help="NAME=PATH (or NAME=hub, NAME=hub:<id>) for one benchmark (repeatable)."),
     ] = None,
     decontam_ngram: Annotated[int, typer.Option(help="Token n-gram size of the decontamination index.")] = 6,
     decontam_containment: Annotated[
@@ -101,6 +105,25 @@ def filter_command(
     decontam_ratio: Annotated[
         float, typer.Option(help="rapidfuzz ratio (0-100) for a fuzzy copy; 0 = off.")
     ] = 95.0,
+    decontam_layers: Annotated[
+        str, typer.Option(help="Decontamination layers, comma-separated: exact,ngram,fuzzy,semantic.")
+    ] = "exact,ngram,fuzzy,semantic",
+    decontam_cosine: Annotated[
+        float, typer.Option(help="Embedding cosine for a semantic match; 0 = off.")
+    ] = 0.75,
+    decontam_candidate_tfidf: Annotated[
+        float, typer.Option(help="TF-IDF cosine a problem needs before it is embedded (docs/filters.md).")
+    ] = 0.55,
+    template_policy: Annotated[
+        str, typer.Option(help="Template variants of a benchmark item (other numbers): remove | keep.")
+    ] = "remove",
+    decontam_judge_endpoint: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible endpoint that judges borderline pairs (adds the judge layer)."),
+    ] = None,
+    decontam_judge_model: Annotated[
+        str | None, typer.Option(help="Model name for --decontam-judge-endpoint.")
+    ] = None,
     allow: Annotated[
         list[str] | None,
         typer.Option(help="validate_trace problem code to tolerate (repeatable), e.g. answer_not_in_tags."),
@@ -130,9 +153,15 @@ def filter_command(
         int, typer.Option(help="Interpreter output truncation, as in the RL rollout.")
     ] = 400,
     concurrency: Annotated[int, typer.Option(help="Traces checked concurrently.")] = 32,
+    min_tool_use_score: Annotated[
+        float,
+        typer.Option(
+            help="Quarantine traces whose tool-use score (useful code blocks / blocks) is below it; 0 = off."
+        ),
+    ] = 0.0,
 ) -> None:
     """Filter rewritten traces: kept rows to --output, every dropped row (stage, reason, row) to --rejects."""
-    from retool_data.benchmark_sets import load_benchmarks
+    from retool_data.benchmark_sets import load_benchmark_sets
     from retool_data.card import config_hash
     from retool_data.filtering import FilterConfig, run_filters
     from retool_data.stages.filters import DEFAULT_FATAL_CODES
@@ -149,6 +178,10 @@ def filter_command(
         decontam_ngram=decontam_ngram,
         decontam_min_containment=_off(decontam_containment),
         decontam_min_ratio=_off(decontam_ratio),
+        decontam_layers=tuple(x.strip() for x in decontam_layers.split(",") if x.strip()),
+        decontam_min_cosine=_off(decontam_cosine),
+        decontam_candidate_tfidf=decontam_candidate_tfidf,
+        decontam_template_policy=template_policy,
         fatal_codes=tuple(sorted((set(DEFAULT_FATAL_CODES) | set(forbid or ())) - set(allow or ()))),
         min_code_blocks=_off(min_code_blocks),
         max_code_blocks=_off(max_code_blocks),
@@ -159,6 +192,7 @@ def filter_command(
         consistency=not no_consistency,
         repair=repair,
         concurrency=concurrency,
+        min_tool_use_score=_off(min_tool_use_score),
         sandbox={
             "workers": sandbox_workers,
             "timeout_s": sandbox_timeout,
@@ -166,20 +200,36 @@ def filter_command(
             "max_output_chars": max_output_chars,
         },
     )
+    if template_policy not in ("remove", "keep"):
+        raise typer.BadParameter("remove or keep", param_hint="--template-policy")
+    judge = None
+    if decontam_judge_endpoint:
+        from retool_data.llm import make_chat_backend
+
+        judge = make_chat_backend("openai", model=decontam_judge_model, endpoint=decontam_judge_endpoint)
     df = read_parquet_input(input, "INPUT")
-    bench = None
+    bench, answers, provenance = None, None, []
     if config.benchmarks:
-        with reported_as_bad_input(["--benchmarks", "--benchmarks-dir", "--benchmark"]):
-            bench = load_benchmarks(names, benchmarks_dir, overrides)
+        # OSError: the Hub unreachable (``hub``), a folder not readable
+        with reported_as_bad_input(
+            ["--benchmarks", "--benchmarks-dir", "--benchmark"], (OSError, ValueError)
+        ):
+            sets = load_benchmark_sets(names, benchmarks_dir, overrides)
+        bench = {name: s.problems for name, s in sets.items()}
+        answers = {name: [it.answer for it in s.items] for name, s in sets.items()}
+        provenance = [s.provenance() for s in sets.values()]
     if config.consistency:
         from sandbox import Sandbox
 
         with Sandbox(**config.sandbox) as sb:
             kept, quarantine = run_filters(
-                df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup
-            )
+                df, config, benchmarks=bench, sandbox=sb, dedup_enabled=not no_dedup,
+                benchmark_answers=answers, judge=judge,
+            )  # fmt: skip
     else:
-        kept, quarantine = run_filters(df, config, benchmarks=bench, dedup_enabled=not no_dedup)
+        kept, quarantine = run_filters(
+            df, config, benchmarks=bench, dedup_enabled=not no_dedup, benchmark_answers=answers, judge=judge
+        )
 
     rejects = rejects or _sibling(output, ".rejects.parquet")
     report = report or _sibling(output, ".report.json")
@@ -194,6 +244,7 @@ def filter_command(
         "config": config.as_dict() | {"dedup": not no_dedup},
         "config_hash": config_hash(config.as_dict() | {"dedup": not no_dedup}),
         "stages": quarantine.summary(),
+        "benchmarks": provenance,
     }
     _write_with_lineage(kept, output, {**upstream, "retool_data.filter": summary})
     _write_atomic(rejects, quarantine.rejects.write_parquet)
@@ -261,6 +312,7 @@ def export_command(
             config={"filter": filter_report.get("config"), "input": str(input), "upstream": lineage},
             stage_summary=filter_report.get("stages"),
             rejects=rejected_rows,
+            benchmarks=filter_report.get("benchmarks"),
             source_revision=source_revision,
             rows_per_shard=rows_per_shard,
             pretty_name=pretty_name,

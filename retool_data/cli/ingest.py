@@ -24,7 +24,8 @@ def format_summary(result: StageResult) -> str:
         details.append("streaming" if s.get("streaming") else "downloaded")
     lines = [
         f"source: {s.get('reader', '?')} ({where}{', ' if details else ''}{', '.join(details)})",
-        f"rows read: {s['rows_in']}  kept: {s['kept']}  rejected: {s['rejected']}",
+        f"rows read: {s['rows_in']}  kept: {s['kept']}  rejected: {s['rejected']}"
+        + (f"  ({s['problems']} problems)" if s.get("problems", s["kept"]) != s["kept"] else ""),
     ]
     width = max((len(r) for r in s["reject_counts"]), default=0)
     lines += [f"  {reason:<{width}}  {count}" for reason, count in s["reject_counts"].items()]
@@ -62,6 +63,10 @@ def ingest(
         list[str] | None, typer.Option(help="Keep rows of this domain (repeatable). Default: math.")
     ] = None,
     all_domains: Annotated[bool, typer.Option("--all-domains", help="Keep every domain.")] = False,
+    max_responses: Annotated[
+        int | None,
+        typer.Option(min=1, help="Teacher responses kept per problem (default: all; the rest: excess_response)."),
+    ] = None,
     hub_path: Annotated[
         str | None, typer.Option(help="Hub sources: read this Hub id or local copy in the Hub layout instead.")
     ] = None,
@@ -73,7 +78,11 @@ def ingest(
     """Read a source into the problem schema; print counts kept and rejected by reason."""
     from retool_data.sources import load_source
 
-    options: dict = {"limit": limit, "domains": None if all_domains else (domain or ["math"])}
+    options: dict = {
+        "limit": limit,
+        "domains": None if all_domains else (domain or ["math"]),
+        "max_responses": max_responses,
+    }
     if source in ("openthoughts", "openthoughts3"):
         options.update(split=split, streaming=streaming, revision=revision)
         if hub_path:

@@ -112,6 +112,12 @@ def verify_cmd(
     price_in: PriceIn = 0.0,
     price_out: PriceOut = 0.0,
     judge_all: Annotated[bool, typer.Option(help="Send every row with a reference to the judge.")] = False,
+    responses_per_problem: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Verified responses kept per problem, first verified first (0: all; the rest: surplus)."
+        ),
+    ] = 1,
     judge_mismatches: Annotated[
         bool, typer.Option(help="Give rule mismatches a second opinion from the judge.")
     ] = False,
@@ -150,7 +156,14 @@ def verify_cmd(
         raise typer.BadParameter(str(exc)) from exc
     if fmt is not None:
         params["response_format"] = fmt
-    result = verify(df, judge, judge_params=params, judge_all=judge_all, judge_mismatches=judge_mismatches)
+    result = verify(
+        df,
+        judge,
+        judge_params=params,
+        judge_all=judge_all,
+        judge_mismatches=judge_mismatches,
+        responses_per_problem=responses_per_problem or None,
+    )
     _finish(result, output, rejects)
 
 

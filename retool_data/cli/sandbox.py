@@ -28,10 +28,13 @@ def serve(
     max_memory_mb: int = typer.Option(4096, help="Upper bound on a request's memory_limit_MB."),
     max_output_chars: int = typer.Option(400, help="Length of the `retool.output` field before truncation."),
     token: str | None = typer.Option(None, envvar="RETOOL_SANDBOX_TOKEN",
-                                        help="Require `Authorization: Bearer TOKEN` on every request."),
+                                        help="Require `Authorization: Bearer TOKEN` on /run_code and /health."),
+    max_pending: int = typer.Option(1024, help="Requests read, queued or running at once; more get a JSON 503."),
+    read_timeout_s: float = typer.Option(10.0, help="Seconds for a request's headers, and again for its body "
+                                                    "(slow or stalled clients get a JSON 408 and are closed)."),
     allow_degraded: bool = _DEGRADED,
 ) -> None:
-    """Serve POST /run_code (SandboxFusion request/response shape) until interrupted."""
+    """Serve POST /run_code (SandboxFusion request/response shape) with uvicorn until interrupted."""
     import logging
     import signal
 
@@ -45,7 +48,8 @@ def serve(
     with Sandbox(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb, max_output_chars=max_output_chars,
                  allow_degraded=allow_degraded) as sb:
         server = SandboxFusionServer(sb, host, port, token=token, max_timeout_s=max_timeout_s,
-                                     max_memory_mb=max_memory_mb)
+                                     max_memory_mb=max_memory_mb, max_pending=max_pending,
+                                     read_timeout_s=read_timeout_s)
         typer.echo(f"sandbox serving on {server.url} (POST /run_code); layers: {', '.join(sb.layers)}", err=True)
         signal.signal(signal.SIGTERM, _interrupt)
         try:

@@ -1,347 +1,188 @@
-"""Find the explicit calculations in a text-only reasoning trace and write the code that performs each one.
+"""Find the explicit calculations in a text-only reasoning trace and write the exact code that performs each one.
 
-Two kinds, both checked in-process (sympy, exact) before any code is written, so only calculations the text got
-right become code:
-- arithmetic equalities and chains (``12 \\times 7 = 84``, ``\\frac{3}{4} + \\frac{5}{6} = \\frac{19}{12}``,
-  ``2^{10} - 3^5 = 1024 - 243 = 781``, ``\\pi r^2 \\approx 12.57`` for a numeric r);
+Kinds, each checked in-process (sympy, exact) before any code is written, so only calculations the text got right
+become code:
+- arithmetic equalities and chains (``12 \\times 17 = 204``, ``\\frac{3}{4} + \\frac{5}{6} = \\frac{19}{12}``,
+  ``2^{10} - 3^5 = 1024 - 243 = 781``, ``\\pi r^2 \\approx 12.57`` for a numeric r), compared at the precision the
+  text writes the result to (`claims`);
 - one-variable equations sympy can solve (``3x + 5 = 20``) whose solution the text states within the next few
-  lines (``x = 5``).
+  lines (``x = 5``) (`equations`).
 
-Each `Calculation` records where its code block goes: the start of the line where the result is stated (moved
-above a multi-line display it sits in), so the block reads as "compute, then state the result".
+Each `Calculation` records the spans the rewriter needs (`heuristic.compose`): where the computed expression starts
+and ends (the block goes right after it) and where the stated result is (the text resumes there).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
-from retool_data.heuristic.codegen import code_mode, to_python
-from retool_data.heuristic.latex_math import (
-    MathParseError,
-    Node,
-    operator_count,
-    parse_math,
-    to_sympy,
-    variables,
+from retool_data.heuristic.algebra import identity_in_clause
+from retool_data.heuristic.assignments import assignment_positions
+from retool_data.heuristic.chains import (
+    Side,
+    chain_sides,
+    clause_spans,
+    flatten_displays,
+    line_starts,
+    numeric,
 )
-
-SOLUTION_LOOKAHEAD_LINES = 3
-_SEPARATORS = re.compile(
-    r"\\\\|;|,\s|:\s|\?|\\text\{[^}]*\}|\\mathrm\{[^}]*\}|\\\(|\\\)|\\\[|\\\]|\$|[<>≤≥≠]"
-    r"|\\q?quad(?![A-Za-z])|\\(?:implies|Rightarrow|Longrightarrow|rightarrow|to|therefore|because|neq|ne|leq|le"
-    r"|geq|ge|equiv|pmod|bmod|mod|lt|gt|sim|cong|in|iff)(?![A-Za-z])|(?<![A-Za-z])(?:so|then|and|thus)\s"
+from retool_data.heuristic.claims import (
+    _SCI_CLAIM,
+    Calculation,
+    _measured,
+    claim_places,
+    is_result_form,
+    tolerance,
+    values_agree,
 )
-_RELATION = re.compile(r"(?<![<>!=])=(?!=)|\\approx(?![A-Za-z])|≈")
-_DISPLAY = re.compile(
-    r"\\\[.*?\\\]|\$\$.*?\$\$|\\begin\{(align|equation|gather|aligned)\*?\}.*?\\end\{\1\*?\}", re.S
-)
-_DECIMALS = re.compile(r"\d+\.(\d+)")
+from retool_data.heuristic.code_profile import code_profile
+from retool_data.heuristic.codegen import PyExpr, code_mode, to_python
+from retool_data.heuristic.equations import equation_in_clause
+from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, operator_count, variables
+from retool_data.heuristic.latex_values import to_number, to_sympy
+
+__all__ = ["Calculation", "arithmetic_in_clause", "find_calculations", "print_statement", "values_agree"]
 
 
-@dataclass(frozen=True)
-class Calculation:
-    kind: str  # "arithmetic" | "equation"
-    source: str  # the text it was found in (one clause)
-    statement: str  # the python statement(s) printing the result, without imports
-    imports: frozenset[str]
-    expected: Any  # sympy value (arithmetic) or list of sympy solutions (equation)
-    tolerance: float  # absolute tolerance for an approximate (decimal) claim; 0.0 for exact ones
-    line: int  # index of the line the code block goes before
-    key: str = field(default="")  # what makes two calculations the same (to do each only once)
+def arithmetic_in_clause(
+    clause: str, line: int, offset: int = 0, known: dict[str, Node] | None = None
+) -> list[Calculation]:
+    """Equality chains in one clause: the first side with an operator is computed, the last side is the claim.
+    ``offset`` is where the clause starts in the whole text (the spans are text offsets). ``known``: values the
+    text gave unknowns before this clause (``x = 5``); a side in those unknowns is computed with them."""
+    found = [c for chain in chain_sides(clause) for c in _chain_calculation(chain, clause, line, offset)]
+    if found or not known:
+        return found
+    names = set(known)
+    chains = chain_sides(clause, lambda n: bool(variables(n)) and variables(n) <= names or numeric(n))
+    return [c for chain in chains for c in _chain_calculation(chain, clause, line, offset, known)]
 
 
-def _parse(text: str) -> Node | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return parse_math(text)
-    except (MathParseError, RecursionError):
-        return None
-
-
-def _boundaries(text: str) -> list[int]:
-    """Positions where an expression may start or end: never inside a word or a number."""
-    cuts = [0, len(text)]
-    for i in range(1, len(text)):
-        if not (text[i - 1].isalnum() and text[i].isalnum()) and text[i - 1] not in "\\{":
-            cuts.append(i)
-    return sorted(set(cuts))
-
-
-_OPERATOR_CMD = r"\\(?:times|cdot|div|pm|mp|ast|frac|sqrt|binom)"
-# Math continues across the cut: an operator, a digit, a decimal point glued to it, a single-letter variable
-# (not "a", "I", nor the "s" of "that's").
-_LEFT_OPEN = re.compile(
-    r"(?:(?:[-+*/×·÷−^_=(\[{\\\d]|" + _OPERATOR_CMD + r"|(?<![A-Za-z'’])[b-zA-HJ-Z])\s*|\.)\Z"
-)
-_RIGHT_OPEN = re.compile(
-    r"\A(?:\s*(?:[-+*/×·÷−^_!(\[{\d]|" + _OPERATOR_CMD + r"|[b-zA-HJ-Z](?![A-Za-z]))|\.\d)"
-)
-
-
-def _continues_left(before: str) -> bool:
-    """The math goes on to the left (``x^2 + |16``): a piece cut there is not what the text computes."""
-    return bool(_LEFT_OPEN.search(before))
-
-
-def _continues_right(after: str) -> bool:
-    """The math goes on to the right (``= 5|x + 3``): the stated value is not what was cut."""
-    return bool(_RIGHT_OPEN.match(after))
-
-
-def longest_suffix(text: str, ok: Any) -> Node | None:
-    for i in _boundaries(text):
-        if i and _continues_left(text[:i]):
-            continue
-        node = _parse(text[i:])
-        if node is not None and ok(node):
-            return node
-    return None
-
-
-def longest_prefix(text: str, ok: Any) -> tuple[Node, str] | None:
-    for j in reversed(_boundaries(text)):
-        if j < len(text) and _continues_right(text[j:]):
-            continue
-        node = _parse(text[:j])
-        if node is not None and ok(node):
-            return node, text[:j].strip()
-    return None
-
-
-def _numeric(node: Node) -> bool:
-    return not variables(node)
-
-
-def is_result_form(node: Node) -> bool:
-    """A stated result: 84, -3, \\frac{19}{12}, 2\\sqrt{2}, \\sqrt{3}/2, 4\\pi, 12.57."""
-    op = node[0]
-    if op in ("num", "pi"):
-        return True
-    if op == "root":
-        return node[1][0] == "num" and node[2] == ("num", "2")
-    if op == "neg":
-        return is_result_form(node[1])
-    if op == "mul":
-        return node[1][0] == "num" and node[2][0] in ("root", "pi") and is_result_form(node[2])
-    if op == "div":
-        return node[2][0] == "num" and node[1][0] != "div" and is_result_form(node[1])
-    return False
-
-
-def _is_trivial(node: Node) -> bool:
-    """One operation on one-digit integers (3 + 4, 2 \\times 5): not worth a tool call."""
-    lits = re.findall(r"'num', '([^']*)'", repr(node))
-    return (
-        operator_count(node) <= 1
-        and all(len(v) == 1 for v in lits)
-        and node[0] in ("add", "sub", "mul", "div")
-    )
-
-
-def _tolerance(claim: str) -> float:
-    decimals = [len(m.group(1)) for m in _DECIMALS.finditer(claim)]
-    return 10.0 ** -max(decimals) if decimals else 0.0
-
-
-def values_agree(got: Any, want: Any, tolerance: float) -> bool:
-    import sympy
-
-    try:
-        diff = abs(complex(sympy.N(got - want, 40)))
-        scale = max(1.0, abs(complex(sympy.N(want, 20))))
-    except (TypeError, ValueError):
-        return False
-    return diff <= tolerance + 1e-12 * scale
-
-
-def arithmetic_in_clause(clause: str, line: int) -> list[Calculation]:
-    """Equality chains in one clause: the first side with an operator is computed, the last side is the claim."""
-    parts = _RELATION.split(clause)
-    if len(parts) < 2:
-        return []
-    found: list[Calculation] = []
-    chain: list[tuple[Node, str]] = []
-    for idx, part in enumerate(parts):
-        if idx == 0:
-            node = longest_suffix(part, _numeric)
-            chain = [(node, part.strip())] if node is not None else []
-            continue
-        whole = _parse(part)
-        if idx < len(parts) - 1 and whole is not None and _numeric(whole):
-            chain.append((whole, part.strip()))
-            continue
-        prefix = longest_prefix(part, _numeric)
-        if prefix is not None:
-            chain.append(prefix)
-        found += _chain_calculation(chain, clause, line)
-        node = longest_suffix(part, _numeric) if idx < len(parts) - 1 else None
-        chain = [(node, part.strip())] if node is not None else []
-    return found
-
-
-def _chain_calculation(chain: list[tuple[Node, str]], clause: str, line: int) -> list[Calculation]:
-    if len(chain) < 2:
-        return []
+def _chain_calculation(
+    chain: list[Side], clause: str, line: int, offset: int, known: dict[str, Node] | None = None
+) -> list[Calculation]:
     at = next(
-        (i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1 and not is_result_form(n)), None
+        (i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1 and not is_result_form(s.node)),
+        None,
     )
     if at is None:
-        at = next((i for i, (n, _) in enumerate(chain[:-1]) if operator_count(n) >= 1), None)
+        at = next((i for i, s in enumerate(chain[:-1]) if operator_count(s.node) >= 1), None)
     # the claim: the last stated result after it ("5^2 + 12^2 = 169 = 13^2" claims 169)
-    claims = [] if at is None else [(n, t) for n, t in chain[at + 1 :] if is_result_form(n)]
-    if at is None or not claims or _is_trivial(chain[at][0]) or chain[at][1] == claims[-1][1]:
+    claims = [] if at is None else [s for s in chain[at + 1 :] if is_result_form(s.node)]
+    if at is None or not claims or chain[at].text == claims[-1].text:
         return []
-    computed, (claim_node, claim_text) = chain[at], claims[-1]
-    node, text = computed
+    computed, claim = chain[at], claims[-1]
+    if not numeric(claim.node) or (known is not None and not variables(computed.node)):
+        return []
+    node = substitute(computed.node, known) if known else computed.node
+    approx = any(s.relation != "=" for s in chain[at + 1 : chain.index(claim) + 1])
+    places = claim_places(claim.text, rounded=_measured(node))
+    tol = tolerance(places, approx)
     try:
-        value, claimed = to_sympy(node), to_sympy(claim_node)
-        tolerance = _tolerance(claim_text)
-        if not values_agree(value, claimed, tolerance):
-            return []  # the text got it wrong (or we misread it): leave it as text
-        mode = code_mode(node)
-        if "." in claim_text and mode == "fraction":
-            mode = "float"
-        py = to_python(node, mode)
-    except (MathParseError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        quick, quick_claim = to_number(node), to_number(claim.node)
+        if isinstance(quick, Fraction) and isinstance(
+            quick_claim, Fraction
+        ):  # exact already: no sympy needed
+            if abs(quick - quick_claim) > Fraction(tol):
+                return []
+            value, claimed = quick, quick_claim
+        else:
+            if abs(complex(quick) - complex(quick_claim)) > tol + 1e-6 * max(1.0, abs(complex(quick_claim))):
+                return []  # the text got it wrong (or we misread it): leave it as text
+            value, claimed = to_sympy(node), to_sympy(claim.node)
+            if not values_agree(value, claimed, tol):
+                return []
+        py = to_python(computed.node, code_mode(node)) if known else to_python(node)
+        prelude = _given(computed.node, known, code_mode(node)) if known else ""
+    except (MathParseError, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return []
-    expr = py.code
-    if tolerance:
-        digits = len(claim_text.split(".")[-1].rstrip("}"))
-        expr = f"round({expr if mode == 'float' else f'float({expr})'}, {digits})"
+    statement, imports = print_statement(py, value, claimed, places, tol, claim.text)
+    if prelude:
+        given, given_imports = prelude
+        statement, imports = given + "\n" + statement, imports | given_imports
+    if code_profile(statement).trivial:
+        return []  # a glance's worth of arithmetic: a tool call would only decorate it
     return [
         Calculation(
             "arithmetic",
             clause.strip(),
-            f"print({expr})",
-            py.imports,
+            statement,
+            imports,
             value,
-            tolerance,
+            tol,
             line,
-            key=f"a:{py.code}",
+            key=f"a:{statement}",
+            start=offset + computed.start,
+            cut=offset + computed.end,
+            resume=offset + claim.start,
+            claim=claim.text,
         )
     ]
 
 
-_SOLVED_RE = r"(?<![A-Za-z\\]){var}\s*=\s*(?=([^=<>]+))"  # lookahead: "3x = 15, so x = 5" has two
-_NORMALIZE = [
-    (re.compile(r"\\boxed\s*"), ""),
-    (re.compile(r"&"), ""),
-    (re.compile(r"\\left\.|\\right\."), ""),
-    (re.compile(r"\\displaystyle"), ""),
-    (re.compile(r"\\,"), " "),
-]
+def substitute(node: Node, values: dict[str, Node]) -> Node:
+    """``node`` with each variable replaced by its value's tree."""
+    if node[0] == "var":
+        return values.get(node[1], node)
+    start = 2 if node[0] == "fn" else 1
+    return (*node[:start], *(substitute(c, values) if isinstance(c, tuple) else c for c in node[start:]))
 
 
-def normalize_line(line: str) -> str:
-    for pattern, repl in _NORMALIZE:
-        line = pattern.sub(repl, line)
-    return line
+def _given(node: Node, known: dict[str, Node], mode: str) -> tuple[str, frozenset[str]]:
+    """The assignments a block computing with the text's values starts with (``x = 5``), exact in ``mode``."""
+    lines, imports = [], set()
+    for name in sorted(variables(node)):
+        value = to_python(known[name], mode)
+        text = value.code
+        if mode == "sympy" and known[name][0] == "num" and is_int_literal(known[name]):
+            imports.add("from sympy import Integer")
+            text = f"Integer({text})"  # so that x / 3 stays exact
+        lines.append(f"{name} = {text}")
+        imports |= value.imports
+    return "\n".join(lines), frozenset(imports)
 
 
-def clauses(line: str) -> list[str]:
-    return [c for c in _SEPARATORS.split(normalize_line(line)) if c and _RELATION.search(c)]
-
-
-def _one_var(node: Node) -> bool:
-    return len(variables(node)) <= 1
-
-
-def equation_in_clause(clause: str, line: int, lines: list[str]) -> list[Calculation]:
-    """A one-variable equation whose solution the text states shortly after (on this line or the next few)."""
-    import sympy
-
-    parts = _RELATION.split(clause)
-    if len(parts) != 2 or "≈" in clause or "approx" in clause:
-        return []
-    lhs = longest_suffix(parts[0], _one_var)
-    rhs_found = longest_prefix(parts[1], _one_var)
-    if lhs is None or rhs_found is None:
-        return []
-    rhs = rhs_found[0]
-    names = variables(lhs) | variables(rhs)
-    if len(names) != 1 or lhs[0] == "var" or rhs[0] == "var":
-        return []  # no unknown, or a definition/statement like "x = 5" rather than an equation
-    var = names.pop()
-    sym = sympy.Symbol(var)
-    try:
-        left, right = to_sympy(lhs, {var: sym}), to_sympy(rhs, {var: sym})
-        poly = sympy.Poly(sympy.together(left - right).as_numer_denom()[0], sym)
-        if not 1 <= poly.degree() <= 4:
-            return []
-        solutions = sympy.solve(sympy.Eq(left, right), sym)
-    except (
-        MathParseError,
-        sympy.PolynomialError,
-        sympy.GeneratorsNeeded,
-        TypeError,
-        ValueError,
-        NotImplementedError,
-    ):
-        return []
-    if not solutions or len(solutions) > 4:
-        return []
-    for offset, later in enumerate(lines[line : line + 1 + SOLUTION_LOOKAHEAD_LINES]):
-        text = normalize_line(later)
-        if offset == 0:
-            text = text[text.find(clause.strip()[-8:]) + 8 :] if clause.strip()[-8:] in text else ""
-        for m in re.finditer(_SOLVED_RE.format(var=re.escape(var)), text):
-            stated = longest_prefix(m.group(1), _numeric)
-            if stated is None or not is_result_form(stated[0]):
-                continue
-            value = to_sympy(stated[0])
-            if any(values_agree(s, value, _tolerance(stated[1])) for s in solutions):
-                return [_equation_calc(clause, lhs, rhs, var, solutions, line + offset)]
-    return []
-
-
-def _equation_calc(
-    clause: str, lhs: Node, rhs: Node, var: str, solutions: list[Any], line: int
-) -> Calculation:
-    left, right = to_python(lhs, "sympy"), to_python(rhs, "sympy")
-    imports = frozenset({"from sympy import Eq, solve, symbols"} | left.imports | right.imports)
-    statement = f"{var} = symbols('{var}')\nprint(solve(Eq({left.code}, {right.code}), {var}))"
-    return Calculation(
-        "equation",
-        clause.strip(),
-        statement,
-        imports,
-        solutions,
-        0.0,
-        line,
-        key=f"e:{var}:{sorted(map(str, solutions))}",
-    )
+def print_statement(
+    py: PyExpr, value: Any, claimed: Any, places: int | None, tol: float, claim: str
+) -> tuple[str, frozenset[str]]:
+    """``print(...)`` of an exact computation, rounded only at the end and only to the precision the text writes."""
+    exact = value == claimed if isinstance(value, Fraction) else values_agree(value, claimed, 0.0)
+    written_exactly = "." not in claim and _SCI_CLAIM.search(claim) is None
+    if tol == 0 or (exact and written_exactly):  # "\\sqrt[3]{64} = 4": exactly 4, whatever the data
+        if "from sympy import I" in py.imports:  # sympy leaves I*(7 + 2*I) unexpanded: print a + b*I
+            return f"print(simplify({py.code}))", py.imports | {"from sympy import simplify"}
+        return f"print({py.code})", py.imports
+    if exact and py.mode in ("int", "fraction") and _SCI_CLAIM.search(claim) is None:
+        return f"print(float({py.code}))", py.imports  # a terminating decimal: float() prints it exactly
+    sci = _SCI_CLAIM.search(claim)
+    if sci:
+        digits = len(sci.group(1).split(".", 1)[1]) if "." in sci.group(1) else 0
+        return f'print(format(float({py.code}), ".{digits}e"))', py.imports
+    return f"print(round(float({py.code}), {max(places or 0, 0)}))", py.imports
 
 
 def find_calculations(text: str) -> list[Calculation]:
     """Every convertible calculation in ``text``, in order, each found once (the first time it is done)."""
-    lines = text.split("\n")
+    flat = flatten_displays(text)
+    lines = flat.split("\n")
+    starts = line_starts(flat)
+    given = assignment_positions(text)
     found: list[Calculation] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
         if "=" not in line and "≈" not in line and "approx" not in line:
             continue
-        for clause in clauses(line):
-            calcs = arithmetic_in_clause(clause, i) or equation_in_clause(clause, i, lines)
+        for off, clause in clause_spans(line):
+            at = starts[i] + off
+            known = {name: node for pos, name, node in given if pos < at}
+            calcs = (
+                arithmetic_in_clause(clause, i, at, known)
+                or equation_in_clause(clause, i, lines, starts[i] + off, starts)
+                or identity_in_clause(clause, i, starts[i] + off)
+            )
             for calc in calcs:
                 if calc.key not in seen:
                     seen.add(calc.key)
                     found.append(calc)
     return found
-
-
-def insertion_lines(text: str) -> dict[int, int]:
-    """Line index -> the line a code block meant for it must go before (outside multi-line displays)."""
-    starts = [0]
-    for m in re.finditer("\n", text):
-        starts.append(m.end())
-    moved: dict[int, int] = {}
-    for m in _DISPLAY.finditer(text):
-        first = max(i for i, s in enumerate(starts) if s <= m.start())
-        last = max(i for i, s in enumerate(starts) if s <= m.end())
-        for i in range(first + 1, last + 1):
-            moved[i] = first
-    return moved

@@ -1,15 +1,16 @@
-"""Python for a parsed calculation (`latex_math.parse_math`), written the way a person would write it.
+"""Python for a parsed calculation (`latex_math.parse_math`), written the way a person would write it, exactly.
 
-Plain ints for integer arithmetic (``print(12 * 7)``), `Fraction` when there is division (exact, and it prints
-``19/12`` like the text), floats when the text has decimals, sympy when there are roots, pi, negative or
-non-integer powers, or an unknown (equations).
+Plain ints for integer arithmetic (``print(12 * 7)``), `Fraction` when there is division or a decimal (exact: it
+prints ``19/12`` like the text, and ``Fraction("0.1") * 3`` is 3/10, never ``0.30000000000000004``), sympy when
+there are roots, pi, negative or non-integer powers, or an unknown (equations). Rounding, when the text rounds,
+is the caller's last step (`calculations.print_statement`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, kinds, variables
+from retool_data.heuristic.latex_math import MathParseError, Node, is_int_literal, kinds
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 
@@ -18,15 +19,16 @@ _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 class PyExpr:
     code: str
     imports: frozenset[str]  # import lines the code needs
+    mode: str = "int"  # int | fraction | sympy (`code_mode`)
 
 
 def code_mode(node: Node) -> str:
-    """int | fraction | float | sympy: the simplest Python that computes this exactly (or as R1 wrote it)."""
+    """int | fraction | sympy: the simplest Python that computes this exactly."""
     ks = kinds(node)
-    if "var" in ks or "pi" in ks or "root" in ks or _has_non_integer_power(node):
+    if ks & {"var", "pi", "root", "fn", "imag"} or _has_non_integer_power(node):
         return "sympy"
-    if any(n == "num" and "." in v for n, v in _literals(node)):
-        return "float"
+    if any(n == "num" and ("." in v or "e" in v.lower()) for n, v in _literals(node)):
+        return "fraction"
     return "fraction" if "div" in ks else "int"
 
 
@@ -46,6 +48,20 @@ def _has_non_integer_power(node: Node) -> bool:
     return any(_has_non_integer_power(c) for c in node[1:] if isinstance(c, tuple))
 
 
+def _plain_int(node: Node) -> bool:
+    """Python ints all the way down (no sympy object in it), so ``/`` on it would be float division."""
+    return kinds(node) <= {"num", "add", "sub", "mul", "neg", "pow", "base"} and all(
+        kind != "num" or ("." not in v and "e" not in v.lower()) for kind, v in _literals(node)
+    )
+
+
+def _is_fraction(node: Node) -> bool:
+    """In fraction mode this already computes a Fraction (a division or a decimal in it), so ``a / b`` is exact."""
+    return "div" in kinds(node) or any(
+        kind == "num" and ("." in v or "e" in v.lower()) for kind, v in _literals(node)
+    )
+
+
 def to_python(node: Node, mode: str | None = None) -> PyExpr:
     mode = mode or code_mode(node)
     imports: set[str] = set()
@@ -62,13 +78,43 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
 
     def go(n: Node) -> str:
         op = n[0]
+        if op == "base":
+            digits, base = n[1].split("_")
+            return f'int("{digits}", {base})'
+        if op == "num" and ("." in n[1] or "e" in n[1].lower()):  # a decimal, exactly
+            if mode == "sympy":
+                imports.add("from sympy import Rational")
+                return f'Rational("{n[1]}")'
+            imports.add("from fractions import Fraction")
+            return f'Fraction("{n[1]}")'
         if op in ("num", "var"):
             return n[1]
         if op == "pi":
             imports.add("from sympy import pi")
             return "pi"
+        if op == "imag":
+            imports.add("from sympy import I")
+            return "I"
         if op == "neg":
             return "-" + wrap(n[1], 3)
+        if op == "abs":
+            if mode == "sympy":
+                imports.add("from sympy import Abs")
+                return f"Abs({go(n[1])})"
+            return f"abs({go(n[1])})"
+        if op in ("floor", "ceil"):
+            if mode == "sympy":
+                name = "floor" if op == "floor" else "ceiling"
+                imports.add(f"from sympy import {name}")
+                return f"{name}({go(n[1])})"
+            imports.add("import math")
+            return f"math.{op}({go(n[1])})"
+        if op == "fn":
+            name = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "ln": "log"}.get(n[1], n[1])
+            imports.add(f"from sympy import {name}")
+            if n[1] == "log":
+                return f"log({go(n[2])}, {go(n[3]) if len(n) > 3 else 10})"
+            return f"{name}({go(n[2])})"
         if op == "fact":
             if mode == "sympy":
                 imports.add("from sympy import factorial")
@@ -95,15 +141,15 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
                 imports.add("from fractions import Fraction")
                 if is_int_literal(a) and is_int_literal(b):
                     return f"Fraction({a[1]}, {b[1]})"
-                return f"Fraction({go(a)}) / {wrap(b, 2, right=True)}"
-            if mode == "sympy" and not variables(a):
-                imports.add(
-                    "from sympy import Rational"
-                    if is_int_literal(a) and is_int_literal(b)
-                    else "from sympy import S"
-                )
-                if is_int_literal(a) and is_int_literal(b):
-                    return f"Rational({a[1]}, {b[1]})"
+                left = wrap(a, 2) if _is_fraction(a) else f"Fraction({go(a)})"
+                return f"{left} / {wrap(b, 2, right=True)}"
+            if mode == "sympy" and is_int_literal(a) and is_int_literal(b):
+                imports.add("from sympy import Rational")
+                return f"Rational({a[1]}, {b[1]})"
+            if (
+                mode == "sympy" and _plain_int(a) and _plain_int(b)
+            ):  # int / int would be a float: make it exact
+                imports.add("from sympy import S")
                 return f"S({go(a)}) / {wrap(b, 2, right=True)}"
         if op == "pow":
             base = wrap(a, 5)
@@ -116,4 +162,4 @@ def to_python(node: Node, mode: str | None = None) -> PyExpr:
         return wrap(a, prec) + sym + wrap(b, prec, right=True)
 
     code = go(node)
-    return PyExpr(code, frozenset(imports))
+    return PyExpr(code, frozenset(imports), mode)

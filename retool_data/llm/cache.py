@@ -6,6 +6,9 @@ those rows and sends only the requests that never completed. Errors are never ca
 
 The location is `default_cache_dir()` (``$RETOOL_CACHE_DIR`` or ``~/.cache/retool-data``) unless given;
 `NullCache` turns caching off (``--no-cache``).
+
+The cache never fails on text: a string that is not valid Unicode (a lone surrogate, in a reply or a prompt) is
+stored as its ``surrogatepass`` bytes and read back as the same string.
 """
 
 from __future__ import annotations
@@ -45,7 +48,24 @@ def fingerprint(model: str, request: ChatRequest) -> str:
         "attempt": request.attempt,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # surrogatepass: the same bytes as utf-8 for valid text (keys unchanged), and no crash on a lone surrogate
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _storable(text: str | None) -> str | bytes | None:
+    """Text as SQLite can store it: a string that is not valid Unicode (a lone surrogate) goes in as its
+    surrogatepass bytes (a BLOB in the same column), so the cache never fails on a reply's text."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _loaded(value: str | bytes | None) -> str | None:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
 
 
 class ResponseStore(Protocol):
@@ -100,7 +120,11 @@ class ResponseCache:
         if row is None:
             return None
         return ChatResponse(
-            text=row[0], prompt_tokens=row[1], completion_tokens=row[2], finish_reason=row[3], cached=True
+            text=_loaded(row[0]),
+            prompt_tokens=row[1],
+            completion_tokens=row[2],
+            finish_reason=_loaded(row[3]),
+            cached=True,
         )
 
     def put(self, key: str, model: str, request: ChatRequest, response: ChatResponse) -> None:
@@ -117,13 +141,13 @@ class ResponseCache:
                 " finish_reason, request, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
-                    model,
-                    request.template,
-                    response.text,
-                    response.prompt_tokens,
-                    response.completion_tokens,
-                    response.finish_reason,
-                    json.dumps(req, ensure_ascii=False, default=str),
+                    _storable(model),
+                    _storable(request.template),
+                    _storable(response.text),
+                    int(response.prompt_tokens),
+                    int(response.completion_tokens),
+                    _storable(response.finish_reason),
+                    _storable(json.dumps(req, ensure_ascii=False, default=str)),
                     time.time(),
                 ),
             )

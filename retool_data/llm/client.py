@@ -5,7 +5,9 @@ retries are off (``max_retries=0``): retrying here lets us honour ``Retry-After`
 attempts, and turn a request that keeps failing into a recorded error instead of an exception.
 
 Retried: 429, 408, 409, 5xx, timeouts, connection errors (refused, reset, dropped mid-response) and bodies that
-are not a chat completion (malformed JSON). Not retried: other 4xx (bad request, auth, unknown model).
+are not a chat completion (malformed JSON, no choices, no text, text with a lone surrogate: `parse_chat_reply`).
+Not retried: other 4xx (bad request, auth, unknown model). Malformed ``usage`` counters count as 0 (they only
+feed the cost ledger). Whatever happens, each request ends as one `ChatResponse` (a reply or an error).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import os
 import random
 import time
@@ -23,6 +26,7 @@ from typing import Any, TypeVar
 from retool_data.aio import run_sync
 from retool_data.llm.cache import NullCache, ResponseStore, fingerprint
 from retool_data.llm.types import ChatRequest, ChatResponse, Pricing, UsageLedger
+from retool_data.textnorm import escape_surrogates, lone_surrogate
 
 log = logging.getLogger("retool_data.llm")
 T = TypeVar("T")
@@ -115,6 +119,70 @@ def _classify(exc: BaseException) -> _Retryable | _Fatal:
     return _Fatal("client_error", f"{type(exc).__name__}: {exc}")
 
 
+def _token_count(usage: Any, name: str) -> int:
+    """A usage counter as a non-negative int; anything else (``"lots"``, -3, 1e400, a list) counts as 0.
+
+    Usage only feeds the cost ledger: a server's garbage there must not throw away a reply already paid for."""
+    value = getattr(usage, name, None) if not isinstance(usage, dict) else usage.get(name)
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+        value = int(value.strip())
+    if isinstance(value, int) and 0 <= value < 2**62:
+        return value
+    if value is not None:
+        log.warning("ignoring malformed usage.%s: %.60r", name, value)
+    return 0
+
+
+def _valid_unicode(value: Any) -> Any:
+    """`value` with lone surrogates in its strings written as ``\\udXXX`` escapes: the HTTP client encodes the
+    body as UTF-8 and would fail on them, on every retry (a prompt should never hold one, but must not crash)."""
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_unicode(v) for v in value]
+    return value
+
+
+def _failed(error: str, attempts: int) -> ChatResponse:
+    """An error response whose message is valid Unicode (it may quote a malformed reply), capped in size."""
+    error = escape_surrogates(error[:2000])
+    return ChatResponse(text=None, error=error, attempts=attempts)
+
+
+def parse_chat_reply(resp: Any) -> ChatResponse:
+    """A `ChatResponse` from a chat-completion body, or `_Retryable("bad_response", why)`.
+
+    Malformed is retried (a sampled reply may come back well formed) and, when it persists, becomes the
+    request's recorded error, which the stage quarantines with this reason: no choices, no text content,
+    text that is not valid Unicode (a lone surrogate, which no parquet or SQLite column can hold)."""
+    choices = getattr(resp, "choices", None)
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = getattr(first, "message", None)
+    if message is None:
+        raise _Retryable("bad_response", f"no choices in reply: {str(resp)[:200]!r}")
+    text = getattr(message, "content", None)
+    if not isinstance(text, str):
+        raise _Retryable("bad_response", f"reply has no text content (content is {type(text).__name__})")
+    at = lone_surrogate(text)
+    if at is not None:
+        escaped = escape_surrogates(text[at])
+        raise _Retryable("bad_response", f"reply text holds a lone surrogate {escaped} at offset {at}")
+    finish = getattr(first, "finish_reason", None)
+    usage = getattr(resp, "usage", None)
+    return ChatResponse(
+        text=text,
+        prompt_tokens=_token_count(usage, "prompt_tokens"),
+        completion_tokens=_token_count(usage, "completion_tokens"),
+        finish_reason=finish if isinstance(finish, str) else None,
+    )
+
+
 class AsyncChatClient:
     """Sends `ChatRequest`s to one model; one `ChatResponse` per request, written to the cache first."""
 
@@ -153,7 +221,7 @@ class AsyncChatClient:
         # The SDK's generic `post` (same auth, headers, error classes and reply model as
         # `chat.completions.create`) without `create`'s typed-params transform, which costs ~1 ms of CPU per
         # request walking TypedDict annotations: the server validates the body anyway.
-        body = {"model": self.model, "messages": list(req.messages), **req.params}
+        body = _valid_unicode({"model": self.model, "messages": list(req.messages), **req.params})
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 resp = await sdk.post("/chat/completions", cast_to=ChatCompletion, body=body)
@@ -161,19 +229,7 @@ class AsyncChatClient:
             raise
         except Exception as exc:  # noqa: BLE001 - classified, never swallowed
             raise _classify(exc) from exc
-        choices = getattr(resp, "choices", None)
-        if not choices or getattr(choices[0], "message", None) is None:
-            raise _Retryable("bad_response", f"no choices in reply: {str(resp)[:200]}")
-        text = choices[0].message.content
-        if not isinstance(text, str):
-            raise _Retryable("bad_response", "reply has no text content")
-        usage = getattr(resp, "usage", None)
-        return ChatResponse(
-            text=text,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            finish_reason=choices[0].finish_reason,
-        )
+        return parse_chat_reply(resp)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -185,7 +241,7 @@ class AsyncChatClient:
     async def complete_one(self, sdk: Any, req: ChatRequest, key: str | None = None) -> ChatResponse:
         key = key or fingerprint(self.model, req)
         hit = self.cache.get(key)
-        if hit is not None:
+        if hit is not None and hit.text is not None and lone_surrogate(hit.text) is None:
             return hit
         attempts = 0
         while True:
@@ -196,17 +252,20 @@ class AsyncChatClient:
             try:
                 resp = await self._send(sdk, req)
             except _Fatal as err:
-                return ChatResponse(text=None, error=f"{err.kind}: {err}", attempts=attempts)
+                return _failed(f"{err.kind}: {err}", attempts)
             except _Retryable as err:
                 if attempts > self.config.max_retries:
                     log.warning("request %s failed after %d attempts: %s", req.tag, attempts, err.kind)
-                    return ChatResponse(text=None, error=f"{err.kind}: {err}", attempts=attempts)
+                    return _failed(f"{err.kind}: {err}", attempts)
                 wait = self._backoff(attempts, err.retry_after)
                 if err.retry_after is not None:
                     self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 log.debug("request %s: %s, retry %d in %.2fs", req.tag, err.kind, attempts, wait)
                 await asyncio.sleep(wait)
                 continue
+            except Exception as exc:  # noqa: BLE001 - a surprise must not take the whole batch down
+                log.exception("request %s: unexpected error", req.tag)
+                return _failed(f"client_error: {type(exc).__name__}: {exc}", attempts)
             resp = ChatResponse(
                 text=resp.text,
                 prompt_tokens=resp.prompt_tokens,

@@ -4,7 +4,14 @@ Every reader returns a `StageResult` (kept rows, quarantined rows with a stable 
 see docs/sources.md.
 """
 
-from retool_data.sources.local import SAMPLE_DATASET, local_fields, read_local, read_sample, sample_path
+from retool_data.sources.local import (
+    SAMPLE_DATASET,
+    iter_local_candidates,
+    local_fields,
+    read_local,
+    read_sample,
+    sample_path,
+)
 from retool_data.sources.open_thoughts import (
     OPENTHOUGHTS3,
     OPENTHOUGHTS_114K,
@@ -21,8 +28,11 @@ from retool_data.sources.records import (
     STAGE,
     Candidate,
     InvalidRow,
+    RowNormalizer,
+    UnrecognisedRow,
     map_rows,
     normalize_candidates,
+    safe_text,
 )
 from retool_data.sources.registry import SOURCE_NAMES, load_source
 
@@ -37,6 +47,9 @@ __all__ = [
     "STAGE",
     "Candidate",
     "InvalidRow",
+    "RowNormalizer",
+    "UnrecognisedRow",
+    "iter_local_candidates",
     "load_source",
     "local_fields",
     "map_rows",
@@ -47,6 +60,7 @@ __all__ = [
     "read_openthoughts",
     "read_openthoughts3",
     "read_sample",
+    "safe_text",
     "sample_path",
     "split_think",
 ]

@@ -8,7 +8,8 @@ Upstream schemas (from the dataset cards):
 - ``open-thoughts/OpenThoughts3-1.2M``, config ``default``, split ``train``: ``difficulty`` (int),
   ``source``, ``domain`` (math, code, science), ``conversations`` (list of ``{from, value}``: a ``human`` turn
   with the problem, a ``gpt`` turn with ``<think>...</think>`` then the solution). It has no reference solution,
-  and ~16 annotations per question: ingestion keeps the first and quarantines the rest as duplicates.
+  and ~16 annotations per question, one row each: ingestion keeps every one as a response of the same problem
+  (same ``problem_id``, ``response_index`` 0, 1, ... in source order; ``max_responses`` caps them).
 """
 
 from __future__ import annotations
@@ -127,12 +128,12 @@ def load_hub_rows(
 def _read(
     path: str, name: str | None, split: str, mapper, columns: list[str], *, reader: str, **opts: Any
 ) -> StageResult:
-    limit, domains = opts.pop("limit"), opts.pop("domains")
+    limit, domains, max_responses = opts.pop("limit"), opts.pop("domains"), opts.pop("max_responses")
     rows = load_hub_rows(path, name, split, columns=columns, **opts)
     stats = {"reader": reader, "dataset": path, "config": name, "split": split,
              "revision": opts["revision"], "streaming": opts["streaming"]}
     candidates = map_rows(rows, mapper, dataset=path, id_prefix=f"{split}/")
-    return normalize_candidates(candidates, domains=domains, limit=limit, stats=stats)
+    return normalize_candidates(candidates, domains=domains, limit=limit, max_responses=max_responses, stats=stats)
 
 
 def read_openthoughts(
@@ -146,15 +147,17 @@ def read_openthoughts(
     name: str | None = OPENTHOUGHTS_114K_CONFIG,
     data_files: Any = None,
     cache_dir: str | None = None,
+    max_responses: int | None = None,
 ) -> StageResult:
     """OpenThoughts-114k `metadata` rows as PROBLEM_SCHEMA, math only by default.
 
     `path`/`name`/`data_files` point the same code at a mirror or a local copy in the Hub's layout;
-    `revision` (a commit sha or tag) pins the upstream version and is recorded in `stats` for lineage.
+    `revision` (a commit sha or tag) pins the upstream version and is recorded in `stats` for lineage;
+    `max_responses` caps the responses kept per problem (None: all).
     """
     return _read(path, name, split, openthoughts_fields, _COLUMNS_114K, reader="openthoughts", limit=limit,
                  domains=domains, streaming=streaming, revision=revision, data_files=data_files,
-                 cache_dir=cache_dir)
+                 cache_dir=cache_dir, max_responses=max_responses)
 
 
 def read_openthoughts3(
@@ -168,8 +171,9 @@ def read_openthoughts3(
     name: str | None = None,
     data_files: Any = None,
     cache_dir: str | None = None,
+    max_responses: int | None = None,
 ) -> StageResult:
     """OpenThoughts3-1.2M rows as PROBLEM_SCHEMA, math only by default (options as `read_openthoughts`)."""
     return _read(path, name, split, openthoughts3_fields, _COLUMNS_OT3, reader="openthoughts3", limit=limit,
                  domains=domains, streaming=streaming, revision=revision, data_files=data_files,
-                 cache_dir=cache_dir)
+                 cache_dir=cache_dir, max_responses=max_responses)

@@ -1,8 +1,10 @@
-"""Deduplication: one row per problem, exact and near-duplicate.
+"""Deduplication: one problem per cluster of duplicate problems, exact and near-duplicate.
 
-* **exact**: rows whose `schema.normalize_problem` texts are equal (NFKC, lowercase, whitespace, ``$``);
+* **exact**: rows whose `schema.normalize_problem` texts are equal (NFKC, invisible characters removed,
+  non-ASCII confusables folded to their TR39 skeletons, casefold, whitespace, ``$``: `retool_data.textnorm`);
 * **near**: MinHash/LSH (datasketch) over 3-token shingles of the canonical math tokens
-  (`retool_data.mathtext`), with LSH candidates confirmed by their estimated Jaccard similarity >= the threshold.
+  (`retool_data.mathtext`) of the confusable-folded text (`textnorm.fold_confusables`), with LSH candidates
+  confirmed by their estimated Jaccard similarity >= the threshold.
   Clusters are the connected components of the confirmed pairs. A near pair whose gold answers are both known
   and not equivalent is *not* merged: that is a multi-part problem sharing a long context ("Determine g(2011)"
   vs "Determine n with f(n) = 100"), i.e. a different question.
@@ -17,6 +19,10 @@ Keep-best rule, so the survivor of a cluster does not depend on input order: the
 6. then ``(dataset, source, source_id, id)`` for a deterministic tie-break.
 
 Missing columns count as null (the stage also runs on problems before any rewrite).
+
+Dedup is per problem text, not per response: the survivor's problem keeps *all* its rows (its verified responses,
+``problem_id`` shared, at most ``responses_per_problem`` of them after verification); every row of the other
+problems in the cluster is dropped. Frames without ``problem_id`` treat each ``id`` as its own problem.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ import polars as pl
 from datasketch import MinHash, MinHashLSH
 
 from retool_data.mathtext import math_tokens, ngrams
-from retool_data.schema import StageResult, make_rejects, normalize_problem
+from retool_data.schema import StageResult, make_rejects, normalize_problem, problem_keys
 from retool_data.stages.filters import answers_match
+from retool_data.textnorm import fold_confusables
 
 STAGE = "dedup"
 
@@ -153,7 +160,8 @@ def dedup(
             uf.union(members[0], m)
     similarity: dict[tuple[int, int], float] = {}
     if near_threshold is not None and len(reps) > 1:
-        near = _near_pairs([rows[i].get(column) or "" for i in reps], near_threshold, num_perm, shingle)
+        texts = [fold_confusables(rows[i].get(column) or "") for i in reps]
+        near = _near_pairs(texts, near_threshold, num_perm, shingle)
         golds = [(rows[reps[a]].get("gold_answer"), rows[reps[b]].get("gold_answer")) for a, b, _ in near]
         both = [k for k, (gold_a, gold_b) in enumerate(golds) if gold_a and gold_b]
         # One batch for every pair with two gold answers (math-verify runs in worker processes).
@@ -169,14 +177,21 @@ def dedup(
     for i in range(len(rows)):
         clusters.setdefault(uf.find(i), []).append(i)
 
+    # The problem each row answers and which response it is: the best row's problem keeps its other responses
+    # (same problem_id, another response_index); rows without a response_index are plain duplicates.
+    owner = problem_keys(df).to_list()
+    response = df["response_index"].to_list() if "response_index" in df.columns else [None] * df.height
     kept_idx, rejected_idx, reasons, details = [], [], [], []
     cluster_size = [1] * len(rows)
     for members in clusters.values():
         best = min(members, key=lambda i: _rank_key(rows[i]))
-        kept_idx.append(best)
-        cluster_size[best] = len(members)
-        for i in members:
-            if i == best:
+        answers = {response[best]}
+        for i in sorted(members, key=lambda i: _rank_key(rows[i])):
+            sibling = owner[i] is not None and owner[i] == owner[best] and response[i] not in answers
+            if i == best or (sibling and response[i] is not None):
+                answers.add(response[i])
+                kept_idx.append(i)
+                cluster_size[i] = len(members)
                 continue
             exact = keys[i] == keys[best]
             rejected_idx.append(i)

@@ -3,8 +3,10 @@
 Rules first: the teacher answer (last ``\\boxed{}`` of R1's written solution, else of its reasoning) is compared
 with the gold answer by `answers.is_equivalent`. Rows the rules cannot decide go to the judge (`llm.judge`).
 
-Kept: ``verify_verdict == "correct"``. Quarantined (reject reasons):
+Kept: ``verify_verdict == "correct"``, and among the first ``responses_per_problem`` verified responses of its
+problem (`stages.responses`; default 1). Quarantined (reject reasons):
 - ``answer_mismatch``: the rule or the judge says the answer is wrong;
+- ``surplus_response``: verified correct, but an earlier response to the same problem already filled its quota;
 - ``judge_error``: the judge request failed after its retries, or every reply was malformed;
 - ``unverifiable``: the rules cannot decide and no judge is configured;
 - ``no_reference``: no gold answer and no gold solution: nothing to verify against, even for a judge.
@@ -20,6 +22,7 @@ import polars as pl
 from retool_data.llm.judge import JUDGE_TEMPLATE, JudgeVerdict, judge_request, parse_judge_reply
 from retool_data.llm.types import ChatBackend
 from retool_data.schema import PROBLEM_SCHEMA, VERIFY_COLUMNS, StageResult, conform, make_rejects
+from retool_data.stages.responses import SURPLUS_REASON, surplus_responses
 from retool_data.stages.verify_rules import gold_answer, rule_decisions, teacher_answer
 
 STAGE = "verify"
@@ -59,11 +62,13 @@ def verify(
     judge_attempts: int = 3,
     judge_all: bool = False,
     judge_mismatches: bool = False,
+    responses_per_problem: int | None = 1,
 ) -> StageResult:
     """Add `VERIFY_COLUMNS`; keep rows whose answer is verified correct, quarantine the rest with a reason.
 
     ``judge_all`` sends every row with a reference to the judge (the rules' view goes into the reason);
-    ``judge_mismatches`` gives rule mismatches a second opinion (math parsing has false negatives).
+    ``judge_mismatches`` gives rule mismatches a second opinion (math parsing has false negatives);
+    ``responses_per_problem`` keeps that many verified responses per ``problem_id`` (None: all).
     """
     df = conform(df, PROBLEM_SCHEMA)
     rows = df.to_dicts()
@@ -97,7 +102,12 @@ def verify(
         pl.Series(name, values, dtype=VERIFY_COLUMNS[name]) for name, values in cols.items()
     )
     reasons = [_reject_reason(v, ref) for v, ref in zip(cols["verify_verdict"], has_reference, strict=True)]
-    return _split(out, reasons, judge)
+    details = list(cols["verify_reason"])
+    surplus = surplus_responses(out, [r is None for r in reasons], responses_per_problem)
+    for i, detail in enumerate(surplus):
+        if detail is not None:
+            reasons[i], details[i] = SURPLUS_REASON, detail
+    return _split(out, reasons, details, judge)
 
 
 def _reject_reason(verdict: str, has_reference: bool) -> str | None:
@@ -110,10 +120,13 @@ def _reject_reason(verdict: str, has_reference: bool) -> str | None:
     return "unverifiable" if has_reference else "no_reference"
 
 
-def _split(out: pl.DataFrame, row_reasons: list[str | None], judge: ChatBackend | None) -> StageResult:
+def _split(
+    out: pl.DataFrame, row_reasons: list[str | None], row_details: list[str], judge: ChatBackend | None
+) -> StageResult:
     is_kept = pl.Series([r is None for r in row_reasons], dtype=pl.Boolean)
     kept, dropped = out.filter(is_kept), out.filter(~is_kept)
     reasons = [r for r in row_reasons if r is not None]
+    details = [d or "" for d, r in zip(row_details, row_reasons, strict=True) if r is not None]
     stats: dict[str, Any] = {
         "rows_in": out.height,
         "kept": kept.height,
@@ -121,9 +134,8 @@ def _split(out: pl.DataFrame, row_reasons: list[str | None], judge: ChatBackend 
         "verdict": dict(Counter(out["verify_verdict"].to_list())),
         "judge": judge.name if judge is not None else None,
         "judge_usage": judge.usage.as_dict() if judge is not None else None,
+        "surplus_responses": reasons.count(SURPLUS_REASON),
     }
-    result = StageResult(
-        kept, make_rejects(dropped, STAGE, reasons, dropped["verify_reason"].to_list()), stats
-    )
+    result = StageResult(kept, make_rejects(dropped, STAGE, reasons, details), stats)
     result.check_invariant(out.height)
     return result

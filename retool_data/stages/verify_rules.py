@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 from retool_data import answers
+from retool_data.answer_forms import strip_units
+from retool_data.boxed import unwrap_box
 
 _PROOF_RE = re.compile(r"\b(prove|proof|show that|demonstrate that)\b", re.I)
 _LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
@@ -38,6 +40,21 @@ def is_text_answer(answer: str) -> bool:
     return any(w not in _MATH_WORDS for w in words) or _normalized_text(answer) in ("yes", "no")
 
 
+_CLOCK_RE = re.compile(
+    r"^\s*(\d{1,2}):(\d{2})\s*(?:\\(?:text|mbox|mathrm)\s*\{\s*([ap])\.?\s*m\.?\s*\}|([ap])\.?\s*m\.?)?\s*$",
+    re.I,
+)
+
+
+def clock_time(answer: str) -> tuple[int, int, str | None] | None:
+    """``4:30 \\text{ p.m.}`` -> (4, 30, "p"); ``16:30`` -> (16, 30, None); None if not a time of day."""
+    m = _CLOCK_RE.match(unwrap_box(answer.strip().strip("$")))
+    if m is None:
+        return None
+    meridiem = (m.group(3) or m.group(4) or "").lower() or None
+    return int(m.group(1)), int(m.group(2)), meridiem
+
+
 def rule_precheck(teacher: str | None, gold: str | None, problem: str) -> tuple[bool | None, str] | None:
     """What the rules say without comparing math: a decision, ``(None, why not)`` for the judge, or None when
     `answers.are_equivalent` must compare the two answers."""
@@ -47,6 +64,13 @@ def rule_precheck(teacher: str | None, gold: str | None, problem: str) -> tuple[
         ) else "no gold answer"
     if teacher is None:
         return None, "no final answer in the teacher's solution"
+    clocks = clock_time(gold), clock_time(teacher)
+    if clocks[0] or clocks[1]:  # 4:30 p.m.: math parsing would drop the a.m./p.m. that decides it
+        if clocks[0] and clocks[1] and None not in (clocks[0][2], clocks[1][2]):
+            return _compared(teacher, gold, clocks[0] == clocks[1])
+        return None, "time of day"
+    # a trailing unit ("100\text{ square units}") does not make a value a worded answer
+    gold, teacher = strip_units(gold), strip_units(teacher)
     if is_text_answer(gold) or is_text_answer(teacher):
         if _normalized_text(gold) == _normalized_text(teacher):
             return True, f"text answers match: {teacher!r}"
@@ -64,7 +88,7 @@ def rule_decision(teacher: str | None, gold: str | None, problem: str) -> tuple[
     if pre is not None:
         return pre
     assert teacher is not None and gold is not None
-    return _compared(teacher, gold, answers.is_equivalent(teacher, gold))
+    return _compared(teacher, gold, answers.is_equivalent(strip_units(teacher), strip_units(gold)))
 
 
 def rule_decisions(
@@ -73,7 +97,8 @@ def rule_decisions(
     """`rule_decision` per row, the math comparisons batched over the answer checker's workers."""
     out = [rule_precheck(t, g, p) for t, g, p in zip(teachers, golds, problems, strict=True)]
     todo = [i for i, o in enumerate(out) if o is None]
-    equal = answers.are_equivalent([teachers[i] for i in todo], [golds[i] for i in todo]) if todo else []
+    stripped = [(strip_units(teachers[i] or ""), strip_units(golds[i] or "")) for i in todo]
+    equal = answers.are_equivalent([t for t, _ in stripped], [g for _, g in stripped]) if todo else []
     for i, eq in zip(todo, equal, strict=True):
         out[i] = _compared(teachers[i], golds[i], eq)  # type: ignore[arg-type]
     return out  # type: ignore[return-value]

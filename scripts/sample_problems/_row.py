@@ -11,6 +11,7 @@ KINDS = (
     "gold_unboxed",  # correct, but the ground-truth solution has no \boxed{} (gold_answer stays null)
     "no_boxed",  # correct, but the teacher never writes \boxed{} (reasoning nor solution)
     "wrong_answer",  # the teacher's final answer differs from the gold one
+    "second_response",  # another teacher response to an earlier row's problem: kept as response_index 1
     "malformed",  # quarantined at ingestion (expect_reject names the reason)
 )
 FLAWS = ("arithmetic_slip", "conceptual_error")

@@ -1,12 +1,15 @@
-"""Rows that ingestion must quarantine, each with the reason it must give (written for this project)."""
+"""Rows that ingestion must quarantine, each with the reason it must give, plus one second teacher response that
+ingestion keeps (written for this project). They sit at fixed positions (`MALFORMED_AT`), after their originals."""
 
 from __future__ import annotations
 
-from . import algebra, arithmetic
+from . import arithmetic, counting
 from ._row import row
 
-_SOLVE_FOR_X = algebra.ROWS[0]["record"]["problem"]  # "If $3x + 5 = 20$, what is the value of $x^2 - 2x$?"
-_TRAIN = arithmetic.ROWS[1]["record"]["problem"]  # "A train travels 180 km in 2.5 hours. ..."
+_TRAIN_ROW = arithmetic.ROWS[1]["record"]
+_TRAIN = _TRAIN_ROW["problem"]  # "A train travels 180 km in 2.5 hours. ..."
+_CO_CAPTAINS_ROW = next(r["record"] for r in counting.ROWS if "co-captains" in r["record"]["problem"])
+_CO_CAPTAINS, _CO_CAPTAINS_GOLD = _CO_CAPTAINS_ROW["problem"], _CO_CAPTAINS_ROW["ground_truth_solution"]
 
 ROWS = [
     row(
@@ -74,30 +77,32 @@ ROWS = [
         why="a science row (domain 'biology'), outside the math domain",
     ),
     row(
-        _SOLVE_FOR_X,
-        r"""Solve 3x + 5 = 20 first: 3x = 15, and 15 / 3 = 5, so x = 5. Then x^2 - 2x = 25 - 10 = 15.
+        _CO_CAPTAINS,
+        r"""Hmm, choosing 2 co-captains: the order does not matter, both get the same title.
+
+Ordered choices: 10 \times 9 = 90. Each pair of players is counted twice there, so 90 / 2 = 45.
+
+Check with the binomial coefficient: \binom{10}{2} = 45. Yes.
 
 **Final Answer**
-\boxed{15}""",
-        r"""\(x = 5\), so \(x^2 - 2x = \boxed{15}\).""",
-        r"""From $3x+5=20$, $x=5$ and $x^2-2x=\boxed{15}$.""",
+\boxed{45}""",
+        r"""Each unordered pair is counted twice among the \(10 \times 9 = 90\) ordered choices, so there are \(\boxed{45}\) ways.""",
+        _CO_CAPTAINS_GOLD,
         source="math",
-        kind="malformed",
-        expect_reject="duplicate_problem",
-        why="the same problem as an earlier row, with a second teacher sample",
+        kind="second_response",
+        why="a second teacher response to line 0's problem, right where the first (90) is wrong: verified, it keeps "
+        "the problem",
     ),
     row(
         _TRAIN.replace("180", "$180$").replace("2.5", "$2.5$").replace(". At", ".  At"),
-        r"""Speed is 180 / 2.5 = 72 km/h, and 72 \times 4 = 288.
-
-**Final Answer**
-\boxed{288}""",
-        r"""\(72 \times 4 = \boxed{288}\) km.""",
-        r"""The speed is $72$ km per hour, so the train travels $\boxed{288}$ km.""",
+        _TRAIN_ROW["deepseek_reasoning"],
+        _TRAIN_ROW["deepseek_solution"],
+        _TRAIN_ROW["ground_truth_solution"],
         source="math",
         kind="malformed",
-        expect_reject="duplicate_problem",
-        why="an earlier problem with $...$ around the numbers and doubled spaces: the same problem_id",
+        expect_reject="duplicate_response",
+        why="an earlier row again, with $...$ around the numbers and doubled spaces: the same problem_id and the "
+        "same response",
     ),
     row(
         12345,

@@ -9,24 +9,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import BENCHMARKS_DIR, REPO_ROOT, require
+from tests.conftest import REPO_ROOT
 
-SHARD_SIZE = 30  # 58 sample problems -> 2 shards: enough to fail one and keep the other
-
-
-def present_benchmarks() -> str:
-    """The default decontamination benchmarks that have a local copy (the Hub is not reachable in tests)."""
-    from pipelines.resources import DEFAULT_BENCHMARKS
-
-    return ",".join(b for b in DEFAULT_BENCHMARKS if (BENCHMARKS_DIR / b).exists())
+SHARD_SIZE = 30  # 58 sample problems (59 responses) -> 2 shards: enough to fail one and keep the other
 
 
 def pipeline_env(output_dir: Path) -> dict[str, str]:
-    return {
-        "RETOOL_OUTPUT_DIR": str(output_dir),
-        "RETOOL_BENCHMARKS_DIR": str(BENCHMARKS_DIR),
-        "RETOOL_BENCHMARKS": present_benchmarks(),
-    }
+    """A run's environment: its output folder; the benchmarks are the defaults (the pinned snapshots)."""
+    return {"RETOOL_OUTPUT_DIR": str(output_dir)}
 
 
 @dataclass
@@ -50,7 +40,6 @@ class Curated:
 
 @pytest.fixture(scope="session")
 def curated(tmp_path_factory) -> Curated:
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     from retool_data.cli import app
 
     project = tmp_path_factory.mktemp("project")
@@ -59,10 +48,10 @@ def curated(tmp_path_factory) -> Curated:
         mp.chdir(project)
         mp.setenv("DAGSTER_HOME", "unset-below")
         mp.delenv("DAGSTER_HOME")  # restored to the session's value afterwards
-        for name in ("RETOOL_OUTPUT_DIR", "RETOOL_STORAGE_URL", "RETOOL_EXPORT_DIR"):
+        # as on a fresh machine: no benchmark settings, so decontamination uses the package's pinned snapshots
+        for name in ("RETOOL_OUTPUT_DIR", "RETOOL_STORAGE_URL", "RETOOL_EXPORT_DIR", "RETOOL_BENCHMARKS_DIR",
+                     "RETOOL_BENCHMARKS"):  # fmt: skip
             mp.delenv(name, raising=False)
-        mp.setenv("RETOOL_BENCHMARKS_DIR", str(BENCHMARKS_DIR))
-        mp.setenv("RETOOL_BENCHMARKS", present_benchmarks())
         import datasets
 
         datasets.enable_progress_bars()  # process-wide state other tests may leave on: the summary must not care

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from pipelines import checks
-from pipelines.resources import FilterSettings
-from tests.conftest import BENCHMARKS_DIR, require
+from pipelines.resources import ExportSettings, FilterSettings, VerifierLLM
+from tests.conftest import BENCHMARKS_DIR
 
 
 def test_rate_is_a_warning_below_warn_and_an_error_below_error():
@@ -44,14 +44,41 @@ def test_schema_and_conservation_results():
     assert not lost.passed and lost.metadata["difference"].value == 1
 
 
-def test_the_contamination_gate_fails_on_a_copied_benchmark_problem():
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
+def _export(out, problems: list[str]) -> None:
+    from retool_data.export import export_dataset
+    from tests.retool_data.frames import frame, row, simple_trace
+
+    export_dataset(
+        frame([row(p, simple_trace("1+1", "2"), "2", source_id=str(i)) for i, p in enumerate(problems)]), out
+    )
+
+
+def _gate(out) -> dg.AssetCheckResult:
+    filters = FilterSettings(benchmarks=["aime24"])  # the default: the pinned snapshot
+    return checks.no_contaminated_rows(
+        filters=filters, export=ExportSettings(out_dir=str(out)), verifier_llm=VerifierLLM()
+    )
+
+
+def test_the_contamination_gate_rereads_the_sft_and_verl_files(tmp_path):
     aime = json.loads((BENCHMARKS_DIR / "aime24" / "test.jsonl").read_text().splitlines()[0])["problem"]
-    filters = FilterSettings(benchmarks=["aime24"], benchmarks_dir=str(BENCHMARKS_DIR))
-    clean = pl.DataFrame({"id": ["a"], "problem": ["What is 12 times 7?"]})
-    leaked = pl.DataFrame({"id": ["a", "b"], "problem": ["What is 12 times 7?", aime.replace("$", "")]})
-    assert checks.no_contaminated_rows(cold_start_dataset=clean, filters=filters).passed
-    result = checks.no_contaminated_rows(cold_start_dataset=leaked, filters=filters)
+    _export(tmp_path / "clean", ["What is 12 times 7?"])
+    clean = _gate(tmp_path / "clean")
+    assert clean.passed and clean.metadata["rows_scanned"].value == {"sft": 1, "verl": 1}
+    assert "semantic" in clean.metadata["layers"].value
+    _export(tmp_path / "leaked", ["What is 12 times 7?", aime.replace("$", "")])
+    result = _gate(tmp_path / "leaked")
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    assert result.metadata["contaminated_rows"].value == 1
-    assert result.metadata["examples"].value[0]["benchmark"] == "aime24"
+    assert result.metadata["contaminated_rows"].value == 2  # the row in the SFT shard and in the verl parquet
+    assert {(h["file"], h["benchmark"], h["index"]) for h in result.metadata["examples"].value} == {
+        ("sft", "aime24", 0),
+        ("verl", "aime24", 0),
+    }
+    # a leak only in the RL file (edited after the export) is caught too: the check reads the files
+    verl = tmp_path / "clean" / "verl" / "train.parquet"
+    rl = pl.read_parquet(verl)
+    prompt = rl["prompt"].to_list()
+    prompt[0][-1]["content"] = prompt[0][-1]["content"].replace("What is 12 times 7?", aime)
+    rl.with_columns(pl.Series("prompt", prompt)).write_parquet(verl)
+    only_rl = _gate(tmp_path / "clean")
+    assert not only_rl.passed and [h["file"] for h in only_rl.metadata["examples"].value] == ["verl"]

@@ -2,11 +2,14 @@
 funnel and the checks, all read back from disk and from the Dagster instance the command set up."""
 
 import json
+import re
 
 import dagster as dg
 import polars as pl
 
 from pipelines.automation import COMBINE_ASSETS, INGEST_ASSETS, SHARD_ASSETS
+from retool_data.benchmark_snapshots import package_snapshot_dir
+from tests.conftest import REPO_ROOT
 
 
 def _instance(curated) -> dg.DagsterInstance:
@@ -16,10 +19,14 @@ def _instance(curated) -> dg.DagsterInstance:
 def test_run_succeeds_and_prints_where_the_dataset_is(curated):
     assert curated.exit_code == 0, curated.output
     out = curated.output
-    assert "source: sample (bundled-sample), 58 problems in 2 shard(s) of up to 30" in out
+    assert "source: sample (bundled-sample), 58 problems (59 responses) in 2 shard(s) of up to 30" in out
     assert f"exported {_exported(curated).height} traces -> {curated.export_dir}" in out
     assert "checks: " in out and " 0 failed" in out
     assert f"runs recorded in {curated.home}" in out
+    # no benchmark settings in the environment: the pinned snapshots, all four, named in preflight and summary
+    covered = "aime24 (30), aime25 (30), amc23 (40), math500 (500): pinned snapshots"
+    assert f"preflight: decontamination benchmarks {covered}" in out
+    assert f"decontaminated against {covered}" in out
     funnel_lines = [
         line
         for line in out.splitlines()
@@ -36,7 +43,7 @@ def test_run_succeeds_and_prints_where_the_dataset_is(curated):
         "dedup",
         "decontaminate",
     ]
-    assert funnel_lines[0].split()[1:4] == ["69", "58", "11"]  # the sample: 69 rows, 11 malformed
+    assert funnel_lines[0].split()[1:4] == ["69", "59", "10"]  # the sample: 69 rows, 10 malformed
     assert len(out.splitlines()) <= 25  # one screen
 
 
@@ -52,6 +59,14 @@ def test_the_export_folder_holds_the_dataset_the_card_and_the_rl_rows(curated):
     assert verl.height == sft.height
     card = (curated.export_dir / "README.md").read_text()
     assert "| verify |" in card and "| 69 |" in card  # the per-stage funnel, from the ingested row count
+    # the benchmarks checked, with their pinned hashes, and no folder of the machine that built the export
+    manifest = json.loads((package_snapshot_dir() / "manifest.json").read_text())["benchmarks"]
+    for entry in manifest:
+        assert f"| {entry['name']} | snapshot | {entry['rows']} | `{entry['sha256'][:16]}` |" in card
+    assert str(curated.project) not in card and str(REPO_ROOT) not in card
+    assert not re.search(r"(?<![\w.])/(tmp|home|root|work|srv|usr|opt|var)/", card), (
+        "an absolute path in the card"
+    )
     assert (curated.export_dir / "hf_dataset" / "dataset_info.json").is_file()
 
 
@@ -61,7 +76,7 @@ def test_every_problem_is_exported_or_quarantined_exactly_once(curated):
     exported = _exported(curated)
     after_ingest = rejected.filter(pl.col("stage") != "ingest")
     assert sorted(exported["id"].to_list() + after_ingest["id"].to_list()) == sorted(source["id"].to_list())
-    assert rejected.filter(pl.col("stage") == "ingest").height == 11
+    assert rejected.filter(pl.col("stage") == "ingest").height == 10
     assert set(rejected["stage"]) <= {
         "ingest",
         "verify",
@@ -137,5 +152,13 @@ def test_stage_metadata_reports_counts_llm_usage_previews_and_plots(curated):
             "trace",
         }
         assert [s["stage"] for s in export["funnel"].value][:3] == ["ingest", "verify", "rewrite"]
+        # decontamination: the score histograms with thresholds, the closest kept rows, the layers in force
+        decontam = meta("decontaminated_traces")
+        assert "data:image/png;base64,iVBOR" in decontam["plot/decontam_scores"].value
+        closest = decontam["closest_kept_rows"].value.records
+        scores = [float(r.data["decontam_score"]) for r in closest]
+        assert closest and scores == sorted(scores, reverse=True)
+        assert decontam["decontamination"].value["layers"] == ["exact", "ngram", "fuzzy", "semantic"]
+        assert decontam["decontamination"].value["min_cosine"] == 0.75
     finally:
         instance.dispose()

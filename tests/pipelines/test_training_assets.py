@@ -11,7 +11,7 @@ from dagster import DagsterInstance, materialize
 
 from pipelines.assets.training import eval_report, itool_rounds, rl_model, sft_model
 from pipelines.resources import TrainingSettings, resources_from_env
-from tests.conftest import BENCHMARKS_DIR, require
+from tests.conftest import require
 from training.stages import POLICY_FILE, read_policy
 
 pytestmark = pytest.mark.timeout(900)
@@ -36,7 +36,6 @@ def tiny(tmp_path_factory, curated) -> str:
 
 
 def test_training_chain_runs_on_the_export_and_hands_each_policy_on(curated, tiny, tmp_path):
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     model = ["--model_name_or_path", tiny]
     resources = _resources(
         curated,
@@ -44,7 +43,7 @@ def test_training_chain_runs_on_the_export_and_hands_each_policy_on(curated, tin
         sft_overrides=[*model, "--max_steps", "2", "--max_length", "4096", "--max_samples", "6"],
         grpo_overrides=["--max_steps", "1", "--max_samples", "2", "--max_completion_length", "24"],
         eval_overrides=["--benchmarks", "amc23", "--max_problems", "2", "--num_samples", "2",
-                        "--max_completion_tokens", "24", "--benchmarks_dir", str(BENCHMARKS_DIR)],  # fmt: skip
+                        "--max_completion_tokens", "24"],  # fmt: skip
         itool_overrides=[*model, "--max_problems", "2", "--max_completion_tokens", "24", "--eval_max_problems", "1"],
     )
     with _curation_instance(curated) as instance:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retool_data.answer_forms import reference_form, strip_units
 from retool_data.answers import (
     AnswerChecker,
     are_equivalent,
@@ -283,3 +284,25 @@ def test_thousands_separators_and_signs(checker, n):
 )
 def test_one_variable_inequalities_compare_as_intervals(pred: str, gold: str, expected: bool) -> None:
     assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reference"),
+    [
+        ("100\\text{ square units}", "100"),
+        ("18 \\text{cm}^2", "18"),
+        ("12 inches", "12"),
+        ("10{,}000", "10000"),
+        ("50,625", "50625"),
+        ("1,000,000", "1000000"),
+        ("4:30 \\text{ p.m.}", "4:30 p.m."),
+        ("\\boxed{7}", "7"),
+        ("$\\frac{3}{4}$", "\\frac{3}{4}"),
+        ("1, 2", "1, 2"),  # a list, not a number with a separator
+        ("\\text{Alice wins}", "\\text{Alice wins}"),  # no value before the words
+        ("x = 5 \\text{ or } x = 7", "x = 5 \\text{ or } x = 7"),  # text inside, not a trailing unit
+    ],
+)
+def test_reference_form_drops_units_and_digit_groups(raw, reference):
+    assert reference_form(raw) == reference
+    assert strip_units("4:30 \\text{ a.m.}") == "4:30 \\text{ a.m.}"  # a.m./p.m. is part of the value

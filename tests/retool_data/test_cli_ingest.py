@@ -19,12 +19,14 @@ def test_ingest_sample_writes_kept_and_rejects_with_lineage(tmp_path):
     out = tmp_path / "out" / "problems.parquet"
     result = runner.invoke(app, ["ingest", "sample", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "rows read: 69  kept: 58  rejected: 11" in result.output
-    assert "  invalid_row        3" in result.output
+    assert "rows read: 69  kept: 59  rejected: 10  (58 problems)" in result.output
+    assert "  invalid_row         3" in result.output
     kept, rejects = pl.read_parquet(out), pl.read_parquet(out.with_name("problems.rejects.parquet"))
-    assert (kept.height, rejects.height) == (58, 11)
+    assert (kept.height, rejects.height) == (59, 10)
     stats = json.loads(pq.read_schema(out).metadata[PARQUET_STATS_KEY])
-    assert stats["reader"] == "sample" and stats["kept"] == 58
+    assert stats["reader"] == "sample" and stats["kept"] == 59 and stats["problems"] == 58
+    capped = runner.invoke(app, ["ingest", "sample", "--max-responses", "1"])
+    assert "kept: 58  rejected: 11" in capped.output and "excess_response     1" in capped.output
     assert not list(out.parent.glob(".*tmp*"))  # the atomic write left no temp file
     again = runner.invoke(app, ["ingest", "sample", "--output", str(out)])  # re-running is safe
     assert again.exit_code == 0 and pl.read_parquet(out).equals(kept)
@@ -46,8 +48,8 @@ def test_ingest_openthoughts_from_a_hub_layout_copy(tmp_path):
 
 def test_ingest_all_domains_and_a_local_path(tmp_path):
     result = runner.invoke(app, ["ingest", "sample", "--all-domains", "--rejects", str(tmp_path / "r.parquet")])
-    assert result.exit_code == 0 and "kept: 60" in result.output
-    assert pl.read_parquet(tmp_path / "r.parquet").height == 9
+    assert result.exit_code == 0 and "kept: 61" in result.output
+    assert pl.read_parquet(tmp_path / "r.parquet").height == 8
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps({"problem": "What is 5 + 5?", "reasoning": "5 + 5 = 10", "domain": "math"}) + "\n")
     result = runner.invoke(app, ["ingest", str(path)])

@@ -172,3 +172,30 @@ def test_push_to_hub_needs_a_token_and_an_export(tmp_path: Path, monkeypatch: py
         push_to_hub(tmp_path, "retool/x")
     with pytest.raises(FileNotFoundError, match="not an export directory"):
         push_to_hub(tmp_path, "retool/x", token="t")
+
+
+def test_rows_carry_the_trace_quality_columns_and_the_card_summarizes_them(exported) -> None:  # noqa: ANN001
+    from datasets import load_from_disk
+
+    kept, _, result = exported
+    ds = load_from_disk(str(result.dataset_dir))
+    assert {"tool_use_score", "useful_block_share", "block_labels"} <= set(ds.column_names)
+    two = ds.filter(lambda r: r["source_id"] == "two")[0]
+    assert len(two["block_labels"]) == 2 and 0.0 <= two["tool_use_score"] <= 1.0
+    text = result.card_path.read_text(encoding="utf-8")
+    assert "## Trace quality (how the code does the work)" in text and "| mean tool-use score |" in text
+
+
+def test_the_rl_ground_truth_is_spelled_like_the_traces_answers(tmp_path: Path) -> None:
+    rows = [
+        row(
+            "How many square units?", simple_trace("10**2", "100"), "100\\text{ square units}", source_id="u"
+        ),
+        row("How many in ten thousand?", simple_trace("10**4", "10000"), "10{,}000", source_id="g"),
+        row("What is 225 squared?", simple_trace("225**2", "50625"), "50,625", source_id="c"),
+    ]
+    result = export_dataset(frame(rows), tmp_path / "out")
+    verl = pl.read_parquet(result.verl_path)
+    assert verl["reward_model"].struct.field("ground_truth").to_list() == ["100", "10000", "50625"]
+    sft = pl.concat([pl.read_parquet(p) for p in result.shards])
+    assert sft["answer"].to_list() == ["100", "10000", "50625"]

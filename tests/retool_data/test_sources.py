@@ -9,7 +9,7 @@ import sys
 import polars as pl
 import pytest
 
-from retool_data.schema import PROBLEM_SCHEMA, REJECT_SCHEMA, problem_id
+from retool_data.schema import PROBLEM_SCHEMA, REJECT_SCHEMA, problem_id, row_id
 from retool_data.sources import (
     REJECT_REASONS,
     SAMPLE_DATASET,
@@ -45,7 +45,8 @@ def test_sample_quarantines_exactly_the_manifest_rows_with_their_reasons():
                    result.rejected["reason"], strict=True))
     expected = {str(e["line"]): e["expect_reject"] for e in MANIFEST if e["expect_reject"]}
     assert got == expected
-    assert set(got.values()) == set(REJECT_REASONS)  # the sample exercises every reason
+    file_level = {"unreadable_file", "unrecognised_columns", "excess_response"}  # tests/redteam has those
+    assert set(got.values()) == set(REJECT_REASONS) - file_level  # the sample exercises every row-level reason
     assert (result.rejected["stage"] == "ingest").all() and result.rejected.schema == REJECT_SCHEMA
 
 
@@ -54,8 +55,11 @@ def test_sample_kept_rows_follow_the_schema():
     kept = result.kept
     assert kept.schema == PROBLEM_SCHEMA
     assert kept["dataset"].unique().to_list() == [SAMPLE_DATASET]
-    assert kept["id"].to_list() == [problem_id(p) for p in kept["problem"]]
+    assert kept["problem_id"].to_list() == [problem_id(p) for p in kept["problem"]]
+    assert kept["id"].to_list() == [row_id(p, i) for p, i in zip(kept["problem_id"], kept["response_index"], strict=True)]
     assert kept["id"].n_unique() == kept.height
+    second = [str(e["line"]) for e in MANIFEST if e["kind"] == "second_response"]
+    assert kept.filter(pl.col("response_index") == 1)["source_id"].to_list() == second
     assert kept["source_id"].to_list() == [str(e["line"]) for e in MANIFEST if not e["expect_reject"]]
     assert kept["domain"].unique().to_list() == ["math"]
     for column in ("problem", "reasoning", "solution", "gold_solution"):
@@ -171,14 +175,27 @@ def test_local_errors_are_clear(tmp_path):
 # --- the shared rules ---------------------------------------------------------------------------------------
 
 
-def test_duplicates_are_by_normalized_problem_and_first_wins():
+def test_responses_are_grouped_by_normalized_problem_and_numbered_in_source_order():
     cands = [
         Candidate({"problem": "Compute $2^{10}$.", "reasoning": "first", "domain": "math", "source_id": "a"}),
         Candidate({"problem": "  compute 2^{10}.  ", "reasoning": "second", "domain": "math", "source_id": "b"}),
+        Candidate({"problem": "Compute 2^{10}.", "reasoning": "first", "domain": "math", "source_id": "c"}),
+        Candidate({"problem": "Compute 3^{10}.", "reasoning": "first", "domain": "math", "source_id": "d"}),
     ]
     result = normalize_candidates(cands)
-    assert result.kept["reasoning"].to_list() == ["first"]
-    assert result.rejected.select("reason", "detail").row(0) == ("duplicate_problem", "same problem as source_id=a")
+    kept = result.kept
+    pid = problem_id("Compute $2^{10}$.")
+    assert kept["source_id"].to_list() == ["a", "b", "d"]  # a second response to one problem is kept
+    assert kept["problem_id"].to_list()[:2] == [pid, pid] and kept["response_index"].to_list() == [0, 1, 0]
+    assert kept["id"].to_list() == [pid, f"{pid}-r1", problem_id("Compute 3^{10}.")]  # unique row keys
+    assert result.rejected.select("reason", "detail").row(0) == (
+        "duplicate_response",
+        "same problem and response as source_id=a",
+    )
+    assert result.stats["problems"] == 2
+    capped = normalize_candidates(cands, max_responses=1)
+    assert capped.kept["source_id"].to_list() == ["a", "d"]
+    assert capped.reject_counts() == {"duplicate_response": 1, "excess_response": 1}
 
 
 def test_every_row_is_accounted_for_and_limit_is_validated():

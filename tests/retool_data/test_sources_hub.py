@@ -57,13 +57,13 @@ def test_openthoughts_maps_the_metadata_config_and_keeps_math_only(ot114k, tmp_p
     result = read_openthoughts(path=str(ot114k), cache_dir=str(tmp_path / "cache"))
     kept = result.kept
     assert kept.schema == PROBLEM_SCHEMA
-    assert result.rows_in == 13 and kept.height == 9
-    assert result.reject_counts() == {"duplicate_problem": 1, "missing_reasoning": 1, "non_math_domain": 2}
+    assert result.rows_in == 13 and kept.height == 10  # "What is 2 + 2?" twice: two responses, one problem
+    assert result.reject_counts() == {"missing_reasoning": 1, "non_math_domain": 2}
     row = kept.filter(kept["source_id"] == "train/2").row(0, named=True)
     assert row["problem"] == "Compute $3 \\cdot 4$."  # the Open-Thoughts prompt prefix is not part of the problem
     assert row["reasoning"] == "3 \\times 4 = 12"  # section markers stripped
     assert row["gold_answer"] == "12" and row["dataset"] == str(ot114k) and row["source"] == "olympiads"
-    assert row["id"] == problem_id("Compute $3 \\cdot 4$.") and row["difficulty"] is None
+    assert row["id"] == row["problem_id"] == problem_id("Compute $3 \\cdot 4$.") and row["difficulty"] is None
     first = kept.filter(kept["source_id"] == "train/1").row(0, named=True)
     assert first["solution"] == "Thus the answer is \\(\\boxed{4}\\)." and first["gold_answer"] == "4"
     unboxed = kept.filter(kept["source_id"] == "train/5").row(0, named=True)
@@ -78,9 +78,9 @@ def test_non_math_rejects_keep_identity_not_the_trace(ot114k, tmp_path):
     code = json.loads(rejected["row"][0])
     assert code["source_id"] == "train/0" and code["problem"].startswith("Write a function")
     assert code["reasoning"] is None and code["solution"] is None
-    dup = result.rejected.filter(result.rejected["reason"] == "duplicate_problem").row(0, named=True)
-    assert dup["detail"] == "same problem as source_id=train/1"
-    assert json.loads(dup["row"])["reasoning"] == "Second sample: 2 + 2 = 4."
+    second = result.kept.filter(result.kept["source_id"] == "train/4").row(0, named=True)
+    assert second["reasoning"] == "Second sample: 2 + 2 = 4." and second["response_index"] == 1
+    assert second["id"] == f"{problem_id('What is 2 + 2?')}-r1"
 
 
 def test_hub_rows_are_projected_to_the_columns_we_map(ot114k, tmp_path):
@@ -94,7 +94,7 @@ def test_hub_rows_are_projected_to_the_columns_we_map(ot114k, tmp_path):
 def test_domains_none_keeps_every_domain(ot114k, tmp_path):
     result = read_openthoughts(path=str(ot114k), domains=None, cache_dir=str(tmp_path / "cache"))
     assert sorted(set(result.kept["domain"])) == ["code", "math", "physics"]
-    assert result.reject_counts() == {"duplicate_problem": 1, "missing_reasoning": 1}
+    assert result.reject_counts() == {"missing_reasoning": 1}
 
 
 def test_streaming_limit_stops_reading_early_and_writes_no_cache(ot114k, tmp_path):
@@ -137,13 +137,15 @@ def test_defaults_ask_datasets_for_the_real_hub_ids(ot114k, ot3, tmp_path, monke
     assert b.stats["reader"] == "openthoughts3" and a.stats["config"] == "metadata"
 
 
-def test_openthoughts3_splits_think_and_keeps_the_first_annotation(ot3, tmp_path):
+def test_openthoughts3_splits_think_and_keeps_every_annotation_as_a_response(ot3, tmp_path):
     result = read_openthoughts3(path=str(ot3), cache_dir=str(tmp_path / "cache"))
     assert result.rows_in == 6
-    assert result.reject_counts() == {"duplicate_problem": 1, "missing_reasoning": 2, "non_math_domain": 1}
+    assert result.reject_counts() == {"missing_reasoning": 2, "non_math_domain": 1}
     kept = result.kept
-    assert kept["source_id"].to_list() == ["train/0", "train/3"]
-    first, truncated = kept.rows(named=True)
+    assert kept["source_id"].to_list() == ["train/0", "train/1", "train/3"]
+    assert kept["response_index"].to_list() == [0, 1, 0] and result.stats["problems"] == 2
+    first, second, truncated = kept.rows(named=True)
+    assert second["problem_id"] == first["problem_id"] and second["reasoning"].startswith("Hmm, 6")
     assert first["problem"] == "What is 6 times 7?" and first["reasoning"] == "Okay, 6 \\times 7 = 42."
     assert first["solution"] == "The answer is $\\boxed{42}$." and first["difficulty"] == 3.0
     assert first["gold_solution"] is None and first["gold_answer"] is None

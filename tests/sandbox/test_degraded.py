@@ -72,3 +72,22 @@ def test_an_unprivileged_start_is_refused_unless_degraded_isolation_is_allowed(t
     assert out["uid"] == f"{NOBODY}\n"  # runs keep the caller's uid: no per-run uid without root
     assert "uid_drop" not in out["layers"] and "kill_descendants" not in out["layers"]
     assert any(w.startswith("DEGRADED") for w in out["warnings"])
+
+
+def test_without_a_memory_cgroup_unaccounted_memory_is_denied() -> None:
+    """The degraded memory mode (docs/sandbox.md): no cgroup, so memfd_create and System V shared memory, which
+    no rlimit bounds, are refused by the seccomp profile; /tmp and /dev/shm stay capped at scratch_mb."""
+    require(sys.platform == "linux" and os.geteuid() == 0, "needs root to start the sandbox")
+    from sandbox import Sandbox
+
+    with Sandbox(workers=1, preload=("math",), warmup="", memory_cgroup=False) as box:
+        assert "memory_cgroup" not in box.layers and "seccomp" in box.layers
+        assert any("DEGRADED: no memory cgroup" in w for w in box.info["warnings"])
+        assert box.run("import os\nos.memfd_create('x')").output == "PermissionError: [Errno 1] Operation not permitted"
+        r = box.run("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                    "print(libc.shmget(0, 1 << 20, 0o1600), ctypes.get_errno())")
+        assert r.output == "-1 1\n"
+        assert box.run("import sys\nprint(sys.stdin.read())", stdin="still works").output == "still works\n"
+        r = box.run("for i in range(100):\n    open(f'/dev/shm/f{i}', 'wb').write(b'x' * (1 << 20))")
+        assert "No space left on device" in r.output
+        assert box.run("print(6 * 7)").output == "42\n"

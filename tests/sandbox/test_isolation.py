@@ -240,33 +240,47 @@ def test_forged_or_garbage_reports_only_affect_their_own_run(sb: Sandbox) -> Non
 
 
 def test_an_interpreter_living_under_the_hosts_tmp_stays_usable() -> None:
-    # CI may check out the repository, and create its virtualenv, under /tmp: each run's private /tmp must
-    # not hide it, and it stays read-only.
+    # CI may check out the repository, and create its virtualenv, under /tmp: the venv is mounted at a fixed
+    # path outside each run's private /tmp (issue 14), lazy imports and package data still work, it stays
+    # read-only, and the run's /tmp holds only what the run wrote.
     require_isolation()
     import shutil
     import subprocess
+    import sysconfig
     import tempfile
+
+    import pyseccomp
 
     checkout = Path(tempfile.mkdtemp(dir="/tmp", prefix="sandbox-ci-"))
     try:
         venv = checkout / ".venv"
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        site = venv / Path(sysconfig.get_path("purelib")).relative_to(sys.prefix)
+        shutil.copy(pyseccomp.__file__, site)  # the seccomp binding, as `pip install` would have put it
+        pkg = site / "lazypkg"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "sub.py").write_text("VALUE = 42\n")
+        (pkg / "data.txt").write_text("package data")
         code = f"""
 import sys
 sys.path.insert(0, {str(REPO_ROOT)!r})
 from sandbox import Sandbox
-with Sandbox(workers=1, preload=("math",), warmup="") as sb:
+with Sandbox(workers=1, preload=("math", "lazypkg"), warmup="") as sb:
     print(sb.run("import sys, decimal\\nprint(sys.prefix)").output, end="")
     print(sb.run("import sys\\nopen(sys.prefix + '/x', 'w')").output)
     print(sb.run("import os\\nopen('/tmp/mine', 'w').close()\\nprint(sorted(os.listdir('/tmp')))").output, end="")
+    print(sb.run("import lazypkg.sub, importlib.resources as r\\n"
+                 "print(lazypkg.sub.VALUE, r.files('lazypkg').joinpath('data.txt').read_text())").output, end="")
 """
         out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
                              timeout=60, check=False)
         assert out.returncode == 0, out.stderr
-        prefix, refused, listing = out.stdout.splitlines()
-        assert prefix == str(venv)
+        prefix, refused, listing, lazy = out.stdout.splitlines()
+        assert prefix == "/.python/0"  # isolation.INTERPRETER_ROOT: not the host path, not under /tmp
         assert refused.startswith(("PermissionError", "OSError: [Errno 30]"))
-        assert listing == str(sorted(["mine", checkout.name]))  # the run's own /tmp, plus the staged path
+        assert listing == "['mine']"  # the run's own /tmp, nothing of the host's
+        assert lazy == "42 package data"
     finally:
         shutil.rmtree(checkout)
 

@@ -57,7 +57,7 @@ import json, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 from sandbox import Sandbox
 sb = Sandbox(workers=2, preload=("math",), warmup="")
-sb.run("import subprocess\\nsubprocess.Popen(['sleep', '876.54'])", session="background")
+sb.run("import subprocess\\nsubprocess.Popen(['sleep', '876.54'])", session="background", keep_background=True)
 threading.Thread(target=sb.run, args=("import time\\ntime.sleep(600)",), kwargs={"timeout_s": 600}, daemon=True).start()
 time.sleep(0.3)
 print(json.dumps(sb.info), flush=True)
@@ -75,6 +75,10 @@ def test_killing_the_parent_process_kills_everything() -> None:
         parent.wait(10)
         assert wait_until(lambda: gone(info["supervisor_pid"]) and gone(info["forkserver_pid"]), 10.0)
         assert wait_until(lambda: not host_processes_with_uid(range(*info["uid_range"])), 10.0)
+        if info["memory_cgroup"]:  # left behind by the killed caller: the next sandbox removes it
+            assert os.path.isdir(info["memory_cgroup"])
+            Sandbox(workers=1, preload=("math",), warmup="").close()
+            assert not os.path.exists(info["memory_cgroup"])
     finally:
         parent.kill()
         parent.wait()
@@ -83,11 +87,13 @@ def test_killing_the_parent_process_kills_everything() -> None:
 def test_closing_the_sandbox_stops_its_processes() -> None:
     require_isolation()
     sandbox = Sandbox(workers=1, preload=("math",), warmup="")
-    sandbox.run("import subprocess\nsubprocess.Popen(['sleep', '765.43'])", session="bg")
+    sandbox.run("import subprocess\nsubprocess.Popen(['sleep', '765.43'])", session="bg", keep_background=True)
     info = sandbox.info
     sandbox.close()
     assert gone(info["supervisor_pid"]) and wait_until(lambda: gone(info["forkserver_pid"]))
     assert wait_until(lambda: not host_processes_with_uid(range(*info["uid_range"])))
+    if info["memory_cgroup"]:  # the sandbox's cgroup goes with it
+        assert not os.path.exists(info["memory_cgroup"])
     with pytest.raises(Exception, match="closed"):
         sandbox.run("print(1)")
 
@@ -160,3 +166,31 @@ def test_works_as_root_of_a_user_namespace_with_few_ids() -> None:
     assert "uid_drop" in got["layers"] and "network_namespace" in got["layers"]
     uid, error = got["output"].splitlines()
     assert lo <= int(uid) < hi and error == "OSError: [Errno 101] Network is unreachable"
+
+
+def test_the_restart_budget_counts_real_deaths_only_and_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 item 1: refused calls are not deaths; once deaths stop, the pool serves again."""
+    require_isolation()
+    from sandbox import SandboxError
+    from sandbox import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "RESTART_WINDOW_S", 300.0)
+    with Sandbox(workers=1, preload=("math",), warmup="") as box:
+
+        def kill_supervisor() -> None:
+            sup = box._sup
+            os.kill(sup.info["supervisor_pid"], signal.SIGKILL)
+            assert wait_until(lambda: not sup.alive)
+
+        for i in range(pool_module.MAX_RESTARTS):
+            kill_supervisor()
+            assert box.run(f"print({i})").output == f"{i}\n"  # restarted
+        kill_supervisor()  # one death too many within the window
+        for _ in range(20):
+            with pytest.raises(SandboxError, match="not restarting"):
+                box.run("print(1)")
+        assert box.restarts == pool_module.MAX_RESTARTS + 1  # the 20 refusals were not counted as deaths
+        monkeypatch.setattr(pool_module, "RESTART_WINDOW_S", 0.5)  # time passes: the deaths leave the window
+        time.sleep(0.6)
+        assert box.run("print('back')").output == "back\n"
+        assert box.restarts == pool_module.MAX_RESTARTS + 1

@@ -80,14 +80,21 @@ class EvalConfig:
     benchmarks: list[str] = field(
         default_factory=lambda: ["aime24", "aime25", "amc23"],
         metadata=_help(
-            "Benchmarks: registered names (aime24, aime25, amc23, math500; Hub unless benchmarks_dir has them), "
+            "Benchmarks: registered names (aime24, aime25, amc23, math500; pinned in the package), "
             "NAME=PATH, or a .jsonl/.json/.parquet path with problem/answer columns."
         ),
     )
     benchmarks_dir: str | None = field(
         default=None,
         metadata=_help(
-            "Local copies: <dir>/<name>/test.jsonl or <dir>/<name>.jsonl (env RETOOL_BENCHMARKS_DIR)."
+            "Local copies: <dir>/<name>/test.jsonl or <dir>/<name>.jsonl, or 'hub' (env RETOOL_BENCHMARKS_DIR)."
+        ),
+    )
+    training_data: list[str] = field(
+        default_factory=list,
+        metadata=_help(
+            "Datasets the model was trained on (export folder, .parquet, .jsonl, save_to_disk folder): a warning "
+            "and a report entry for each evaluated problem close to a training row (docs/evaluation.md)."
         ),
     )
     max_problems: int | None = field(

@@ -100,6 +100,7 @@ def build_report(
         "samples_expected": expected,
         "benchmarks": benchmarks,
         "overall": summarize(problems, records, ks),
+        "training_overlap": payload.get("training_overlap", []),  # evaluated problems close to training rows
         "files": {"samples": "samples.jsonl", "problems": PROBLEMS_FILE, "markdown": REPORT_MD},
     }
     return _clean(report), problems
@@ -161,6 +162,17 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"budget {run['max_completion_tokens']} tokens, seed {run['seed']}",
         f"- samples: {report['samples']} of {report['samples_expected']}"
         + ("" if report["complete"] else " (**incomplete run**: metrics cover the samples saved so far)"),
+        *(
+            [
+                f"- **warning**: {len(report['training_overlap'])} evaluated problem(s) close to a training row: "
+                + ", ".join(
+                    f"{h['benchmark']}/{h['problem_id']} ({h['reason']}, {h['dataset']} row {h['training_row']})"
+                    for h in report["training_overlap"][:10]
+                )
+            ]
+            if report.get("training_overlap")
+            else []
+        ),  # fmt: skip
         "",
         "## Accuracy",
         "",

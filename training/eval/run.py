@@ -6,7 +6,7 @@
 
 `run_eval(config) -> EvalResult` (the function the Dagster asset ``eval_report`` calls):
 
-1. load the benchmarks (`retool_data.benchmark_sets.load_benchmark_items`: Hub id, local copy, or any jsonl);
+1. load the benchmarks (`retool_data.benchmark_sets.load_benchmark_items`; pinned snapshots by default);
 2. build each prompt (the RL template, or the text-only one for the baseline) with the chat template;
 3. run every missing sample, ``batch_size`` at a time, through `training.rollout.loop.run_rollouts` on the chosen
    backend (`training.eval.backends`), with the real sandbox (none in text-only mode); each sample carries its
@@ -109,9 +109,27 @@ def _check_resume(out: Path, config: EvalConfig) -> None:
         )
 
 
-def _write_config(out: Path, config: EvalConfig, items: dict[str, list[BenchmarkItem]]) -> None:
+def _training_overlap(config: EvalConfig, items: dict[str, list[BenchmarkItem]]) -> list[dict[str, Any]]:
+    """Evaluated problems close to a row of ``training_data`` (retool_data.contamination), each one warned."""
+    if not config.training_data:
+        return []
+    from retool_data.contamination import training_overlap
+
+    hits = training_overlap(items, config.training_data)
+    for h in hits:
+        log.warning(
+            "evaluated problem %s/%s is close to training row %s of %s (%s via %s, score %.3f)",
+            h["benchmark"], h["problem_id"], h["training_row"], h["dataset"], h["reason"], h["layer"], h["score"],
+        )  # fmt: skip
+    return hits
+
+
+def _write_config(
+    out: Path, config: EvalConfig, items: dict[str, list[BenchmarkItem]], overlap: list[dict[str, Any]]
+) -> None:
     scope = {name: [it.id for it in rows] for name, rows in items.items()}
     payload = {"config": config.to_dict(), "fingerprint": config.fingerprint(), "problems": scope}
+    payload["training_overlap"] = overlap
     (out / CONFIG_FILE).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
@@ -170,7 +188,7 @@ def run_eval(config: EvalConfig) -> EvalResult:
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, config)
     items = load_items(config)
-    _write_config(out, config, items)
+    _write_config(out, config, items, _training_overlap(config, items))
     result = EvalResult(str(out), {}, {}, 0, 0)
     with SampleStore(out / SAMPLES_FILE) as store:
         _check_problems(store, items)

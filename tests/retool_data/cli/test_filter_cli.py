@@ -66,7 +66,8 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert "aime24[4]" in rejects.filter(pl.col("stage") == "decontaminate")["detail"][0]
     report = json.loads((tmp_path / "filtered.report.json").read_text())
     assert report["rows_in"] == 5 and report["rows_kept"] == 1 and report["rows_rejected"] == 4
-    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter"]
+    assert [s["stage"] for s in report["stages"]] == ["dedup", "decontaminate", "filter", "quality"]
+    assert kept["block_labels"].to_list() == [["trivial"]]  # print(12 * 7): scored, kept (no minimum set)
     assert report["config"]["consistency"] is False and len(report["config_hash"]) == 12
     assert "dedup: 5 in, 4 kept, 1 rejected (duplicate_exact=1)" in result.output
 
@@ -78,11 +79,33 @@ def test_filter_then_export(tmp_path: Path, benchmarks_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     card = (export_dir / "README.md").read_text()
     assert "| decontaminate | 4 | 3 | 1 | `benchmark_contamination` 1 |" in card
+    # which benchmarks were checked, and how
+    assert "Checked with layers `exact, ngram, fuzzy, semantic`" in card and "cosine >= 0.75" in card
     # the filter's configuration and the ingest revision travel into the card
     assert '"max_tokens": 16384' in card and "| source revision | `rev-9f1c` |" in card
     result = runner.invoke(app, ["export", str(out), "-o", str(export_dir), "--source-revision", "r1"])
     assert "| source revision | `r1` |" in (export_dir / "README.md").read_text()
     assert (export_dir / "verl" / "train.parquet").exists() and (export_dir / "hf_dataset").is_dir()
+
+
+def test_a_minimum_tool_use_score_quarantines_decorating_traces(tmp_path: Path, benchmarks_dir: Path) -> None:
+    src = _input(tmp_path, benchmarks_dir)
+    out = tmp_path / "filtered.parquet"
+    args = [
+        "filter",
+        str(src),
+        "-o",
+        str(out),
+        "--benchmarks",
+        "aime24",
+        "--benchmarks-dir",
+        str(benchmarks_dir),
+    ]
+    result = runner.invoke(app, [*args, "--no-consistency", "--min-tool-use-score", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out).height == 0
+    rejects = pl.read_parquet(tmp_path / "filtered.rejects.parquet").filter(pl.col("stage") == "quality")
+    assert rejects["reason"].to_list() == ["low_tool_use_score"] and "trivial" in rejects["detail"][0]
 
 
 def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
@@ -115,11 +138,11 @@ def test_filter_rejects_unknown_problem_codes_and_missing_benchmarks(
             "--benchmarks",
             "math500",
             "--benchmarks-dir",
-            str(benchmarks_dir),
+            str(tmp_path / "no_benchmarks"),
         ],
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"benchmark 'math500' not found under {benchmarks_dir}" in result.output
+    assert f"benchmark 'math500' not found under {tmp_path / 'no_benchmarks'}" in result.output
     assert not (tmp_path / "o.parquet").exists()
 
 

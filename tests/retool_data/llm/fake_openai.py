@@ -35,6 +35,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (on top of the server's fixed latency)
     finish_reason: str = "stop"  # /v1/completions: "stop" (EOS) or "length"; a matched stop string is "stop"
+    # kind "ok" only: replace parts of the generated chat completion (e.g. {"usage": {"prompt_tokens": "lots"}},
+    # {"choices": []}); a key set to None is removed. What a misbehaving server sends, for the red-team tests.
+    overrides: dict[str, Any] | None = None
 
 
 @dataclass
@@ -181,6 +184,13 @@ class FakeOpenAIServer:
             payload = text_completion(body.get("model", "fake"), reply, body)
         else:
             payload = chat_completion(body.get("model", "fake"), reply.text, record.prompt)
+        for key, value in (reply.overrides or {}).items():
+            if value is None:
+                payload.pop(key, None)
+            else:
+                payload[key] = value
+        # ensure_ascii (json's default): a lone surrogate in the text goes out as a "\ud800" escape, as a
+        # careless server writes it, and comes back to the client as a lone surrogate
         await self._write(writer, 200, reply.headers, json.dumps(payload))
         with self._lock:
             record.completed = True

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from retool_data.benchmark_sets import load_benchmark, load_benchmarks
-from retool_data.stages.decontam import REASON, STAGE, Decontaminator, decontaminate
+from retool_data.stages.decontam import REASON, STAGE, TEMPLATE_REASON, Decontaminator, decontaminate
 from tests.retool_data.frames import frame, row, simple_trace
 
 NAMES = ("aime24", "aime25", "amc23")
@@ -113,7 +113,7 @@ def test_hand_reworded_first_sentences(bench: dict[str, list[str]], index: Decon
     m = index.match(aya)
     assert (m.benchmark, m.index, m.method) == ("aime24", 0, "ngram")
     frac = bench["aime24"][0].replace("s+\\frac{1}{2}", "s+\\frac12")
-    assert index.match(frac).method == "fuzzy" and index.match(frac).score == pytest.approx(1.0)
+    assert index.match(frac).layer == "exact" and index.match(frac).score == pytest.approx(1.0)
 
 
 def test_clean_same_domain_problems_are_not_flagged(index: Decontaminator, clean_problems: list[str]) -> None:
@@ -164,15 +164,21 @@ def test_frame_stage_finds_inserted_copies_among_clean_rows(
 
 def test_match_reports_benchmark_index_and_score() -> None:
     dc = Decontaminator(
-        {"toy": ["What is the sum of the first 100 positive odd integers?", "Compute $2^{10}$."]}
+        {"toy": ["What is the sum of the first 100 positive odd integers?", "Compute $2^{10}$."]},
+        answers={"toy": ["10000", "1024"]},
     )
     m = dc.match("what is the sum of the first 100 positive odd integers")
-    assert (m.benchmark, m.index, m.method) == ("toy", 0, "fuzzy") and m.score == pytest.approx(1.0)
-    assert dc.match("What is the sum of the first 100 positive even integers?") is None
-    assert dc.match("Compute $2^{10}$") is not None
-    assert dc.match("Compute $2^{11}$.") is None
+    assert (m.benchmark, m.index, m.layer, m.reason) == ("toy", 0, "exact", REASON) and m.score == 1.0
+    # another number and another answer: the same template, another problem
+    more = dc.match("What is the sum of the first 200 positive odd integers?", answer="40000")
+    assert (more.index, more.reason) == (0, TEMPLATE_REASON) and more.answer_equal is False
+    # the item's numbers with another answer (a wrong one, or one word changed): still a copy of the item
+    even = dc.match("What is the sum of the first 100 positive even integers?", answer="10100")
+    assert even is None or (even.index, even.reason) == (0, REASON)
+    assert dc.match("Compute $2^{10}$", answer="1024").reason == REASON
+    assert dc.match("Compute $2^{11}$.") is None  # a four-word item is no template
     with pytest.raises(ValueError):
-        Decontaminator({"toy": ["x"]}, min_containment=None, min_ratio=None)
+        Decontaminator({"toy": ["x"]}, min_containment=None, min_ratio=None, layers=("ngram", "fuzzy"))
 
 
 def test_local_override_reads_hub_style_columns(tmp_path: Path, benchmarks_dir: Path) -> None:
@@ -188,8 +194,11 @@ def test_local_override_reads_hub_style_columns(tmp_path: Path, benchmarks_dir: 
     ).write_parquet(path)
     assert load_benchmark("aime24", path) == rows
     assert load_benchmarks(("aime24",), overrides={"aime24": str(path)})["aime24"][0] == rows[0]["problem"]
+    only_aime = tmp_path / "only_aime"
+    (only_aime / "aime24").mkdir(parents=True)
+    (only_aime / "aime24" / "test.jsonl").write_bytes((benchmarks_dir / "aime24" / "test.jsonl").read_bytes())
     with pytest.raises(FileNotFoundError, match="math500"):
-        load_benchmarks(("aime24", "math500"), local_dir=benchmarks_dir)
+        load_benchmarks(("aime24", "math500"), local_dir=only_aime)
     with pytest.raises(KeyError):
         load_benchmark("not-a-benchmark")
 

