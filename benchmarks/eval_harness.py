@@ -31,7 +31,7 @@ SNIPPET = "import sympy as sp\nx = sp.symbols('x')\nr = sp.solve(x**2 - {n}*x + 
 def harness(problems: int, samples: int, code_turns: int, batch_size: int, workers: int) -> dict:
     from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply
     from tests.training.grpo_helpers import qwen2_style_tokenizer
-    from training.eval import EvalConfig, run_eval
+    from training.eval.run import EvalConfig, run_eval
 
     def responder(body: dict, seen: int) -> Reply:
         prompt = str(body["prompt"])
@@ -67,8 +67,8 @@ def harness(problems: int, samples: int, code_turns: int, batch_size: int, worke
 
 
 def report_build(problems: int, samples: int) -> dict:
-    from training.eval import CONFIG_FILE, SAMPLES_FILE
-    from training.eval_report import report_from_run
+    from training.eval.report import report_from_run
+    from training.eval.store import CONFIG_FILE, SAMPLES_FILE
 
     rng = random.Random(0)
     pool = ["204", "204.0", "\\frac{408}{2}", "113", "x+1", "\\sqrt{2}", "1/2", "0.5", "7", "\\pi", "3\\sqrt{3}"]

@@ -4,7 +4,7 @@
     python benchmarks/grpo_rollout.py --shape small         # CPU stand-in (the default without a GPU)
     python benchmarks/grpo_rollout.py --rollouts 128 --code-turns 3 --turn-tokens 200
 
-It runs the real loop (`training.rollout.run_rollouts` + `TransformersBackend` + the real sandbox) with a random-init
+It runs the real loop (`training.rollout.loop.run_rollouts` + `TransformersBackend` + the real sandbox) with a random-init
 model whose forward is real compute but whose logits are overridden at generation to write a fixed script per
 rollout (``--code-turns`` reasoning+code turns of ~``--turn-tokens`` tokens each, then an answer), so every rollout
 makes the same tool calls and the figure does not depend on what a random model happens to sample. Each code block
@@ -143,9 +143,9 @@ def main() -> None:
     from transformers import Qwen2Config
 
     from sandbox import Sandbox
-    from training.hf_backend import TransformersBackend
-    from training.rollout import RolloutConfig, run_rollouts
-    from training.tiny_models import tiny_chatml_tokenizer
+    from training.models.tiny import tiny_chatml_tokenizer
+    from training.rollout.backends.hf import TransformersBackend
+    from training.rollout.loop import RolloutConfig, run_rollouts
 
     cuda = torch.cuda.is_available()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

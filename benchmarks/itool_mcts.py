@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, when run as a script
 
 from sandbox import Sandbox
-from training.generation import Continuation, GenerationRequest, finish_continuation
-from training.mcts import MCTSConfig, SearchProblem, run_mcts
-from training.tiny_models import tiny_chatml_tokenizer
+from training.itool.mcts.search import MCTSConfig, SearchProblem, run_mcts
+from training.models.tiny import tiny_chatml_tokenizer
+from training.rollout.generation import Continuation, GenerationRequest, finish_continuation
 
 HEADER = "<|im_start|>assistant\n"
 

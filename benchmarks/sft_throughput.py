@@ -63,7 +63,7 @@ def main() -> None:
     from transformers import Qwen2Config, Qwen2ForCausalLM, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from training.tiny_models import tiny_chatml_tokenizer
+    from training.models.tiny import tiny_chatml_tokenizer
 
     cuda = torch.cuda.is_available()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

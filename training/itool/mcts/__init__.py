@@ -1,0 +1,1 @@
+"""Step-level Monte-Carlo tree search over code-interleaved reasoning: `search` (the search) and `tree` (its data)."""
