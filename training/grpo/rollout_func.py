@@ -7,7 +7,8 @@ entry); ``env_mask`` becomes TRL's ``tool_mask`` (completion_mask * tool_mask is
 the vLLM importance-sampling ratio); every other key reaches the reward functions as a keyword argument.
 
 Backends, chosen from the trainer's settings: ``use_vllm`` + ``vllm_mode="colocate"`` -> the trainer's own
-`vllm.LLM`; ``"server"`` -> the vLLM server's ``/v1/completions``; otherwise transformers ``generate`` on the
+`vllm.LLM` (lockstep turns); ``"server"`` -> the vLLM server's ``/v1/completions``, every sample running its own
+generate -> execute -> continue loop concurrently (`training.rollout.loop`); otherwise transformers ``generate`` on the
 unwrapped training model (same context as TRL's own generation). Log-probs: vLLM's sampled-token log-probs, or
 the transformers backend's processed log-probs; 0.0 on interpreter tokens (masked everywhere TRL uses them).
 """
@@ -193,8 +194,14 @@ class RetoolRolloutFunc:
         if self._server_backend is None:
             args = trainer.args
             url = args.vllm_server_base_url or f"http://{args.vllm_server_host}:{args.vllm_server_port}"
+            # Each rollout keeps one request in flight (the per-sample loop): room for this step's whole batch.
             self._server_backend = VLLMServerBackend(
-                url, self.tokenizer, sampling, eos_ids, timeout_s=max(600.0, args.vllm_server_timeout)
+                url,
+                self.tokenizer,
+                sampling,
+                eos_ids,
+                timeout_s=max(600.0, args.vllm_server_timeout),
+                max_concurrency=max(16, int(args.generation_batch_size)),
             )
         self._server_backend.sampling = sampling
         return self._server_backend

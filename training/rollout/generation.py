@@ -3,7 +3,8 @@
 A backend continues token contexts and nothing else (`GenerationBackend.generate`): the tool loop, masks and
 budget live in `training.rollout`. Implementations: `training.rollout.backends.hf.TransformersBackend` (CPU/GPU),
 `training.rollout.backends.vllm.VLLMColocateBackend` and `VLLMServerBackend` (GPU; the latter is any vLLM
-OpenAI-compatible ``/v1/completions`` endpoint).
+OpenAI-compatible ``/v1/completions`` endpoint). The server backends are also `PerSampleBackend`s (one request
+per sample in flight), which lets the loop run every sample on its own schedule.
 
 The stop rule (`finish_continuation`): a turn stops at the first token whose decoded text completes a stop
 string (``</code>``). BPE can merge the stop with what follows (``>\\n``): that token is kept whole, so the
@@ -85,6 +86,14 @@ class GenerationBackend(Protocol):
     OpenAI-compatible completions endpoint. One call per turn with every live rollout's request."""
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]: ...
+
+
+class PerSampleBackend(GenerationBackend, Protocol):
+    """A backend that can also continue one request at a time without blocking the event loop (a server with
+    continuous batching): the rollout loop then runs each sample's generate -> execute -> continue loop on its own
+    (`training.rollout.loop`), so no sample waits for the slowest one of its turn."""
+
+    async def agenerate_one(self, request: GenerationRequest) -> Continuation: ...
 
 
 class Tokenizer(Protocol):

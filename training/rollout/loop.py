@@ -7,8 +7,16 @@ so variables carry across blocks like a notebook), the interpreter text
 loop continues from ``prompt ids + completion ids so far``. Earlier turns are never decoded and re-tokenized
 (trl#5224): the ids the policy sampled are the ids that are trained.
 
-A backend only continues contexts (`GenerationBackend.generate`); the tool loop, the masks, the budget and the
-bookkeeping live here once. Sandbox calls of all live rollouts of a turn run concurrently (``Sandbox.arun``).
+A backend only continues contexts; the tool loop, the masks, the budget and the bookkeeping live here once.
+Two schedules, the same per-turn rule (`_take_turn`, `_finish_call`):
+
+* **per sample** (backends with ``agenerate_one``: the vLLM server and OpenAI-compatible backends): every rollout
+  runs its own generate -> execute -> continue loop as an asyncio task, as verl's async agent loop does, so a slow
+  sample (a long generation, a slow code block) delays no other sample's turns; the server batches what is in
+  flight (continuous batching).
+* **lockstep** (`GenerationBackend.generate` only: transformers ``generate``, the colocated vLLM engine, whose
+  tensor-parallel ranks must call it together): one batched call per turn with every live rollout; the turn's
+  sandbox calls run concurrently (``Sandbox.arun``).
 
 The stop rule (where a turn ends, how a stop inside a BPE token is cut) is `training.rollout.generation.finish_continuation`,
 applied by every backend. See docs/training.md (GRPO) for the table of end cases.
@@ -172,6 +180,8 @@ async def arun_rollouts(
     ``starts``: one `RolloutStart` per prompt when the prompts already hold part of a trace (MCTS nodes).
     ``seeds``: one per prompt; each turn's request carries a seed derived from it (`GenerationRequest.seed`).
     ``on_done(index, result)`` is called as soon as a rollout ends (evaluation saves each sample as it finishes).
+    A backend with ``agenerate_one`` (`training.rollout.generation.PerSampleBackend`) runs every rollout on its own
+    schedule unless ``all_done`` asks for lockstep; any other backend runs in lockstep.
     """
     if starts is not None and len(starts) != len(prompt_ids):
         raise ValueError(f"{len(starts)} starts for {len(prompt_ids)} prompts")
@@ -198,58 +208,137 @@ async def arun_rollouts(
     stop = (tuple(config.stop) if config.use_tools else ()) + tuple(config.step_stops)
     batch = RolloutBatch([r.result for r in rollouts])
     await _replay_prefixes(sandbox, [r for r in rollouts if r.start.replay and not r.done], config, batch)
+    if all_done is None and callable(getattr(backend, "agenerate_one", None)):
+        await _run_per_sample(backend, sandbox, tokenizer, rollouts, config, stop, batch, on_done)
+    else:
+        await _run_lockstep(backend, sandbox, tokenizer, rollouts, config, stop, batch, all_done, on_done)
+    closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
+    if closing:
+        await asyncio.gather(*closing)
+    return batch
+
+
+def _request(r: _Rollout, stop: tuple[str, ...]) -> GenerationRequest:
+    return GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop, r.turn_seed())
+
+
+def _take_turn(r: _Rollout, out: Continuation, config: RolloutConfig) -> tuple[bool, str | None]:
+    """Append one generated turn and decide how the rollout goes on: ``(True, code)`` when the turn ended at
+    ``</code>`` and the block is to run (code None: nothing to run), ``(False, None)`` otherwise."""
+    r.turns += 1
+    r.append("model", out.token_ids, out.text, out.logprobs)
+    r.step_text += out.text
+    if out.finish_reason == "eos":
+        r.done, r.result.end = True, "eos"
+    elif out.finish_reason == "length" or len(r.result.completion_ids) >= r.budget:
+        r.done, r.result.end = True, "length"
+    elif config.use_tools and any(s in out.text for s in config.stop):
+        if r.calls_made >= config.max_tool_calls:
+            r.done, r.result.end = True, "max_tool_calls"
+        else:
+            return True, extract_turn_code(r.step_text)  # a block may span turns
+    elif not config.step_stops:  # text-only: one turn
+        r.done, r.result.end = True, "stop"
+    elif _step_is_complete(r.step_text):
+        r.end_step(config.max_steps)
+    # else: a blank line inside an open block, or before any text: the step goes on
+    return False, None
+
+
+def _finish_call(
+    r: _Rollout,
+    tokenizer: Tokenizer,
+    code: str | None,
+    executed: tuple[str, str, float],
+    config: RolloutConfig,
+) -> None:
+    status, output, seconds = executed
+    r.used_session = r.used_session or code is not None
+    _append_interpreter(r, tokenizer, code, status, output, seconds)
+    if not r.done:
+        r.end_step(config.max_steps)
+
+
+async def _run_per_sample(
+    backend: Any,
+    sandbox: Any,
+    tokenizer: Tokenizer,
+    rollouts: list[_Rollout],
+    config: RolloutConfig,
+    stop: tuple[str, ...],
+    batch: RolloutBatch,
+    on_done: Callable[[int, RolloutResult], None] | None,
+) -> None:
+    """Each rollout's own generate -> execute -> continue loop, all rollouts concurrently (see the module doc)."""
+    waits = {"generation": 0.0, "sandbox": 0.0}  # rollout-seconds spent awaiting each
+
+    async def drive(r: _Rollout) -> None:
+        while not r.done:
+            t0 = time.perf_counter()
+            out = await backend.agenerate_one(_request(r, stop))
+            waits["generation"] += time.perf_counter() - t0
+            call, code = _take_turn(r, out, config)
+            if call:
+                t0 = time.perf_counter()
+                executed = await _execute(sandbox, code, r.session, config.code_timeout_s)
+                waits["sandbox"] += time.perf_counter() - t0
+                _finish_call(r, tokenizer, code, executed, config)
+        if on_done is not None:
+            on_done(r.index, r.result)
+
+    t0 = time.perf_counter()
+    async with asyncio.TaskGroup() as group:  # one failed rollout (a dead server) cancels the others
+        for r in rollouts:
+            if not r.done:
+                group.create_task(drive(r))
+    wall = time.perf_counter() - t0
+    # Generation and sandbox waits overlap across rollouts: split the wall time in proportion to them, so
+    # generation_s + sandbox_s stays the wall time of the rollout phase, as in the lockstep schedule.
+    spent = waits["generation"] + waits["sandbox"]
+    batch.generation_s += wall * waits["generation"] / spent if spent else wall
+    batch.sandbox_s += wall * waits["sandbox"] / spent if spent else 0.0
+    batch.turns = max((r.turns for r in rollouts), default=0)
+
+
+async def _run_lockstep(
+    backend: GenerationBackend,
+    sandbox: Any,
+    tokenizer: Tokenizer,
+    rollouts: list[_Rollout],
+    config: RolloutConfig,
+    stop: tuple[str, ...],
+    batch: RolloutBatch,
+    all_done: Any,
+    on_done: Callable[[int, RolloutResult], None] | None,
+) -> None:
+    """One batched ``generate`` per turn with every live rollout; the turn's sandbox calls run concurrently."""
     while True:
         live = [r for r in rollouts if not r.done]
         if (not live) if all_done is None else all_done(not live):
             break
-        requests = [
-            GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop, r.turn_seed())
-            for r in live
-        ]
         t0 = time.perf_counter()
-        outs = backend.generate(requests)  # may be empty here while other processes are still live
+        outs = backend.generate([_request(r, stop) for r in live])  # may be empty while other ranks are live
         batch.generation_s += time.perf_counter() - t0
         batch.turns += 1
         if len(outs) != len(live):
             raise RuntimeError(f"backend returned {len(outs)} continuations for {len(live)} requests")
         calls: list[tuple[_Rollout, str | None]] = []
         for r, out in zip(live, outs, strict=True):
-            r.turns += 1
-            r.append("model", out.token_ids, out.text, out.logprobs)
-            r.step_text += out.text
-            if out.finish_reason == "eos":
-                r.done, r.result.end = True, "eos"
-            elif out.finish_reason == "length" or len(r.result.completion_ids) >= r.budget:
-                r.done, r.result.end = True, "length"
-            elif config.use_tools and any(s in out.text for s in config.stop):
-                if r.calls_made >= config.max_tool_calls:
-                    r.done, r.result.end = True, "max_tool_calls"
-                else:
-                    calls.append((r, extract_turn_code(r.step_text)))  # a block may span turns
-            elif not config.step_stops:  # text-only: one turn
-                r.done, r.result.end = True, "stop"
-            elif _step_is_complete(r.step_text):
-                r.end_step(config.max_steps)
-            # else: a blank line inside an open block, or before any text: the step goes on
+            call, code = _take_turn(r, out, config)
+            if call:
+                calls.append((r, code))
         if calls:
             t0 = time.perf_counter()
             executed = await asyncio.gather(
                 *(_execute(sandbox, code, r.session, config.code_timeout_s) for r, code in calls)
             )
             batch.sandbox_s += time.perf_counter() - t0
-            for (r, code), (status, output, seconds) in zip(calls, executed, strict=True):
-                r.used_session = r.used_session or code is not None
-                _append_interpreter(r, tokenizer, code, status, output, seconds)
-                if not r.done:
-                    r.end_step(config.max_steps)
+            for (r, code), result in zip(calls, executed, strict=True):
+                _finish_call(r, tokenizer, code, result, config)
         if on_done is not None:  # `live` held every rollout not done before this turn: each is reported once
             for r in live:
                 if r.done:
                     on_done(r.index, r.result)
-    closing = [_close_session(sandbox, r.session) for r in rollouts if r.used_session]
-    if closing:
-        await asyncio.gather(*closing)
-    return batch
 
 
 def _step_is_complete(step_text: str) -> bool:

@@ -35,6 +35,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (on top of the server's fixed latency)
     finish_reason: str = "stop"  # /v1/completions: "stop" (EOS) or "length"; a matched stop string is "stop"
+    # wait for this event before answering (set by the test from outside), at most HOLD_TIMEOUT_S; the Record
+    # says whether the event released it
+    hold: threading.Event | None = None
     # kind "ok" only: replace parts of the generated chat completion (e.g. {"usage": {"prompt_tokens": "lots"}},
     # {"choices": []}); a key set to None is removed. What a misbehaving server sends, for the red-team tests.
     overrides: dict[str, Any] | None = None
@@ -46,10 +49,12 @@ class Record:
     prompt: str
     kind: str
     completed: bool = False  # the full 200 reply was written to the socket
+    released: bool | None = None  # Reply.hold: True once its event was set, False if the wait gave up
     t: float = field(default_factory=time.monotonic)
 
 
 Responder = Callable[[dict[str, Any], int], Reply]
+HOLD_TIMEOUT_S = 30.0  # a held reply gives up waiting after this long (a test that needs it to is failing)
 
 
 def request_key(body: dict[str, Any]) -> str:
@@ -165,6 +170,8 @@ class FakeOpenAIServer:
             self.log.append(record)
         while self.paused:
             await asyncio.sleep(0.01)
+        if reply.hold is not None:
+            record.released = await asyncio.to_thread(reply.hold.wait, HOLD_TIMEOUT_S)
         if self.latency or reply.delay:
             await asyncio.sleep(self.latency + reply.delay)
         if reply.kind == "drop":

@@ -26,11 +26,12 @@ token-level backends would; lengths are counted with the local tokenizer. Use ``
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from training.rollout.generation import (
     CODE_STOP,
@@ -43,6 +44,7 @@ from training.rollout.generation import (
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+T = TypeVar("T")
 
 
 def text_completion_payload(
@@ -119,7 +121,8 @@ class CompletionsClient:
 
     Shared by `OpenAICompletionsBackend` (text prompts) and `training.rollout.backends.vllm.VLLMServerBackend` (token ids):
     connection errors and 408/429/5xx are retried ``max_retries`` times with exponential backoff, other statuses
-    raise at once.
+    raise at once. ``pool``: ``max_concurrency`` threads that run the blocking calls (`in_pool` awaits one from
+    the event loop), so at most that many requests are in flight, whichever schedule the rollout uses.
     """
 
     def __init__(
@@ -135,6 +138,11 @@ class CompletionsClient:
         self.max_retries = max_retries
         self.requests_sent = 0
         self.retries = 0
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, thread_name_prefix="completions")
+
+    async def in_pool(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the client's threads, awaited without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     def served_model(self) -> str:
         resp = self.http.get(f"{self.base_url}/models")
@@ -164,13 +172,15 @@ class CompletionsClient:
         raise RuntimeError(f"completions server failed after {self.max_retries} retries: {error}")
 
     def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
         self.http.close()
 
 
 class OpenAICompletionsBackend:
     """Generation through an OpenAI-compatible ``/v1/completions`` with text prompts (see the module docstring).
 
-    One HTTP request per live rollout and turn, ``max_concurrency`` in flight; transient failures (connection
+    One HTTP request per rollout and turn, ``max_concurrency`` in flight; the rollout loop awaits each sample's
+    turn on its own (`agenerate_one`), so samples do not wait for each other's turns. Transient failures (connection
     errors, 408/429/5xx) are retried ``max_retries`` times with backoff, then raised (an evaluation keeps what it
     saved and resumes).
     """
@@ -191,7 +201,11 @@ class OpenAICompletionsBackend:
         if not list(eos_token_ids):
             raise ValueError("OpenAICompletionsBackend needs at least one EOS token id")
         self.client = CompletionsClient(
-            base_url, timeout_s=timeout_s, max_concurrency=max_concurrency, max_retries=max_retries, api_key=api_key
+            base_url,
+            timeout_s=timeout_s,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
+            api_key=api_key,
         )
         self.tokenizer = tokenizer
         self.sampling = sampling
@@ -209,12 +223,10 @@ class OpenAICompletionsBackend:
         return continuation_from_text_choice(choices[0], request, self.tokenizer, self.eos_token_ids)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Continuation]:
-        requests = list(requests)
-        if not requests:
-            return []
-        workers = max(1, min(self.max_concurrency, len(requests)))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(self._one, requests))
+        return list(self.client.pool.map(self._one, requests))
+
+    async def agenerate_one(self, request: GenerationRequest) -> Continuation:
+        return await self.client.in_pool(self._one, request)
 
     def close(self) -> None:
         self.client.close()

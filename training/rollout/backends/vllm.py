@@ -15,7 +15,6 @@ imported only when a colocated backend builds its `SamplingParams`.
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Sequence
 from typing import Any
 
@@ -190,12 +189,15 @@ class VLLMColocateBackend:
 class VLLMServerBackend:
     """Generation through a vLLM server's OpenAI-compatible ``/v1/completions`` (token-id prompts).
 
-    Every process posts its own requests (no collectives); requests with the same budget share one HTTP call and
-    the calls of a turn run concurrently.
+    Every process posts its own requests (no collectives). In the rollout loop each sample posts its own turn
+    (`agenerate_one`, one prompt per request, ``max_concurrency`` in flight) as soon as its previous turn and code
+    block are done, and vLLM's continuous batching batches whatever is in flight; `generate` (one batched call per
+    turn, requests with the same budget sharing one HTTP call) remains for callers that want a whole turn at once.
 
-    Kept rather than TRL's `VLLMClient.generate` (the same ``/v1/completions`` call): that client refuses to start
-    without vLLM installed here, which evaluating against a remote server does not need, and sends no API key;
-    GRPOTrainer keeps VLLMClient for what it is for, the weight sync.
+    Kept rather than TRL's `VLLMClient.generate` (the same ``/v1/completions`` call): that client is one blocking
+    batch call on a `requests.Session` that refuses to start without vLLM installed here (evaluating against a
+    remote server does not need it), with no retries and no API key, while the per-sample loop needs many single
+    requests in flight; GRPOTrainer keeps VLLMClient for what it is for, the weight sync.
     """
 
     def __init__(
@@ -214,7 +216,11 @@ class VLLMServerBackend:
         from training.rollout.backends.completions import CompletionsClient
 
         self.client = CompletionsClient(
-            base_url, timeout_s=timeout_s, max_concurrency=max_concurrency, max_retries=max_retries, api_key=api_key
+            base_url,
+            timeout_s=timeout_s,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
+            api_key=api_key,
         )
         self.tokenizer = tokenizer
         self.sampling = sampling
@@ -233,9 +239,7 @@ class VLLMServerBackend:
             completions_payload(self.model, [requests[i] for i in g], self.sampling, self.eos_token_ids)
             for g in groups
         ]
-        workers = max(1, min(self.max_concurrency, len(payloads)))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            responses = list(pool.map(self.client.post, payloads))
+        responses = list(self.client.pool.map(self.client.post, payloads))
         for g, choices in zip(groups, responses, strict=True):
             conts = continuations_from_choices(
                 choices, [requests[i] for i in g], self.tokenizer, self.eos_token_ids
@@ -243,6 +247,18 @@ class VLLMServerBackend:
             for i, c in zip(g, conts, strict=True):
                 out[i] = c
         return [c for c in out if c is not None]
+
+    def _one(self, request: GenerationRequest) -> Continuation:
+        if request.max_new_tokens <= 0:
+            return finish_continuation([], self.tokenizer, request, self.eos_token_ids, [])
+        choices = self.client.post(
+            completions_payload(self.model, [request], self.sampling, self.eos_token_ids)
+        )
+        (out,) = continuations_from_choices(choices, [request], self.tokenizer, self.eos_token_ids)
+        return out
+
+    async def agenerate_one(self, request: GenerationRequest) -> Continuation:
+        return await self.client.in_pool(self._one, request)
 
     def close(self) -> None:
         self.client.close()

@@ -84,6 +84,9 @@ def test_completions_payload_and_choices_round_trip(tok):
     assert group_requests([reqs[0], GenerationRequest([1], 9), reqs[1]]) == [[0, 2], [1]]
 
 
+HOLD_TIMEOUT_S = 30.0  # only reached when the rollout is wrongly in lockstep (the test then fails)
+
+
 class FakeVLLMServer:
     """``vllm serve`` stand-in: replies with scripted turns chosen from the decoded prompt (a code turn, then an
     answer once the context holds an interpreter block), and records every request body."""
@@ -91,6 +94,10 @@ class FakeVLLMServer:
     def __init__(self, tok, turns: list[str]) -> None:
         self.tok, self.turns, self.bodies = tok, turns, []
         self.unavailable = 0  # answer this many POSTs with 503 first (a server still loading weights)
+        # hold(prompt_text) -> an Event to wait for before answering (None: answer now); holds[i] is True when the
+        # i-th held request was released by its event, False when it gave up waiting (HOLD_TIMEOUT_S)
+        self.hold = lambda text: None
+        self.holds: list[bool] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,6 +124,9 @@ class FakeVLLMServer:
                     self.end_headers()
                     return
                 server.bodies.append(body)
+                event = server.hold(server.tok.decode(body["prompt"][0]))
+                if event is not None:
+                    server.holds.append(event.wait(HOLD_TIMEOUT_S))
                 self._reply({"choices": [server.choice(i, p, body) for i, p in enumerate(body["prompt"])]})
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -156,14 +166,17 @@ def test_server_backend_drives_a_full_rollout(tok):
         assert [c.output for c in r.tool_calls] == ["42\n"] and r.end == "eos"
         assert len(r.completion_ids) == len(r.env_mask) == len(r.logprobs)
         assert all(lp == (-0.25 if m else 0.0) for lp, m in zip(r.logprobs, r.env_mask, strict=True))
-    first, second = server.bodies  # one request per turn: both rollouts share the budget, so one call each
-    assert first["prompt"] == [prompt, prompt] and first["max_tokens"] == 300
-    assert first["stop"] == ["</code>"] and first["include_stop_str_in_output"] is True
+    # one request per rollout and turn (each rollout runs its own loop): two first turns, two second turns
+    assert len(server.bodies) == 4 and all(len(b["prompt"]) == 1 for b in server.bodies)
+    first = [b for b in server.bodies if b["prompt"] == [prompt]]
+    assert len(first) == 2 and all(b["max_tokens"] == 300 for b in first)
+    assert all(b["stop"] == ["</code>"] and b["include_stop_str_in_output"] is True for b in first)
     r = batch.results[0]
-    assert (
-        second["prompt"][0] == prompt + r.completion_ids[: r.spans[2].start]
-    )  # ids, never re-tokenized text
-    assert second["max_tokens"] == 300 - r.spans[2].start
+    second = [b for b in server.bodies if b["prompt"] != [prompt]]
+    assert [b["prompt"][0] for b in second] == [
+        prompt + r.completion_ids[: r.spans[2].start]
+    ] * 2  # ids as sampled
+    assert [b["max_tokens"] for b in second] == [300 - r.spans[2].start] * 2
 
 
 def test_server_backend_retries_a_server_that_is_briefly_unavailable(tok):
@@ -172,7 +185,9 @@ def test_server_backend_retries_a_server_that_is_briefly_unavailable(tok):
     backend = VLLMServerBackend(server.url + "/v1/", tok, SAMPLING, [tok.eos_token_id])  # either URL form
     try:
         with Sandbox(workers=1) as sb:
-            batch = run_rollouts(backend, sb, tok, [chat_prompt_ids(tok, "6 x 7?")], RolloutConfig(max_completion_tokens=50))
+            batch = run_rollouts(
+                backend, sb, tok, [chat_prompt_ids(tok, "6 x 7?")], RolloutConfig(max_completion_tokens=50)
+            )
     finally:
         backend.close()
         server.close()
