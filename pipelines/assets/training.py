@@ -2,7 +2,7 @@
 
 Thin wrappers over `training.stages`: each asset runs its recipe (`TrainingSettings`) on what the asset before
 it left (the exported dataset, a `policy.json`) and reports what people look at (loss curve, masked-token share,
-RL behaviour metrics, accuracies). They are not part of `retool-data run`: materialize them from the UI or with
+RL behaviour metrics and their curves, accuracies, the TensorBoard log directory). They are not part of `retool-data run`: materialize them from the UI or with
 `dagster asset materialize` when the dataset is good.
 """
 
@@ -51,6 +51,13 @@ def _png(path: str | Path | None, title: str) -> dict[str, MetadataValue]:
     return {f"plot/{title}": MetadataValue.md(f"![{title}](data:image/png;base64,{data})")}
 
 
+def _tensorboard(logdir: str | Path | None) -> dict[str, MetadataValue]:
+    """The run's TensorBoard event files (``tensorboard --logdir <path>``), when the recipe reported to it."""
+    if not logdir or not any(Path(logdir).glob("**/events.out.tfevents.*")):
+        return {}
+    return {"tensorboard_logdir": MetadataValue.path(str(logdir))}
+
+
 def _numbers(values: dict[str, Any]) -> dict[str, MetadataValue]:
     return {k: MetadataValue.float(float(v)) for k, v in values.items() if isinstance(v, (int, float))}
 
@@ -84,6 +91,7 @@ def sft_model(
             "final_loss": MetadataValue.float(result.final_loss),
             "rows_dropped": MetadataValue.json(result.data_stats.get("dropped", {})),
             **_png(result.loss_curve_png, "loss_curve"),
+            **_tensorboard(result.tensorboard_dir),
         }
     )
 
@@ -100,7 +108,9 @@ def rl_model(export: ExportSettings, training: TrainingSettings) -> MaterializeR
 
     start = read_policy(_dirs(training, "sft_model"))
     out = _dirs(training, "rl_model")
-    result, trained = train_grpo(training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides)
+    result, trained = train_grpo(
+        training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides
+    )
     last = next((h for h in reversed(result.metrics_history) if any(k.startswith("retool/") for k in h)), {})
     return MaterializeResult(
         metadata={
@@ -111,6 +121,9 @@ def rl_model(export: ExportSettings, training: TrainingSettings) -> MaterializeR
             "problems": MetadataValue.int(result.problems),
             "problems_dropped": MetadataValue.json(result.dropped),
             **_numbers({k: v for k, v in last.items() if k.startswith("retool/")}),
+            **{f"plot_file/{name}": MetadataValue.path(path) for name, path in result.plots.items()},
+            **{key: value for name, path in result.plots.items() for key, value in _png(path, name).items()},
+            **_tensorboard(result.tensorboard_dir),
         }
     )
 
@@ -185,6 +198,7 @@ def itool_rounds(
             **_numbers({f"heldout/{k}": v for k, v in held.items()}),
             "report": MetadataValue.path(report.get("markdown", "")),
             **_png(report.get("plot"), "rounds"),
+            **_tensorboard(Path(_dirs(training, "itool")) / f"round-{round_index}"),
         }
     )
 

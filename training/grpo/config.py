@@ -93,6 +93,13 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
             "help": "Run even if the kernel refuses an isolation layer (see docs/sandbox.md). Off: refuse."
         },
     )
+    curve_plots: bool = field(
+        default=True,
+        metadata={
+            "help": "Write plots/<curve>.png into output_dir after training: reward, code_ratio, tool_calls, "
+            "response_length, truncation_rate per logged step."
+        },
+    )
     rewards: list[str] = field(
         default_factory=lambda: ["answer"],
         metadata={

@@ -28,6 +28,7 @@ CLI_DESCRIPTION = (
 )
 RUN_CONFIG_FILE = "run_config.yaml"
 RESULT_FILE = "grpo_result.json"
+PLOTS_DIR = "plots"
 
 
 @dataclass
@@ -41,6 +42,8 @@ class GRPORunResult:
     dropped: dict[str, int] = field(default_factory=dict)  # rows left out, by reason
     train_runtime_s: float = 0.0
     resumed_from: str | None = None
+    plots: dict[str, str] = field(default_factory=dict)  # curve name -> PNG (`training.plots.GRPO_CURVES`)
+    tensorboard_dir: str | None = None  # the TensorBoard event files (report_to: tensorboard)
 
     def series(self, key: str) -> list[tuple[int, float]]:
         """(step, value) of one logged metric, e.g. ``series("retool/code_ratio")``."""
@@ -155,8 +158,14 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
 def _write_run_files(config: GRPORunConfig, result: GRPORunResult) -> None:
     import yaml
 
+    from training.plots import plot_metric_curves, tensorboard_dir
+
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if config.curve_plots:
+        title = f"GRPO {Path(str(config.model_name_or_path)).name}:"
+        result.plots = plot_metric_curves(result.metrics_history, out / PLOTS_DIR, title_prefix=title)
+    result.tensorboard_dir = tensorboard_dir(out)
     (out / RUN_CONFIG_FILE).write_text(
         yaml.safe_dump(config.to_recipe_dict(), sort_keys=True, allow_unicode=True)
     )

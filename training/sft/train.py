@@ -56,6 +56,7 @@ class SFTRunResult:
     train_runtime_s: float = 0.0
     resumed_from: str | None = None
     loss_curve_png: str | None = None
+    tensorboard_dir: str | None = None  # the TensorBoard event files (report_to: tensorboard)
 
     @property
     def first_loss(self) -> float:
@@ -181,7 +182,10 @@ def _write_start_files(config: SFTRunConfig, fingerprint: dict[str, Any]) -> Non
 
 
 def _write_result_files(config: SFTRunConfig, result: SFTRunResult) -> None:
+    from training.plots import tensorboard_dir
+
     out = Path(config.output_dir)
+    result.tensorboard_dir = tensorboard_dir(out)
     if config.loss_plot and result.loss_history:
         from training.plots import plot_loss_curve
 

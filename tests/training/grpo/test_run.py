@@ -3,6 +3,7 @@ real-sampling SmolLM2 smoke run of the shipped CPU recipe (slow: ~1.5 min on CPU
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from retool_data.cli import app
 from retool_data.templates import RL_TEMPLATE
 from tests.conftest import REPO_ROOT, require
 from training.grpo.train import GRPORunConfig, cli, load_problems, parse_config, run_grpo
+from training.plots import GRPO_CURVES
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -90,24 +92,53 @@ def test_problems_become_rl_prompts_and_bad_rows_are_counted(tmp_path, layout):
 
 
 def test_run_grpo_end_to_end_on_a_tiny_checkpoint(tmp_path, tiny_checkpoint):
+    require(importlib.util.find_spec("tensorboard") is not None, "tensorboard missing: make install")
     cfg = config(
         tmp_path,
         model_name_or_path=tiny_checkpoint,
         dataset_name_or_path=str(REPO_ROOT / "training/data/grpo_smoke_problems.jsonl"),
         max_completion_length=16,
-        max_steps=1,
+        max_steps=2,
         logging_steps=1,
         sandbox_workers=1,
+        report_to="tensorboard",
     )
     result = run_grpo(cfg)
     out = Path(cfg.output_dir)
-    assert result.global_step == 1 and result.problems == 8 and result.dropped == {}
+    assert result.global_step == 2 and result.problems == 8 and result.dropped == {}
+    # the tracker got the run's scalars, the retool/ behaviour metrics among them, once per step
+    assert result.tensorboard_dir == str(out / "runs")
+    scalars = tensorboard_scalars(result.tensorboard_dir)
+    assert [step for step, _ in scalars["train/retool/response_length"]] == [1, 2]
+    assert {"train/reward", "train/retool/code_ratio", "train/retool/tool_calls"} <= set(scalars)
+    # one PNG per curve, written from the same log history
+    assert set(result.plots) == set(GRPO_CURVES)
+    for name, path in result.plots.items():
+        assert Path(path) == out / "plots" / f"{name}.png" and Path(path).read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "grpo_result.json").read_text())["plots"] == result.plots
     assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
-    assert json.loads((out / "grpo_result.json").read_text())["global_step"] == 1
+    assert json.loads((out / "grpo_result.json").read_text())["global_step"] == 2
     assert yaml.safe_load((out / "run_config.yaml").read_text())["max_tool_calls"] == cfg.max_tool_calls
-    (lengths,) = result.series("retool/response_length")
-    assert lengths[0] == 1 and 0 < lengths[1] <= 16
-    assert result.series("retool/truncation_rate") and result.series("retool/accuracy") == [(1, 0.0)]
+    lengths = result.series("retool/response_length")
+    assert [step for step, _ in lengths] == [1, 2] and all(0 < value <= 16 for _, value in lengths)
+    assert result.series("retool/truncation_rate") and result.series("retool/accuracy") == [
+        (1, 0.0),
+        (2, 0.0),
+    ]
+
+
+def tensorboard_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the event files under ``logdir``: tag -> [(step, value)], read back with TensorBoard's own
+    reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for run in Path(logdir).iterdir():
+        acc = EventAccumulator(str(run))
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    return out
 
 
 def test_train_group_lists_grpo_and_forwards_help():
