@@ -60,6 +60,15 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
             "RL template with the problem)."
         },
     )
+    guide_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "Column with a reference ReTool trace per problem (e.g. `trace` of the export). When set, the "
+            "first rollout of each group follows that trace's model turns (teacher forcing; its code still runs "
+            "in the sandbox) beside the policy's own samples: off-policy guidance for a policy that cannot solve "
+            "or call tools yet. Unset: every rollout is sampled."
+        },
+    )
     use_tools: bool = field(
         default=True,
         metadata={

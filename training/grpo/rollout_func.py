@@ -16,17 +16,24 @@ the transformers backend's processed log-probs; 0.0 on interpreter tokens (maske
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from training.rollout.generation import GenerationBackend, SamplingSettings
+from training.rollout.guidance import guide_turn_ids
 from training.rollout.loop import RolloutBatch, RolloutConfig, run_rollouts
 from training.rollout.metrics import behaviour_metrics
 
 log = logging.getLogger(__name__)
 
 METRIC_PREFIX = "retool/"
+
+
+def prompt_key(prompt: Any) -> str:
+    """A prompt (chat messages or a string) as a dictionary key."""
+    return json.dumps(prompt, sort_keys=True, ensure_ascii=False)
 
 
 def prompt_token_ids(
@@ -53,6 +60,8 @@ class RetoolRolloutFunc:
     use in each process (the pool then lives with the trainer process). max_tool_calls: code blocks executed per
     rollout. use_tools=False: plain single-turn generation (text-only baseline). max_batch_size: rows per
     transformers ``generate`` call. backend_factory(trainer, sampling, eos_ids): overrides the backend choice.
+    guides: `prompt_key(prompt)` -> a reference trace; in training, the first rollout of each such prompt in a call
+    teacher-forces that trace's model turns (`training.rollout.guidance`; its code still runs in the sandbox).
     """
 
     def __init__(
@@ -65,6 +74,7 @@ class RetoolRolloutFunc:
         code_timeout_s: float | None = None,
         max_batch_size: int | None = None,
         backend_factory: Callable[[Any, SamplingSettings, list[int]], GenerationBackend] | None = None,
+        guides: Mapping[str, str] | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self._sandbox = sandbox
@@ -73,6 +83,7 @@ class RetoolRolloutFunc:
         self.code_timeout_s = code_timeout_s
         self.max_batch_size = max_batch_size
         self.backend_factory = backend_factory
+        self.guides = dict(guides or {})
         self._owns_sandbox = callable(sandbox) and not hasattr(sandbox, "arun")
         self._server_backend: Any = None
         self.last_batch: RolloutBatch | None = None  # the latest call's rollouts (for callbacks and tests)
@@ -103,6 +114,7 @@ class RetoolRolloutFunc:
         )
         sampling = SamplingSettings.from_trl_args(trainer.args)
         eos_ids = [int(i) for i in trainer.eos_token_ids]
+        forced = self._forced_turns(prompts, eos_ids[0]) if mode == "train" and self.guides else None
         with self._backend(trainer, sampling, eos_ids) as backend:
             batch = run_rollouts(
                 backend,
@@ -111,6 +123,7 @@ class RetoolRolloutFunc:
                 prompt_ids,
                 config,
                 all_done=getattr(backend, "all_done", None),
+                forced=forced,
             )
         self.last_batch = batch
         self._log(trainer, mode, batch)
@@ -130,7 +143,20 @@ class RetoolRolloutFunc:
             "code_errors": [r.code_errors for r in results],
             "truncated": [r.truncated for r in results],
             "rollout_end": [r.end for r in results],
+            "guided": [f is not None for f in forced] if forced else [False] * len(results),
         }
+
+    def _forced_turns(self, prompts: list[Any], eos_id: int) -> list[list[list[int]] | None]:
+        """Teacher-forced turns for the first rollout of each guided prompt (TRL repeats a prompt
+        ``num_generations`` times in a row), None for every other rollout."""
+        out: list[list[list[int]] | None] = []
+        seen: set[str] = set()
+        for prompt in prompts:
+            key = prompt_key(prompt)
+            trace = self.guides.get(key) if key not in seen else None
+            seen.add(key)
+            out.append(guide_turn_ids(trace, self.tokenizer, eos_id) if trace else None)
+        return out
 
     # ------------------------------------------------------------------------------------------ backends
 

@@ -58,11 +58,16 @@ def load_problems(config: GRPORunConfig) -> tuple[Any, dict[str, int]]:
     from training.sft.data import load_sft_dataset
 
     raw = load_sft_dataset(config.dataset_name_or_path, config.dataset_split, config.max_samples)
-    missing = [c for c in (config.problem_column, config.answer_column) if c not in raw.column_names]
+    wanted = (
+        config.problem_column,
+        config.answer_column,
+        *([config.guide_column] if config.guide_column else []),
+    )
+    missing = [c for c in wanted if c not in raw.column_names]
     if missing:
         raise ValueError(
             f"{config.dataset_name_or_path} has no column(s) {missing} (columns: {raw.column_names}); set "
-            "problem_column / answer_column"
+            "problem_column / answer_column / guide_column"
         )
     dropped = {"missing_problem": 0, "missing_answer": 0}
     keep = []
@@ -75,10 +80,13 @@ def load_problems(config: GRPORunConfig) -> tuple[Any, dict[str, int]]:
             keep.append(i)
     system = config.system_prompt
 
+    guide = config.guide_column
+
     def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
         user = {"role": "user", "content": RL_TEMPLATE.format(question=str(row[config.problem_column]))}
         messages = ([{"role": "system", "content": system}] if system else []) + [user]
-        return {"prompt": messages, "answer": str(row[config.answer_column]).strip()}
+        out = {"prompt": messages, "answer": str(row[config.answer_column]).strip()}
+        return {**out, "guide": str(row.get(guide) or "")} if guide else out
 
     kept_columns = [c for c in raw.column_names if c == "id"]
     dataset = raw.select(keep).map(
@@ -104,7 +112,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
     from trl import GRPOTrainer
 
     from sandbox import Sandbox
-    from training.grpo.rollout_func import RetoolRolloutFunc
+    from training.grpo.rollout_func import RetoolRolloutFunc, prompt_key
     from training.models.loading import load_causal_lm, load_tokenizer
     from training.rollout.rewards import get_reward_funcs
 
@@ -124,6 +132,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list[Any] | None = None) -> GRPOR
         use_tools=config.use_tools,
         code_timeout_s=config.sandbox_timeout_s,
         max_batch_size=config.rollout_max_batch_size,
+        guides={prompt_key(row["prompt"]): row["guide"] for row in dataset if row.get("guide")},
     )
     trainer = GRPOTrainer(
         model=model,

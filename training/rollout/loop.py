@@ -43,6 +43,7 @@ from training.rollout.generation import (
     Tokenizer,
     finish_continuation,
 )
+from training.rollout.guidance import forced_continuation
 from training.rollout.records import (
     NO_CODE_OUTPUT,
     PARAGRAPH_STOP,
@@ -106,6 +107,7 @@ class _Rollout:
         self.budget = budget  # completion tokens this rollout may add
         self.start = start
         self.step_text = ""  # model text of the step being written
+        self.forced: list[list[int]] = []  # turns still to teacher-force (`training.rollout.guidance`)
 
     @property
     def calls_made(self) -> int:
@@ -172,6 +174,7 @@ async def arun_rollouts(
     starts: Sequence[RolloutStart] | None = None,
     seeds: Sequence[int] | None = None,
     on_done: Callable[[int, RolloutResult], None] | None = None,
+    forced: Sequence[list[list[int]] | None] | None = None,
 ) -> RolloutBatch:
     """Run one rollout per prompt (duplicate prompts for several samples) to the end; see the module docstring.
 
@@ -182,6 +185,8 @@ async def arun_rollouts(
     ``on_done(index, result)`` is called as soon as a rollout ends (evaluation saves each sample as it finishes).
     A backend with ``agenerate_one`` (`training.rollout.generation.PerSampleBackend`) runs every rollout on its own
     schedule unless ``all_done`` asks for lockstep; any other backend runs in lockstep.
+    ``forced``: per prompt, None or the token ids of model turns to teacher-force instead of generating
+    (`training.rollout.guidance.guide_turn_ids`); their code still runs in the sandbox.
     """
     if starts is not None and len(starts) != len(prompt_ids):
         raise ValueError(f"{len(starts)} starts for {len(prompt_ids)} prompts")
@@ -200,7 +205,8 @@ async def arun_rollouts(
         )
         for i, (p, st) in enumerate(zip(prompt_ids, begin, strict=True))
     ]
-    for r in rollouts:
+    for r, turns in zip(rollouts, forced or [None] * len(rollouts), strict=True):
+        r.forced = [list(t) for t in turns or []]
         if r.budget <= 0:  # the prefix already spent the whole budget
             r.done, r.result.end = True, "length"
             if on_done is not None:
@@ -220,6 +226,14 @@ async def arun_rollouts(
 
 def _request(r: _Rollout, stop: tuple[str, ...]) -> GenerationRequest:
     return GenerationRequest(r.context(), r.budget - len(r.result.completion_ids), stop, r.turn_seed())
+
+
+def _forced_turn(r: _Rollout, tokenizer: Tokenizer, request: GenerationRequest) -> Continuation | None:
+    """The rollout's next teacher-forced turn, or None when it generates this turn."""
+    if not r.forced:
+        return None
+    turn = r.forced.pop(0)
+    return forced_continuation(turn, not r.forced, tokenizer, request)
 
 
 def _take_turn(r: _Rollout, out: Continuation, config: RolloutConfig) -> tuple[bool, str | None]:
@@ -275,7 +289,8 @@ async def _run_per_sample(
     async def drive(r: _Rollout) -> None:
         while not r.done:
             t0 = time.perf_counter()
-            out = await backend.agenerate_one(_request(r, stop))
+            request = _request(r, stop)
+            out = _forced_turn(r, tokenizer, request) or await backend.agenerate_one(request)
             waits["generation"] += time.perf_counter() - t0
             call, code = _take_turn(r, out, config)
             if call:
@@ -316,12 +331,17 @@ async def _run_lockstep(
         live = [r for r in rollouts if not r.done]
         if (not live) if all_done is None else all_done(not live):
             break
+        requests = [_request(r, stop) for r in live]
+        forced = [_forced_turn(r, tokenizer, q) for r, q in zip(live, requests, strict=True)]
+        asked = [q for q, f in zip(requests, forced, strict=True) if f is None]
         t0 = time.perf_counter()
-        outs = backend.generate([_request(r, stop) for r in live])  # may be empty while other ranks are live
+        sampled = backend.generate(asked)  # may be empty while other ranks are live
         batch.generation_s += time.perf_counter() - t0
         batch.turns += 1
-        if len(outs) != len(live):
-            raise RuntimeError(f"backend returned {len(outs)} continuations for {len(live)} requests")
+        if len(sampled) != len(asked):
+            raise RuntimeError(f"backend returned {len(sampled)} continuations for {len(asked)} requests")
+        it = iter(sampled)
+        outs = [f if f is not None else next(it) for f in forced]
         calls: list[tuple[_Rollout, str | None]] = []
         for r, out in zip(live, outs, strict=True):
             call, code = _take_turn(r, out, config)
