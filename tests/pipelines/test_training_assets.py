@@ -59,6 +59,13 @@ def test_training_chain_runs_on_the_export_and_hands_each_policy_on(curated, tin
         meta = result.asset_materializations_for_node("sft_model")[0].metadata
         assert 0 < meta["masked_token_share"].value < 1 and meta["steps"].value == 2
         assert "plot/loss_curve" in meta
+        # every recipe reports to TensorBoard; GRPO's curves are plotted and shown (issue 18, item 6)
+        assert meta["tensorboard_logdir"].value == str(runs / "sft_model" / "runs")
+        rl_meta = result.asset_materializations_for_node("rl_model")[0].metadata
+        assert rl_meta["tensorboard_logdir"].value == str(runs / "rl_model" / "runs")
+        for curve in ("reward", "code_ratio", "tool_calls", "response_length", "truncation_rate"):
+            assert f"plot/{curve}" in rl_meta
+            assert rl_meta[f"plot_file/{curve}"].value == str(runs / "rl_model" / "plots" / f"{curve}.png")
         report = json.loads((runs / "eval_report" / rl.version / "report.json").read_text())
         assert set(report["benchmarks"]) == {"amc23"}
         eval_meta = result.asset_materializations_for_node("eval_report")[0].metadata

