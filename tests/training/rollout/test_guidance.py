@@ -83,3 +83,26 @@ def test_a_guided_rollout_runs_its_code_and_sits_beside_sampled_ones(tok):
     assert sampled.num_tool_calls == 0 and sampled.text == "I think it is <answer>\\boxed{80}</answer>"
     assert all(not math.isnan(x) for x in sampled.logprobs)
     assert answer_reward([guided.text, sampled.text], answer=[row["answer"]] * 2) == [1.0, -1.0]
+
+
+def test_per_sample_schedule_forces_turns_without_asking_the_server(tok):
+    from tests.training.rollout.backends.test_vllm import FakeVLLMServer
+    from training.rollout.backends.vllm import VLLMServerBackend
+    from training.rollout.generation import SamplingSettings
+
+    row = SMOKE[3]
+    server = FakeVLLMServer(tok, ["It is <answer>\\boxed{80}</answer>"])
+    backend = VLLMServerBackend(server.url, tok, SamplingSettings(), [tok.eos_token_id])
+    prompt = chat_prompt_ids(tok, row["problem"])
+    forced = [None, guide_turn_ids(row["trace"], tok, tok.eos_token_id)]
+    try:
+        with Sandbox(workers=2) as sb:
+            config = RolloutConfig(max_completion_tokens=200)
+            sampled, guided = run_rollouts(backend, sb, tok, [prompt, prompt], config, forced=forced).results
+    finally:
+        backend.close()
+        server.close()
+    assert len(server.bodies) == 1  # only the sampled rollout's turn went to the server
+    assert guided.text == row["trace"] and [c.output for c in guided.tool_calls] == ["1000\n"]
+    assert all(math.isnan(x) for x, m in zip(guided.logprobs, guided.env_mask, strict=True) if m)
+    assert sampled.text == "It is <answer>\\boxed{80}</answer>" and set(sampled.logprobs) == {-0.25}
