@@ -91,6 +91,16 @@ def test_problems_become_rl_prompts_and_bad_rows_are_counted(tmp_path, layout):
         load_problems(config(tmp_path, dataset_name_or_path=str(path), answer_column="solution"))
 
 
+def test_guide_column_carries_each_problems_reference_trace(tmp_path):
+    smoke = REPO_ROOT / "training/data/grpo_smoke_problems.jsonl"
+    dataset, _ = load_problems(config(tmp_path, dataset_name_or_path=str(smoke), guide_column="trace"))
+    rows = [json.loads(line) for line in smoke.read_text().splitlines()]
+    assert dataset["guide"] == [r["trace"] for r in rows] and "trace" not in dataset.column_names
+    assert "guide" not in load_problems(config(tmp_path, dataset_name_or_path=str(smoke)))[0].column_names
+    with pytest.raises(ValueError, match="guide_column"):
+        load_problems(config(tmp_path, dataset_name_or_path=str(smoke), guide_column="solution"))
+
+
 def test_run_grpo_end_to_end_on_a_tiny_checkpoint(tmp_path, tiny_checkpoint):
     require(importlib.util.find_spec("tensorboard") is not None, "tensorboard missing: make install")
     cfg = config(
