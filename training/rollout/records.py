@@ -172,9 +172,12 @@ class RolloutResult:
 @dataclass
 class RolloutBatch:
     results: list[RolloutResult]
-    generation_s: float = 0.0  # wall time inside backend.generate
-    sandbox_s: float = 0.0  # wall time waiting for sandbox calls (all of a turn's calls run concurrently)
-    turns: int = 0
+    # Lockstep: wall time inside backend.generate / waiting for a turn's (concurrent) sandbox calls. Per sample
+    # (generation and sandbox waits overlap): the batch's wall time split in proportion to the rollout-seconds spent
+    # awaiting each, so generation_s + sandbox_s is the rollout phase's wall time in both schedules.
+    generation_s: float = 0.0
+    sandbox_s: float = 0.0
+    turns: int = 0  # generation rounds: lockstep calls, or the most turns any one rollout took
     replay_calls: int = 0  # code blocks re-run to rebuild prefix sessions (RolloutStart.replay)
 
     @property
