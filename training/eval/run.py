@@ -153,7 +153,7 @@ def build_record(
     from training.rollout.rewards import final_answer
 
     text = result.text
-    answer = final_answer(text)
+    answer = final_answer(result.model_text)  # only what the model wrote is scored, never program output
     return {
         "benchmark": item.benchmark,
         "problem_id": item.id,

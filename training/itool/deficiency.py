@@ -112,7 +112,8 @@ def _sample(
     k = config.samples
     prompts = [p.prompt_ids for p in problems for _ in range(k)]
     batch = run_rollouts(backend, sandbox, tokenizer, prompts, config.rollout_config(prefix))
-    verdicts = correct([r.text for r in batch.results], [p.answer for p in problems for _ in range(k)])
+    golds = [p.answer for p in problems for _ in range(k)]
+    verdicts = correct([r.text for r in batch.results], golds, [r.model_text for r in batch.results])
     per_problem = [verdicts[i * k : (i + 1) * k] for i in range(len(problems))]
     return per_problem, [r.summary() for r in batch.results]
 
