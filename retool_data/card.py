@@ -255,7 +255,9 @@ rl = load_dataset("<this repo>", "verl", split="train")     # verl RL parquet la
 Each row's `messages` is `[user, assistant]`: the user turn is the problem inside template `{PROMPT_TEMPLATE_ID}`
 (the same prompt the RL rows and evaluation use; no system turn, so a chat template adds its own default), and the
 assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
-`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss.
+`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss. Program output that
+looks like a tag is escaped inside `<interpreter>` (`</interpreter>` is written `&lt;/interpreter>`), so a printed tag
+never closes a block.
 
 ## Provenance
 
