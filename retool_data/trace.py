@@ -40,9 +40,7 @@ _LINE_OPEN_RE = re.compile(r"(?m)^[ \t]*<(?:code|interpreter|answer)>")
 _FENCE_OPEN_RE = re.compile(r"[ \t]*\r?\n?[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n")
 _FENCE_LINE_RE = re.compile(r"(?m)^[ \t]*```[ \t]*\r?$")
 _CLOSE_CODE_AFTER_FENCE_RE = re.compile(r"[ \t]*\r?\n?[ \t]*</code>")
-_OUTPUT_FENCE_RE = re.compile(
-    r"\A\r?\n?```[ \t]*(?:output|text|plaintext)?[ \t]*\r?\n(.*)\r?\n```\r?\n?\Z", re.S
-)
+_OUTPUT_FENCE_RE = re.compile(r"\A\r?\n?```[ \t]*(?:output|text|plaintext)?[ \t]*\r?\n(.*)\r?\n```\r?\n?\Z", re.S)
 
 
 @dataclass(frozen=True)
@@ -57,9 +55,7 @@ class Segment:
     kind: SegmentKind
     content: str
     closed: bool = True
-    lang: str | None = (
-        None  # code blocks only: the fence's language tag, "" for a bare fence, None if unfenced
-    )
+    lang: str | None = None  # code blocks only: the fence's language tag, "" for a bare fence, None if unfenced
     raw: str = field(default="", compare=False, repr=False)
 
 
