@@ -103,3 +103,19 @@ def test_export_retool_rows_have_no_tools(tmp_path: Path) -> None:
 def test_export_rejects_an_unknown_protocol(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tool protocol must be one of"):
         export_dataset(frame([row("q", simple_trace("1", "1"), "1")]), tmp_path / "o", tool_protocol="xml")
+
+
+def test_cli_export_tool_protocol(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from retool_data.cli import app
+
+    src = tmp_path / "kept.parquet"
+    frame([row("What is six times seven?", TWO_CALLS, "42", source_id="two")]).write_parquet(src)
+    runner = CliRunner()
+    bad = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "x"), "--tool-protocol", "xml"])
+    assert bad.exit_code == 2 and "--tool-protocol" in bad.output and not (tmp_path / "x").exists()
+    ok = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "e"), "--tool-protocol", "hermes"])
+    assert ok.exit_code == 0, ok.output
+    shard = pl.read_parquet(next((tmp_path / "e" / "data").glob("*.parquet")))
+    assert shard["messages"][0].to_list()[2] == {"role": "tool", "content": ""}
