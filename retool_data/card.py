@@ -188,7 +188,8 @@ def _messages_text(hermes: bool) -> str:
         return f"""Each row's `messages` is Hermes tool calling: a user turn (template `{HERMES_TEMPLATE.id}`), then assistant
 turns that end in `<tool_call>{{"name": "code_interpreter", "arguments": {{"code": ...}}}}</tool_call>`, each
 followed by a `tool` turn with the interpreter output, and a final assistant turn with `\\boxed{{...}}`; the `tools`
-column holds the JSON schema of `code_interpreter` (pass it as `tools=` to the chat template). When training, mask
+column holds the JSON schema of `code_interpreter` (pass it as `tools=` to the chat template; verl's multi-turn SFT
+dataset reads `messages` and `tools` as they are). When training, mask
 the `tool` turns out of the loss."""
     return f"""Each row's `messages` is `[system, user, assistant]`: the system turn is template `{SYSTEM_TEMPLATE.id}`, the user
 turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final

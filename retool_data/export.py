@@ -33,9 +33,9 @@ from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
 from retool_data.tool_protocol import (
     HERMES_TEMPLATE,
     check_protocol,
+    code_interpreter_schema,
     hermes_messages,
     hermes_prompt,
-    tools_json,
 )
 from retool_data.trace_quality import QUALITY_COLUMNS
 
@@ -92,12 +92,26 @@ def sft_features() -> Any:
     feats.update({c: Value("string") for c in STRING_COLUMNS})
     feats.update({c: Value("int64") for c in INT_COLUMNS})
     feats["tool_protocol"] = Value("string")  # retool | hermes (retool_data.tool_protocol)
-    feats["tools"] = Value("string")  # hermes rows: JSON list of tool schemas; null for retool rows
+    feats["tools"] = tools_feature()  # hermes rows: [code_interpreter schema]; null for retool rows
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
     feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
     feats.update(quality_features())
     return Features(feats)
+
+
+def tools_feature() -> Any:
+    """The ``tools`` column: a list of OpenAI function schemas (`tool_protocol.code_interpreter_schema`), stored as
+    structs, so TRL and verl's multi-turn SFT dataset pass it to the chat template as it is (no JSON decoding)."""
+    from datasets import List, Value
+
+    text = Value("string")
+    parameters = {
+        "type": text,
+        "properties": {"code": {"type": text, "description": text}},
+        "required": List(text),
+    }
+    return List({"type": text, "function": {"name": text, "description": text, "parameters": parameters}})
 
 
 def quality_features() -> dict[str, Any]:
@@ -127,7 +141,7 @@ def sft_rows(df: pl.DataFrame, tool_protocol: str = "retool") -> list[dict[str, 
         out["tool_protocol"] = tool_protocol
         if tool_protocol == "hermes":
             out["system_template"] = HERMES_TEMPLATE.id  # the prompt is the user turn; no system turn
-            out["tools"] = tools_json()
+            out["tools"] = [code_interpreter_schema()]
             out["messages"] = hermes_messages(row["problem"], row["trace"])
         else:
             out["tools"] = None

@@ -3,7 +3,7 @@
 The same curated trace trains either way. ``retool``: one assistant turn holding the whole trace (TRL SFT, our
 GRPO rollout). ``hermes``: what verl's ReTool recipe and tool agent loop speak (``multi_turn.format=hermes``): the
 trace split into assistant turns that end in a tool call, each followed by a ``tool`` turn with the interpreter
-output, and a ``tools`` column with the `code_interpreter` JSON schema::
+output, and a ``tools`` column with the `code_interpreter` JSON schema (a list of schema dicts)::
 
     user       HERMES_TEMPLATE(question)
     assistant  reasoning\\n<tool_call>\\n{"name": "code_interpreter", "arguments": {"code": "print(12 * 7)"}}\\n</tool_call>
@@ -73,7 +73,7 @@ def code_interpreter_schema() -> dict[str, Any]:
 
 
 def tools_json() -> str:
-    """The `tools` column of Hermes rows: a JSON list holding the one tool schema."""
+    """The tools of Hermes rows as JSON text (the ``tools`` column holds the same list as structs)."""
     return json.dumps([code_interpreter_schema()], ensure_ascii=False)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
@@ -76,7 +75,7 @@ def test_export_hermes_rows_and_card(tmp_path: Path) -> None:
     ds = load_from_disk(str(result.dataset_dir))
     first = ds.filter(lambda r: r["source_id"] == "two")[0]
     assert first["tool_protocol"] == "hermes" and first["system_template"] == HERMES_TEMPLATE.id
-    assert json.loads(first["tools"]) == [code_interpreter_schema()]
+    assert first["tools"] == [code_interpreter_schema()]
     assert first["messages"] == hermes_messages(first["problem"], first["trace"])
     # the parquet shards hold the same rows (what the Hub serves)
     shard = pl.read_parquet(result.shards[0])

@@ -11,8 +11,8 @@ import pytest
 from tests.conftest import require
 
 TRACE = (
-    "We need 6 * 7.\n<code>\n```python\nprint(6 * 7)\n```\n</code>\n<interpreter>\n42\n</interpreter>\n"
-    "So the product is 42.\n<answer>\\boxed{42}</answer>"
+    'We need 6 * 7.\n<code>\n```python\nprint("ENV:", 6 * 7)\n```\n</code>\n<interpreter>\nENV: 42\n'
+    "</interpreter>\nSo the product is 42.\n<answer>\\boxed{42}</answer>"
 )
 
 

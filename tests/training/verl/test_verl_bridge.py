@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_hermes_parser_reads_our_sft_tool_calls(hermes_export, smollm2_tokenizer
     ids = smollm2_tokenizer.encode(turn["content"], add_special_tokens=False)
     content, calls = asyncio.run(parser.extract_tool_calls(ids))
     assert [(c.name, json.loads(c.arguments)) for c in calls] == [
-        ("code_interpreter", {"code": "print(6 * 7)"})
+        ("code_interpreter", {"code": 'print("ENV:", 6 * 7)'})
     ]
     assert content.strip() == "We need 6 * 7."
 
@@ -146,3 +147,43 @@ def test_sandbox_fusion_tool_runs_code_on_our_server(tmp_path, ray_local) -> Non
         finally:
             srv.shutdown()
             srv.server_close()
+
+
+def _vision_rope_unavailable(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    raise AssertionError("Qwen2-VL position ids are for image/video rows; text rows never call this")
+
+
+def test_verl_multiturn_sft_dataset_masks_our_tool_turns(
+    hermes_export, smollm2_tokenizer, monkeypatch
+) -> None:  # noqa: ANN001
+    import types
+
+    from datasets import load_from_disk
+
+    try:
+        import verl.models.transformers.qwen2_vl  # noqa: F401
+    except ImportError:
+        # verl 0.7.1 imports its Qwen2-VL patch (names transformers 5 removed) at the top of the SFT dataset module,
+        # only for get_rope_index, which multimodal rows alone call: stand in for that one import
+        shim = types.ModuleType("verl.models.transformers.qwen2_vl")
+        shim.get_rope_index = _vision_rope_unavailable
+        monkeypatch.setitem(sys.modules, "verl.models.transformers.qwen2_vl", shim)
+    from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
+
+    # verl's own SFT dataset reads the exported Hermes shards as they are: messages from the user turn, tools column
+    ds = MultiTurnSFTDataset(
+        parquet_files=[str(p) for p in hermes_export.shards],
+        tokenizer=smollm2_tokenizer,
+        config={"max_length": 1024, "truncation": "error", "pad_mode": "no_padding"},
+    )
+    assert len(ds) == 2
+    item = ds[0]
+    ids, mask = item["input_ids"].tolist(), item["loss_mask"].tolist()
+
+    def decode(keep: int) -> str:
+        return smollm2_tokenizer.decode([i for i, m in zip(ids, mask, strict=True) if m == keep])
+
+    row = load_from_disk(str(hermes_export.dataset_dir))[0]
+    assert "ENV: 42" in decode(0) and "ENV: 42" not in decode(1)  # the tool turn is masked
+    for turn in (m for m in row["messages"] if m["role"] == "assistant"):
+        assert turn["content"] in decode(1)  # every assistant turn, its <tool_call> included, is trained
