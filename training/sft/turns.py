@@ -56,7 +56,9 @@ def _span(tokenizer: Any, owner: str, text: str, check_roundtrip: bool) -> Token
 def _split_end_of_turn(delta: str, content: str, specials: list[str]) -> tuple[str, str, str]:
     """(model text, end-of-turn, what follows) of one rendered assistant turn: the end-of-turn is the first special
     token after the content (the content itself holds none: checked before)."""
-    start = delta.rfind(content) + len(content) if content else 0
+    # a template that rewrites the content (found < 0): search for the end-of-turn from the start
+    found = delta.rfind(content) if content else -1
+    start = found + len(content) if found >= 0 else 0
     hits = [(delta.find(tok, start), tok) for tok in specials if tok and delta.find(tok, start) >= 0]
     if not hits:
         return delta, "", ""
