@@ -240,6 +240,11 @@ class ExportSettings(ConfigurableResource):
     verl_data_source: str = Field(
         "lighteval/MATH", description="verl rows' data_source (selects verl's scorer)."
     )
+    tool_protocol: str = Field(
+        "retool",
+        description="How SFT rows write tool calls: `retool` (<code>/<interpreter> tags) or `hermes` (<tool_call> "
+        "turns, `tool` turns, `tools` schema; what verl's ReTool recipe trains on). retool_data.tool_protocol.",
+    )
     pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
 
     @property
