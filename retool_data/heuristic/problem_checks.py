@@ -339,9 +339,77 @@ def simplification(problem: str, answer: str) -> FinalCheck | None:
     return None
 
 
+# ------------------------------------------------------------------------------------------------- series
+
+_DOTS = re.compile(r"\\[lc]?dots(?![A-Za-z])|\.\.\.")
+_TERM = re.compile(r"([+-]?)\s*(\d+)")
+
+
+def _terms(text: str) -> list[int] | None:
+    """``1-2+3-4+5-`` -> [1, -2, 3, -4, 5] (the trailing sign belongs to the next term); None unless only terms."""
+    text = text.strip().rstrip("+-").strip()
+    found = list(_TERM.finditer(text))
+    if not found or "".join(m.group(0) for m in found).replace(" ", "") != text.replace(" ", ""):
+        return None
+    return [int(m.group(2)) * (-1 if m.group(1) == "-" else 1) for m in found]
+
+
+def series(problem: str, answer: str) -> FinalCheck | None:
+    """``Compute $1-2+3-4+ \\dots +99-100$``: an arithmetic run of terms with a repeating sign pattern, summed."""
+    want = answer_int(answer)
+    if want is None or not _ASKS_SUM.search(problem):
+        return None
+    for span in math_spans(problem):
+        body = problem[span.inner : span.end].strip().rstrip(".,?")
+        parts = _DOTS.split(body)
+        if len(parts) != 2:
+            continue
+        head, tail = _terms(parts[0]), _terms(parts[1] if parts[1].strip()[:1] in "+-" else "+" + parts[1])
+        if not head or not tail or len(head) < 3:
+            continue
+        size = [abs(t) for t in head + tail]
+        step = size[1] - size[0]
+        signs = [t > 0 for t in head]
+        period = 1 if len(set(signs)) == 1 else 2
+        if step <= 0 or any(size[i + 1] - size[i] != step for i in range(len(head) - 1)):
+            continue
+        if (size[-1] - size[0]) % step or any(
+            b - a != step for a, b in zip(size[len(head) :], size[len(head) + 1 :], strict=False)
+        ):
+            continue
+        run = list(range(size[0], size[-1] + 1, step))
+        pattern = signs[:period]
+        if period == 2 and pattern[0] == pattern[1]:
+            continue
+        sign_of = [pattern[i % period] for i in range(len(run))]
+        if sign_of[: len(head)] != signs or sign_of[len(run) - len(tail) :] != [t > 0 for t in tail]:
+            continue
+        total = sum(k if up else -k for k, up in zip(run, sign_of, strict=True))
+        if total != want:
+            continue
+        rng = f"range({size[0]}, {size[-1] + 1}{'' if step == 1 else f', {step}'})"
+        if period == 1:
+            code = [f"print({'' if pattern[0] else '-'}sum({rng}))"]
+        else:
+            first = "k" if pattern[0] else "-k"
+            second = "-k" if pattern[0] else "k"
+            code = [f"print(sum({first} if i % 2 == 0 else {second} for i, k in enumerate({rng})))"]
+        return _check(
+            "series",
+            f"Check: add up the {len(run)} terms of ${body}$ directly.",
+            code,
+            [want],
+            "This matches the answer.",
+        )
+    return None
+
+
+_ASKS_SUM = re.compile(r"\b(?:compute|evaluate|calculate|find|what is|sum|value)\b", re.I)
+
+
 def problem_check(problem: str, answer: str) -> FinalCheck | None:
     """The first check the problem statement allows for this answer, or None."""
-    for reader in (number_theory, brute_force, simplification):
+    for reader in (number_theory, brute_force, simplification, series):
         try:
             found = reader(problem, answer)
         except (MathParseError, RecursionError, OverflowError, ValueError, TypeError, ZeroDivisionError):
