@@ -116,8 +116,8 @@ def number_theory(problem: str, answer: str) -> FinalCheck | None:
             continue
         if py.mode != "int" or getattr(value, "denominator", 0) != 1 or int(value) % mod != want % mod:
             continue
-        if not 0 <= want < mod:
-            continue
+        if not 0 <= want < mod or (operator_count(node) <= 1 and abs(value) < 1000):
+            continue  # (5 * 7) % 6 is a glance
         code = [*sorted(py.imports), f"print(({py.code}) % {mod})"]
         if code_profile("\n".join(code)).trivial:
             return None
@@ -241,13 +241,22 @@ def brute_force(problem: str, answer: str) -> FinalCheck | None:
                 sols.append(x)
         except (MathParseError, ZeroDivisionError, TypeError, ValueError):
             return None
-    if not sols or sols[0] < -SEARCH + MARGIN or sols[-1] > SEARCH - MARGIN:
-        return None  # none, or the set may go on past the search: no honest count
+    if not sols:
+        return None
+    low_open, high_open = (
+        sols[0] < lo + MARGIN and lo < 0,
+        sols[-1] > SEARCH - MARGIN,
+    )  # may go on past the search
     which = _WHICH.search(text)
+    extreme = which.group("ext").lower() if which and which.group("ext") else None
+    if (low_open and extreme not in ("largest", "greatest")) or (
+        high_open and extreme not in ("smallest", "least")
+    ):
+        return None  # no honest count, and no honest extreme, of a set the search may have cut
     if _HOW_MANY.search(text) and len(sols) == want:
         pick, expected, what = "print(len(sols))", len(sols), "count"
-    elif which and which.group("ext"):
-        smallest = which.group("ext").lower() in ("smallest", "least")
+    elif extreme:
+        smallest = extreme in ("smallest", "least")
         got = sols[0] if smallest else sols[-1]
         if got != want:
             return None
@@ -298,7 +307,7 @@ def simplification(problem: str, answer: str) -> FinalCheck | None:
         return None
     said = m.group(1).lower()
     verb = {"expand": "expand", "factor": "factor", "combine": "together"}.get(said, "simplify")
-    verb = "together" if "single fraction" in said else verb
+    verb = "together" if re.search(r"single fraction|\bcombine\b", problem, re.I) else verb
     import sympy
 
     for span in math_spans(problem):
