@@ -51,11 +51,8 @@ def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | 
     return None
 
 
-LINE_CHECKS = (
-    "number_theory",
-    "enumerate",
-    "simplify",
-)  # `problem_checks`: one expected value per printed line
+# `problem_checks`: one expected value per printed line
+LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function")
 
 
 def _line_agrees(line: str, want: Any) -> bool:

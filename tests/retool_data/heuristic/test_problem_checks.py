@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from retool_data.heuristic.checks import final_check_matches
 from retool_data.heuristic.code_profile import code_profile
+from retool_data.heuristic.enumeration import brute_force, series
 from retool_data.heuristic.final_check import final_check
 from retool_data.heuristic.latex_math import parse_math
-from retool_data.heuristic.problem_checks import brute_force, number_theory, series, simplification
+from retool_data.heuristic.problem_checks import number_theory, simplification
 from tests.retool_data.heuristic.test_final_check import run
 
 
@@ -97,3 +98,28 @@ def test_choose_reads_as_a_binomial():
 
     (calc,) = find_calculations("We use the binomial coefficient ${8 \\choose 2} = 28$ to compute this.")
     assert calc.statement == "print(math.comb(8, 2))" and calc.expected == 28
+
+
+def test_remainder_over_the_residue_class_the_problem_gives():
+    problem = (
+        "If $n \\equiv 2 \\pmod{7}$, then find the remainder when $(n + 2)(n + 4)(n + 6)$ is divided by 7."
+    )
+    check = number_theory(problem, "3")
+    assert "for n in range(2, 702, 7)" in check.code and run(check.code) == ["[3]"]
+    assert final_check_matches("ok", printed(check), check) is None
+    assert number_theory(problem, "4") is None
+
+
+def test_function_values_are_computed_by_the_defined_functions():
+    from retool_data.heuristic.problem_checks import function_value
+
+    nested = function_value("If $f(x) = 3x^2-5$, what is the value of $f(f(1))$?", "7")
+    assert nested.kind == "function" and "def f(x):" in nested.code and run(nested.code) == ["7"]
+    exact = function_value(
+        "Let $f(x) = \\frac{x+1}{x-2}$ and $g(x)=x^2+4$. Find $f(g(3))$.", "\\frac{14}{11}"
+    )
+    assert "f(g(S(3)))" in exact.code and run(exact.code) == ["14/11"]  # exact, not 1.2727...
+    for check in (nested, exact):
+        assert final_check_matches("ok", printed(check), check) is None
+    assert function_value("If $f(x)=2x+1$, what is $f(3)$?", "7") is None  # a glance
+    assert function_value("If $f(x) = 3x^2-5$, what is the value of $f(f(1))$?", "8") is None
