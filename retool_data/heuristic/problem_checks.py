@@ -321,8 +321,9 @@ def _close(a: Any, b: Any) -> bool:
 def problem_check(problem: str, answer: str) -> FinalCheck | None:
     """The first check the problem statement allows for this answer, or None."""
     from retool_data.heuristic.enumeration import brute_force, series  # they build on this module's helpers
+    from retool_data.heuristic.ode_check import ode_check
 
-    for reader in (number_theory, brute_force, simplification, series, function_value):
+    for reader in (number_theory, brute_force, simplification, series, function_value, ode_check):
         try:
             found = reader(problem, answer)
         except (MathParseError, RecursionError, OverflowError, ValueError, TypeError, ZeroDivisionError):

@@ -123,3 +123,18 @@ def test_function_values_are_computed_by_the_defined_functions():
         assert final_check_matches("ok", printed(check), check) is None
     assert function_value("If $f(x)=2x+1$, what is $f(3)$?", "7") is None  # a glance
     assert function_value("If $f(x) = 3x^2-5$, what is the value of $f(f(1))$?", "8") is None
+
+
+def test_ode_check_differentiates_the_answer_in_the_problems_equation():
+    from retool_data.heuristic.ode_check import ode_check
+
+    problem = "Find the general solution of the differential equation $\\dot{x}+2 x=e^{t}$, using $c$ for the constant."
+    check = ode_check(problem, "\\frac{e^{t}} {3}+c e^{-2 t}")
+    assert check.kind == "ode" and "diff(x, t) + 2*x - exp(t)" in check.code and run(check.code) == ["0"]
+    assert final_check_matches("ok", printed(check), check) is None
+    second = ode_check("Find the solution of $y^{\\prime}=x-2 y$.", "x / 2-1 / 4+c e^{-2 x}")
+    assert "Rational(1, 4)" in second.code and run(second.code) == ["0"]  # exact: never the float 1/4
+    assert ode_check(problem, "\\frac{e^{t}} {2}+c e^{-2 t}") is None  # not a solution
+    # an initial condition is not the equation: the ODE before it is checked
+    ivp = "Given $\\ddot{x}-a^{2} x=0$, find $x(t)$ such that $x(0) = 1$ and $\\dot{x}(0)=0$."
+    assert "diff(x, t, 2) - a**2*x" in ode_check(ivp, "\\frac{1}{2}(e^{a t} + e^{-a t})").code
