@@ -52,7 +52,7 @@ def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | 
 
 
 # `problem_checks`: one expected value per printed line
-LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function", "ode")
+LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function", "ode", "system")
 
 
 def _line_agrees(line: str, want: Any) -> bool:

@@ -138,3 +138,20 @@ def test_ode_check_differentiates_the_answer_in_the_problems_equation():
     # an initial condition is not the equation: the ODE before it is checked
     ivp = "Given $\\ddot{x}-a^{2} x=0$, find $x(t)$ such that $x(0) = 1$ and $\\dot{x}(0)=0$."
     assert "diff(x, t, 2) - a**2*x" in ode_check(ivp, "\\frac{1}{2}(e^{a t} + e^{-a t})").code
+
+
+def test_system_check_solves_the_problems_equations():
+    from retool_data.heuristic.system_check import system_check
+
+    check = system_check("If $3x + 2y = 12$ and $x - y = 1$, what is $x + y$?", "\\frac{23}{5}")
+    assert check.kind == "system" and "solve([Eq(3 * x + 2 * y, 12), Eq(x - y, 1)]" in check.code
+    assert run(check.code) == ["[23/5]"] and code_profile(check.code).purpose == "solve"
+    one = system_check("If $2a+3=11$, what is $a$?", "4")
+    assert "a = symbols('a')" in one.code and run(one.code) == ["[4]"]
+    given = system_check("Evaluate $\\frac{a^2 b}{c}$ for $a = 2$, $b=3$ and $c = 8$.", "\\frac{3}{2}")
+    assert run(given.code) == ["3/2"]  # exact: Integer(3) / 8, never 1.5
+    for c in (check, one, given):
+        assert final_check_matches("ok", printed(c), c) is None
+    assert system_check("If $3x + 2y = 12$ and $x - y = 1$, what is $x + y$?", "5") is None
+    assert system_check("If $x + y = 12$, what is $x$?", "6") is None  # underdetermined
+    assert system_check("What is $x + 1$ when $x = 4$?", "5") is None  # a glance
