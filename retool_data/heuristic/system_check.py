@@ -1,7 +1,7 @@
 """A final check that solves the problem's own equations with sympy and computes the asked value from the solution.
 
-``If $3x + 2y = 12$ and $x - y = 1$, what is $x + y$?`` or ``What is $2x^2 - 3x + 1$ when $x = 4$?``: the equations
-the problem states (as many as its unknowns, at most four) go to `sympy.solve`; the answer must be the value of
+``If $3x + 2y = 12$ and $x - y = 1$, what is $x + y$?`` or ``What is $2x^2 - 3x + 1$ when $x = 4$?``: the linear
+equations the problem states (as many as its unknowns, at most four) go to `sympy.solve`; the answer must be the value of
 one unknown or of an expression the problem writes, the same at every solution. Solved in-process first; the
 block (``solve``, then the asked value at each solution) is written only when it gives the answer.
 """
@@ -59,6 +59,11 @@ def system_check(problem: str, answer: str) -> FinalCheck | None:
     try:
         target = to_sympy(want)
         eqs = [sympy.Eq(to_sympy(a, table), to_sympy(b, table)) for _, a, b in equations]
+        polys = [(e.lhs - e.rhs).as_poly(*table.values()) for e in eqs]
+        if any(p is None or p.total_degree() > 1 for p in polys):
+            return (
+                None  # linear systems only: a higher degree has several solutions, and sympy takes its time
+            )
         sols = sympy.solve(eqs, [table[v] for v in unknowns], dict=True)
     except (MathParseError, TypeError, ValueError, ZeroDivisionError, NotImplementedError, AttributeError):
         return None
