@@ -61,6 +61,8 @@ def _line_agrees(line: str, want: Any) -> bool:
 
     if want is True:
         return line.strip() == "True"
+    if isinstance(want, str):
+        return line.strip() == want
     if isinstance(want, list):
         got = _parse_printed(line)
         return (

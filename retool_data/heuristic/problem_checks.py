@@ -322,9 +322,19 @@ def problem_check(problem: str, answer: str) -> FinalCheck | None:
     """The first check the problem statement allows for this answer, or None."""
     from retool_data.heuristic.enumeration import brute_force, series  # they build on this module's helpers
     from retool_data.heuristic.ode_check import ode_check
+    from retool_data.heuristic.prime_checks import prime_checks
     from retool_data.heuristic.system_check import system_check
 
-    readers = (number_theory, brute_force, simplification, series, function_value, ode_check, system_check)
+    readers = (
+        number_theory,
+        prime_checks,
+        brute_force,
+        simplification,
+        series,
+        function_value,
+        ode_check,
+        system_check,
+    )
     for reader in readers:
         try:
             found = reader(problem, answer)

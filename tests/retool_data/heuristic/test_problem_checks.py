@@ -155,3 +155,28 @@ def test_system_check_solves_the_problems_equations():
     assert system_check("If $3x + 2y = 12$ and $x - y = 1$, what is $x + y$?", "5") is None
     assert system_check("If $x + y = 12$, what is $x$?", "6") is None  # underdetermined
     assert system_check("What is $x + 1$ when $x = 4$?", "5") is None  # a glance
+
+
+def test_prime_factor_divisor_digit_and_base_checks():
+    from retool_data.heuristic.prime_checks import prime_checks
+
+    cases = {
+        ("What is the largest prime factor of 1001?", "13"): ["[7, 11, 13]", "13"],
+        ("What is the sum of the distinct prime factors of 210?", "17"): ["[2, 3, 5, 7]", "17"],
+        ("What is the sum of all of the positive divisors of 500?", "1092"): [
+            "[1, 2, 4, 5, 10, 20, 25, 50, 100, 125, 250, 500]",
+            "1092",
+        ],
+        ("What is the sum of the digits of $2^{10}$?", "7"): ["7"],
+        ("How many digits does $5^{20}$ have?", "14"): ["14"],
+        ("How many prime numbers are between 30 and 50?", "5"): ["[31, 37, 41, 43, 47]", "5"],
+        ("Express $222_{10}$ in base $5$.", "1342_5"): ["1342"],
+    }
+    for (problem, answer), lines in cases.items():
+        check = prime_checks(problem, answer)
+        assert check is not None and check.kind == "number_theory", problem
+        assert run(check.code) == lines, problem
+        assert final_check_matches("ok", printed(check), check) is None
+    assert prime_checks("What is the largest prime factor of 1001?", "11") is None
+    assert prime_checks("Express $222_{10}$ in base $5$.", "1341_5") is None
+    assert prime_checks("What is the largest prime factor of 15?", "5") is None  # a glance
