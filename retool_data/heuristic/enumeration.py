@@ -67,8 +67,16 @@ def conditions(problem: str) -> tuple[str, list[tuple[str, Any]]] | None:
             return None
         ops = [_relation_op(t) for t in _INEQ.findall(body)]
         names |= set().union(*(variables(n) for n in nodes))
-        for (a, b), op in zip(zip(nodes[:-1], nodes[1:], strict=True), ops, strict=True):
-            found.append(_inequality(a, op, b))
+        pairs = [_inequality(a, op, b) for a, b, op in zip(nodes[:-1], nodes[1:], ops, strict=True)]
+        if any(p is None for p in pairs):
+            return None
+        try:  # one chained comparison per span, as written: 0 <= n < 18
+            chain = (
+                " ".join(f"{_py(n)} {op}" for n, op in zip(nodes, ops, strict=False)) + f" {_py(nodes[-1])}"
+            )
+        except MathParseError:
+            return None
+        found.append((chain, lambda env, tests=[t for _, t in pairs]: all(t(env) for t in tests)))
     if len(names) != 1 or not found or any(c is None for c in found):
         return None
     return names.pop(), found

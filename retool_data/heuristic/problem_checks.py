@@ -187,6 +187,14 @@ def _listing(nums: list[int]) -> str:
 _SIMPLIFY = re.compile(r"\b(simplify|expand|factor|as a single fraction|combine|write .* as a)\b", re.I)
 
 
+_DOES = {
+    "simplify": "simplify",
+    "expand": "expand",
+    "factor": "factor",
+    "together": "put over one denominator",
+}
+
+
 def simplification(problem: str, answer: str) -> FinalCheck | None:
     m = _SIMPLIFY.search(problem)
     ans = parse_or_none(answer.strip().strip("$").strip())
@@ -227,7 +235,7 @@ def simplification(problem: str, answer: str) -> FinalCheck | None:
         ]
         return make_check(
             "simplify",
-            f"Check: let sympy {verb} ${body}$ and compare it with the answer.",
+            f"Check: {_DOES[verb]} ${body}$ with sympy and compare it with the answer.",
             lines,
             [to_sympy(ans, syms), True],
             "Sympy agrees with the answer.",
