@@ -127,13 +127,13 @@ _WHICH = re.compile(
 
 def brute_force(problem: str, answer: str) -> FinalCheck | None:
     want = answer_int(answer)
-    if want is None:
-        return None
+    text = plain(problem)
+    if want is None or not (_HOW_MANY.search(text) or _WHICH.search(text)):
+        return None  # it asks for no integer count or choice: no search
     read = conditions(problem)
     if read is None:
         return None
     var, conds = read
-    text = plain(problem)
     lo = 1 if re.search(r"\bpositive integers?\b", text, re.I) else -SEARCH
     sols = []
     for x in range(lo, SEARCH + 1):
