@@ -52,7 +52,7 @@ def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | 
 
 
 # `problem_checks`: one expected value per printed line
-LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function", "ode", "system")
+LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function", "ode", "system", "intervals")
 
 
 def _line_agrees(line: str, want: Any) -> bool:
@@ -63,6 +63,8 @@ def _line_agrees(line: str, want: Any) -> bool:
         return line.strip() == "True"
     if isinstance(want, str):
         return line.strip() == want
+    if isinstance(want, sympy.Set):  # Interval.open(5, oo), Union(...): sympy's own spelling
+        return sympy.sympify(line.strip()) == want
     if isinstance(want, list):
         got = _parse_printed(line)
         return (

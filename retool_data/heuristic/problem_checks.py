@@ -204,10 +204,10 @@ _SIMPLIFY = re.compile(r"\b(simplify|expand|factor|as a single fraction|combine|
 
 
 _DOES = {
-    "simplify": "simplify",
-    "expand": "expand",
-    "factor": "factor",
-    "together": "put over one denominator",
+    "simplify": "simplify {}",
+    "expand": "expand {}",
+    "factor": "factor {}",
+    "together": "put {} over one denominator",
 }
 
 
@@ -251,7 +251,7 @@ def simplification(problem: str, answer: str) -> FinalCheck | None:
         ]
         return make_check(
             "simplify",
-            f"Check: {_DOES[verb]} ${body}$ with sympy and compare it with the answer.",
+            f"Check: {_DOES[verb].format(f'${body}$')} with sympy and compare it with the answer.",
             lines,
             [to_sympy(ans, syms), True],
             "Sympy agrees with the answer.",
@@ -345,20 +345,15 @@ def _close(a: Any, b: Any) -> bool:
 def problem_check(problem: str, answer: str) -> FinalCheck | None:
     """The first check the problem statement allows for this answer, or None."""
     from retool_data.heuristic.enumeration import brute_force, series  # they build on this module's helpers
+    from retool_data.heuristic.interval_check import interval_check
     from retool_data.heuristic.ode_check import ode_check
     from retool_data.heuristic.prime_checks import prime_checks
     from retool_data.heuristic.system_check import system_check
 
     readers = (
-        number_theory,
-        prime_checks,
-        brute_force,
-        simplification,
-        series,
-        function_value,
-        ode_check,
-        system_check,
-    )
+        number_theory, prime_checks, brute_force, simplification, series, function_value, ode_check, system_check,
+        interval_check,
+    )  # fmt: skip
     for reader in readers:
         try:
             found = reader(problem, answer)

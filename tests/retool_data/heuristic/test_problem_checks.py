@@ -180,3 +180,27 @@ def test_prime_factor_divisor_digit_and_base_checks():
     assert prime_checks("What is the largest prime factor of 1001?", "11") is None
     assert prime_checks("Express $222_{10}$ in base $5$.", "1341_5") is None
     assert prime_checks("What is the largest prime factor of 15?", "5") is None  # a glance
+
+
+def test_interval_check_solves_the_inequalities():
+    from retool_data.heuristic.interval_check import answer_set, interval_check
+
+    one = interval_check(
+        "Solve\n\\[\\frac{1}{x - 5} > 0.\\]Enter your answer using interval notation.", "(5,\\infty)"
+    )
+    assert one.kind == "intervals" and run(one.code) == ["Interval.open(5, oo)"]
+    both = interval_check(
+        "Find all $p$ which satisfy both the inequalities $0\\ge 54p-144$ and $0>12-20p$. Express your answer in "
+        "interval notation.",
+        "\\left(\\frac{3}{5},\\frac{8}{3}\\right]",
+    )
+    assert "Intersection(" in both.code and run(both.code) == ["Interval.Lopen(3/5, 8/3)"]
+    union = interval_check("Solve\n\\[\\frac{|x^2 - 81|}{x^2 - 36x} < 0.\\]", "(0,9) \\cup (9,36)")
+    assert run(union.code) == ["Union(Interval.open(0, 9), Interval.open(9, 36))"]
+    for check in (one, both, union):
+        assert final_check_matches("ok", printed(check), check) is None
+    assert (
+        final_check_matches("ok", "Interval(5, oo)\n", one) == "value_differs"
+    )  # closed at 5: not the answer
+    assert interval_check("Solve\n\\[\\frac{1}{x - 5} > 0.\\]", "[5,\\infty)") is None
+    assert answer_set("\\text{all reals}") is None
