@@ -6,7 +6,9 @@ answer (`problem_checks`).
 - ``the sum of the positive divisors of 500`` (`sympy.divisors`, listed and summed);
 - ``the sum of the digits of $2^{10}$`` / ``how many digits does $5^{20}$ have`` (`str` of the exact integer);
 - ``how many primes are between 30 and 50`` (`sympy.primerange`, listed and counted);
-- ``Express $222_{10}$ in base $5$`` (repeated division, the digits printed): the answer ``1342_5``.
+- ``Express $222_{10}$ in base $5$`` (repeated division, the digits printed): the answer ``1342_5``;
+- ``the least positive multiple of 30 written with only the digits 0 and 2`` (the numbers made of those digits
+  counted up in order, the first multiple taken).
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ _PRIME_COUNT = re.compile(r"how many prime(?: number)?s? (?:are )?(?:there )?bet
 _TO_BASE = re.compile(r"(?:express|convert|write)\s+(\d+)(?:_\{?10\}?)?\s+(?:to|in)\s+base\s+(\d+)", re.I)
 
 
+_DIGIT_MULTIPLE = re.compile(
+    r"(?:least|smallest) positive (?:integer )?multiple of (\d+) (?:that can be written with only the digits|whose "
+    r"digits are all) (\d|zero(?:e)?s?|ones?|twos?) and (\d|zero(?:e)?s?|ones?|twos?)",
+    re.I,
+)
+_DIGIT_WORDS = {"zero": 0, "zeroe": 0, "one": 1, "two": 2}
+
+
 def prime_checks(problem: str, answer: str) -> FinalCheck | None:
     text = plain(problem)
     found = _to_base(text, answer)
@@ -46,6 +56,9 @@ def prime_checks(problem: str, answer: str) -> FinalCheck | None:
     want = answer_int(answer)
     if want is None:
         return None
+    found = _digit_multiple(text, want)
+    if found is not None:
+        return found
     import sympy
 
     m = _PRIME_FACTOR.search(text)
@@ -125,6 +138,39 @@ def prime_checks(problem: str, answer: str) -> FinalCheck | None:
             "This matches the answer.",
         )
     return None
+
+
+def _digit(word: str) -> int:
+    return int(word) if word.isdigit() else _DIGIT_WORDS[word.lower().rstrip("s")]
+
+
+def _digit_multiple(text: str, want: int) -> FinalCheck | None:
+    """``the least positive multiple of 30 written with only the digits 0 and 2``: the numbers made of 0 and d
+    counted up in order (d times the binary numerals), the first multiple taken."""
+    m = _DIGIT_MULTIPLE.search(text)
+    if not m:
+        return None
+    n, digits = int(m.group(1)), {_digit(m.group(2)), _digit(m.group(3))}
+    if 0 not in digits or len(digits) != 2:
+        return None
+    (d,) = digits - {0}
+    k = next((d * int(format(b, "b")) for b in range(1, 1 << 20) if d * int(format(b, "b")) % n == 0), None)
+    if k != want:
+        return None
+    scaled = "" if d == 1 else f"{d} * "
+    code = [
+        "from itertools import count",
+        f'm = next(m for b in count(1) if (m := {scaled}int(format(b, "b"))) % {n} == 0)',
+        "print(m)",
+    ]
+    return make_check(
+        "number_theory",
+        f"Check: go through the numbers written with the digits 0 and {d} in increasing order and take the first "
+        f"multiple of {n}.",
+        code,
+        [want],
+        "This matches the answer.",
+    )
 
 
 def _to_base(text: str, answer: str) -> FinalCheck | None:

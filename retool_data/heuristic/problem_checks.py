@@ -64,7 +64,7 @@ def plain(problem: str) -> str:
 
 
 def answer_int(answer: str) -> int | None:
-    text = re.sub(r"(?<=\d)(?:\{,\}|,\\!|,)(?=\d{3})", "", answer.strip().strip("$").strip())
+    text = re.sub(r"(?<=\d)(?:\{,\}|,\\!\s*|,)(?=\d{3})", "", answer.strip().strip("$").strip())
     return int(text) if re.fullmatch(r"-?\d+", text) else None
 
 

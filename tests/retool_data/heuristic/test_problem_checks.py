@@ -204,3 +204,24 @@ def test_interval_check_solves_the_inequalities():
     )  # closed at 5: not the answer
     assert interval_check("Solve\n\\[\\frac{1}{x - 5} > 0.\\]", "[5,\\infty)") is None
     assert answer_set("\\text{all reals}") is None
+
+
+def test_least_multiple_written_with_two_digits():
+    from retool_data.heuristic.prime_checks import prime_checks
+
+    twos = prime_checks(
+        "What is the least positive integer multiple of 30 that can be written with only the digits 0 and 2?",
+        "2220",
+    )
+    assert run(twos.code) == ["2220"] and final_check_matches("ok", printed(twos), twos) is None
+    ones = prime_checks(
+        "What is the smallest positive multiple of 450 whose digits are all zeroes and ones?",
+        "11,\\! 111,\\! 111,\\! 100",
+    )
+    assert '(m := int(format(b, "b"))) % 450' in ones.code and run(ones.code) == ["11111111100"]
+    assert (
+        prime_checks(
+            "What is the smallest positive multiple of 450 whose digits are all zeroes and ones?", "1100"
+        )
+        is None
+    )
