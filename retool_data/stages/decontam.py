@@ -28,6 +28,7 @@ import polars as pl
 
 from retool_data.schema import StageResult, make_rejects
 from retool_data.stages.decontam_index import LexicalIndex, Text, prepare
+from retool_data.stages.decontam_parallel import fork_map, slices, worker_count
 
 STAGE = "decontaminate"
 REASON = "benchmark_contamination"
@@ -88,6 +89,7 @@ class Decontaminator:
         template_policy: str = "remove",
         min_template_words: int = 8,
         embedder: Any = None,
+        workers: int = 2,
     ) -> None:
         unknown = set(layers) - set(LAYERS)
         if unknown:
@@ -106,6 +108,7 @@ class Decontaminator:
             raise ValueError("no decontamination layer left on: set a threshold or name a layer")
         self.min_containment, self.min_ratio, self.min_cosine = min_containment, min_ratio, min_cosine
         self.min_item_ngrams, self.candidate_tfidf = min_item_ngrams, candidate_tfidf
+        self.workers = workers  # processes for a large batch (decontam_parallel); 1: this process only
         self.judge, self.judge_min_cosine = judge, judge_min_cosine
         self.template_policy, self.min_template_words = template_policy, min_template_words
         self.items: list[tuple[str, int]] = [(b, i) for b, ps in benchmarks.items() for i in range(len(ps))]
@@ -159,13 +162,36 @@ class Decontaminator:
     def nearest_many(
         self, problems: list[str], answers: list[str | None] | None = None
     ) -> list[Match | None]:
-        """`nearest` for a batch: the TF-IDF product, embeddings and judge calls are batched."""
+        """`nearest` for a batch: the TF-IDF product, embeddings and judge calls are batched, and a large batch
+        is split over ``workers`` processes (`decontam_parallel`)."""
         answers = answers if answers is not None else [None] * len(problems)
+        parts = worker_count(len(problems), self.workers)
+        if parts > 1 and "semantic" in self.layers:
+            self.item_vectors()  # load the model and the benchmark embeddings once, before the fork
+        bounds = slices(len(problems), parts)
+        results = fork_map(self._batch, [(problems[a:b], answers[a:b]) for a, b in bounds])
+        out: list[Match | None] = []
+        pending: list[tuple[int, int, float]] = []
+        for (start, _), (part, part_pending, embedded) in zip(bounds, results, strict=True):
+            out.extend(part)
+            pending.extend((start + i, item, cos) for i, item, cos in part_pending)
+            if embedded:
+                self.stats["embedded"] += embedded
+        if pending:
+            self._judge(problems, answers, out, pending)
+        return out
+
+    def _batch(
+        self, problems: list[str], answers: list[str | None]
+    ) -> tuple[list[Match | None], list[tuple[int, int, float]], int]:
+        """Lexical and semantic layers on one slice: its matches, the pairs left to the judge, rows embedded."""
         texts = [prepare(p) for p in problems]
         out: list[Match | None] = [self._lexical(t, a) for t, a in zip(texts, answers, strict=True)]
+        pending: list[tuple[int, int, float]] = []
+        embedded = 0
         if "semantic" in self.layers and problems:
-            self._semantic(problems, texts, answers, out)
-        return out
+            embedded = self._semantic(problems, texts, answers, out, pending)
+        return out, pending, embedded
 
     def _lexical(self, text: Text, answer: str | None) -> Match | None:
         if "exact" in self.layers and (item := self.index.exact(text)) is not None:
@@ -192,7 +218,10 @@ class Decontaminator:
             return None
         return self._nearest_only(best[1], best[2], best[3])
 
-    def _semantic(self, problems: list[str], texts: list[Text], answers: list, out: list) -> None:
+    def _semantic(
+        self, problems: list[str], texts: list[Text], answers: list, out: list, pending_judge: list
+    ) -> int:
+        """Embed the gated rows, update their matches in `out`; returns how many rows were embedded."""
         _, tfidf = self.index.tfidf_best(texts)
         todo = [
             i
@@ -200,11 +229,9 @@ class Decontaminator:
             if (m is None or m.reason is None) and tfidf[i] >= self.candidate_tfidf
         ]
         if not todo:
-            return
+            return 0
         vectors = self._embedder.encode([problems[i] for i in todo])
-        self.stats["embedded"] += len(todo)
         sims = vectors @ self.item_vectors().T
-        pending_judge: list[tuple[int, int, float]] = []
         for row, i in enumerate(todo):
             item = int(sims[row].argmax())
             cos = float(sims[row, item])
@@ -224,10 +251,9 @@ class Decontaminator:
                 out[i] = self._nearest_only(item, ratio, containment, cos)
             else:
                 out[i] = Match(**{**prev.__dict__, "cosine": cos})
-        if pending_judge:
-            self._judge(problems, texts, answers, out, pending_judge)
+        return len(todo)
 
-    def _judge(self, problems: list[str], texts: list[Text], answers: list, out: list, pending: list) -> None:
+    def _judge(self, problems: list[str], answers: list, out: list, pending: list) -> None:
         from retool_data.stages.decontam_judge import judge_pairs
 
         verdicts = judge_pairs(self.judge, [(problems[i], self._problems[item]) for i, item, _ in pending])
@@ -236,7 +262,8 @@ class Decontaminator:
             if v.verdict is None:
                 self.stats["judge_failed"] += 1
             elif v.verdict != "different":
-                m = self._decide(item, "judge", texts[i], answers[i], cosine=cos, judge_reason=v.reason)
+                text = prepare(problems[i])  # few rows: prepared again rather than carried back from a worker
+                m = self._decide(item, "judge", text, answers[i], cosine=cos, judge_reason=v.reason)
                 if v.verdict == "variant" and m.reason == REASON and not m.answer_equal:
                     m = Match(**{**m.__dict__, "reason": TEMPLATE_REASON})
                 out[i] = m
