@@ -270,7 +270,10 @@ class Decontaminator:
 
     def item_vectors(self) -> np.ndarray:
         if self._item_vectors is None:
-            parts = [self._embedder.encode_benchmark(name, ps) for name, ps in self.benchmarks.items()]
+            parts = [
+                self._embedder.encode_benchmark(name, ps, workers=self.workers)
+                for name, ps in self.benchmarks.items()
+            ]
             self._item_vectors = np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
         return self._item_vectors
 

