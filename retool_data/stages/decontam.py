@@ -15,6 +15,9 @@ Layers, each a reason a row can be matched by (`decontam_index` for the lexical 
 (``benchmark_contamination``); one whose numbers were substituted and whose answer differs (or is unknown) is a
 ``template_variant``: removed by default, kept with ``template_policy="keep"``. Items with fewer than
 ``min_template_words`` words ("Compute $2^{10}$.") are no template: another number there is another problem.
+
+**Scale**: a batch of 4,000+ rows is split over ``workers`` forked processes (`decontam_parallel`), each running
+every layer but the judge on its slice with one torch thread; the judge's calls are made here, in one batch.
 """
 
 from __future__ import annotations
