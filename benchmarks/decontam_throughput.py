@@ -128,7 +128,10 @@ def main() -> None:
           f"workers {getattr(dc, 'workers', 1)}, embeddings {getattr(embedder, 'dtype', 'float32')}")  # fmt: skip
     for k, (w, c) in steps.items():
         print(f"  {k}: {w:.2f} s wall, {c:.2f} s CPU")
-    print(f"  rows embedded: {dc.stats.get('embedded', 0)}")
+    print(
+        f"  rows embedded: {dc.stats.get('embedded', 0)}; borderline rows re-checked in float32: "
+        f"{dc.stats.get('rechecked_float32', 0)}"
+    )
     print(f"  total, model load and cold cache included: {wall:.1f} s wall, {cpu:.1f} s CPU (user+sys, all "
           f"threads and worker processes); load average now {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"  expected on 2 quiet cores: {quiet:.1f} s (serial steps' CPU + match CPU / {parallel})")
