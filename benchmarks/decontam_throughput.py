@@ -119,7 +119,7 @@ def main() -> None:
     cpu = sum(c for _, c in counted.values())
     # the match step runs in `workers` processes; the other steps count as serial (the model's own two
     # threads in the benchmark embeddings make that an upper bound)
-    parallel = min(max(args.workers, 1), 2)
+    parallel = min(max(getattr(dc, "workers", 1), 1), 2)  # older code: one process (torch threads aside)
     quiet = (
         sum(c for k, (_, c) in counted.items() if k != "match all rows")
         + steps["match all rows"][1] / parallel

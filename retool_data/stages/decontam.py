@@ -177,26 +177,26 @@ class Decontaminator:
         results = fork_map(self._batch, [(problems[a:b], answers[a:b]) for a, b in bounds])
         out: list[Match | None] = []
         pending: list[tuple[int, int, float]] = []
-        for (start, _), (part, part_pending, embedded) in zip(bounds, results, strict=True):
+        for (start, _), (part, part_pending, counts) in zip(bounds, results, strict=True):
             out.extend(part)
             pending.extend((start + i, item, cos) for i, item, cos in part_pending)
-            if embedded:
-                self.stats["embedded"] += embedded
+            self.stats.update(counts)  # a forked worker's own `stats` die with it
         if pending:
             self._judge(problems, answers, out, pending)
         return out
 
     def _batch(
         self, problems: list[str], answers: list[str | None]
-    ) -> tuple[list[Match | None], list[tuple[int, int, float]], int]:
-        """Lexical and semantic layers on one slice: its matches, the pairs left to the judge, rows embedded."""
+    ) -> tuple[list[Match | None], list[tuple[int, int, float]], Counter[str]]:
+        """Lexical and semantic layers on one slice: its matches, the pairs left to the judge, its counts
+        (``embedded``, ``rechecked_float32``)."""
         texts = [prepare(p) for p in problems]
         out: list[Match | None] = [self._lexical(t, a) for t, a in zip(texts, answers, strict=True)]
         pending: list[tuple[int, int, float]] = []
-        embedded = 0
+        counts: Counter[str] = Counter()
         if "semantic" in self.layers and problems:
-            embedded = self._semantic(problems, texts, answers, out, pending)
-        return out, pending, embedded
+            self._semantic(problems, texts, answers, out, pending, counts)
+        return out, pending, counts
 
     def _lexical(self, text: Text, answer: str | None) -> Match | None:
         if "exact" in self.layers and (item := self.index.exact(text)) is not None:
@@ -224,9 +224,10 @@ class Decontaminator:
         return self._nearest_only(best[1], best[2], best[3])
 
     def _semantic(
-        self, problems: list[str], texts: list[Text], answers: list, out: list, pending_judge: list
-    ) -> int:
-        """Embed the gated rows, update their matches in `out`; returns how many rows were embedded."""
+        self, problems: list[str], texts: list[Text], answers: list, out: list, pending_judge: list,
+        counts: Counter[str],
+    ) -> None:  # fmt: skip
+        """Embed the gated rows and update their matches in `out`."""
         _, tfidf = self.index.tfidf_best(texts)
         todo = [
             i
@@ -234,16 +235,16 @@ class Decontaminator:
             if (m is None or m.reason is None) and tfidf[i] >= self.candidate_tfidf
         ]
         if not todo:
-            return 0
+            return
+        counts["embedded"] += len(todo)
         vectors = self._embedder.encode([problems[i] for i in todo])
         sims = vectors @ self.item_vectors().T
         if getattr(self._embedder, "dtype", "float32") != "float32":
             limits = [self.min_cosine] + ([self.judge_min_cosine] if "judge" in self.layers else [])
             texts_todo = [problems[i] for i in todo]
-            rechecked = recheck_borderline(
+            counts["rechecked_float32"] += recheck_borderline(
                 self._embedder, texts_todo, sims, self._problems, self._exact_items, limits
             )
-            self.stats["rechecked_float32"] += rechecked
         for row, i in enumerate(todo):
             item = int(sims[row].argmax())
             cos = float(sims[row, item])
@@ -263,7 +264,6 @@ class Decontaminator:
                 out[i] = self._nearest_only(item, ratio, containment, cos)
             else:
                 out[i] = Match(**{**prev.__dict__, "cosine": cos})
-        return len(todo)
 
     def _judge(self, problems: list[str], answers: list, out: list, pending: list) -> None:
         from retool_data.stages.decontam_judge import judge_pairs
