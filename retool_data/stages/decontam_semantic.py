@@ -14,7 +14,8 @@ read. Problems are embedded in batches, and only those the lexical layers nomina
 Precision: ``dtype="auto"`` runs the model in bfloat16 where the CPU multiplies bf16 natively (AMX or AVX512-BF16:
 Sapphire Rapids and later, Zen 4), float32 elsewhere, where emulated bf16 would be slower. Measured on the
 evaluation set's statements, the bf16 embeddings agree with float32 at cosine >= 0.9999 and cost a quarter to a
-third of the CPU time; the decisions on the evaluation set are the same (docs/benchmarks.md).
+third of the CPU time; rows whose cosines lie near a decision are re-checked in float32 (`recheck_borderline`),
+so the decisions are float32's (docs/filters.md, "Speed"; figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations
