@@ -137,9 +137,20 @@ def parse_tool_calls(text: str) -> ParsedCalls:
 # ------------------------------------------------------------------------------------------------ verifier
 
 
+def _gold_value(value: Any) -> Any:
+    """An exact value in BFCL's possible-answer form: a dict's keys (and each dict of a list of dicts) get
+    lists of acceptable values, one level deep as BFCL's checker reads them."""
+    if isinstance(value, dict):
+        return {k: [v] for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [{k: [x] for k, x in v.items()} for v in value]
+    return value
+
+
 def gold_from_calls(calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Exact gold calls (ToolACE) -> the acceptable-values form: ``{"name", "arguments": {p: [value]}}``."""
-    return [{"name": c["name"], "arguments": {k: [v] for k, v in c["arguments"].items()}} for c in calls]
+    return [{"name": c["name"], "arguments": {k: [_gold_value(v)] for k, v in c["arguments"].items()}}
+            for c in calls]  # fmt: skip
 
 
 def gold_from_bfcl(possible_answer: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -153,40 +164,60 @@ def _norm(s: str) -> str:  # BFCL's standardize_string
     return re.sub(r"[ \,\.\/\-\_\*\^]", "", s).lower().replace("'", '"')
 
 
-def _type_ok(value: Any, schema: Mapping[str, Any]) -> bool:
+def _std(v: Any) -> Any:
+    return _norm(v) if isinstance(v, str) else v
+
+
+_PY_TYPES = {"integer": int, "number": float, "string": str, "boolean": bool, "array": list, "object": dict}
+
+
+def _dict_ok(value: dict, acceptable: Sequence[Any]) -> bool:
+    """BFCL's dict_checker: every key known, its standardized value among the key's acceptable values, every
+    key not given optional (``""``)."""
+    for option in acceptable:
+        if option == "" or not isinstance(option, dict):
+            continue
+        if all(k in option and _std(v) in [_std(x) for x in option[k]] for k, v in value.items()) and all(
+            k in value or "" in opts for k, opts in option.items()
+        ):
+            return True
+    return False
+
+
+def _value_ok(value: Any, acceptable: Sequence[Any], schema: Mapping[str, Any]) -> str | None:
+    """None when ``value`` passes BFCL's type and value checks for one parameter, else the error kind."""
     kind = schema.get("type")
-    if kind == "integer":
-        return type(value) is int
-    if kind == "number":
-        return type(value) in (int, float)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "array":
-        items = schema.get("items") or {}
-        return isinstance(value, list) and all(_type_ok(v, items) for v in value)
-    if kind == "object":
-        return isinstance(value, dict)
-    return True
-
-
-def _same(value: Any, gold: Any) -> bool:
-    if isinstance(gold, str):
-        return isinstance(value, str) and _norm(value) == _norm(gold)
-    if isinstance(gold, bool) or isinstance(value, bool):
-        return type(value) is type(gold) and value == gold
-    if isinstance(gold, int | float):
-        return isinstance(value, int | float) and float(value) == float(gold)
-    if isinstance(gold, list):
-        return isinstance(value, list) and len(value) == len(gold) and all(map(_same, value, gold))
-    if isinstance(gold, dict):
-        return (
-            isinstance(value, dict)
-            and value.keys() == gold.keys()
-            and all(_same(value[k], gold[k]) for k in gold)
-        )
-    return value == gold
+    expected = _PY_TYPES.get(kind)  # type: ignore[arg-type]
+    items = _PY_TYPES.get((schema.get("items") or {}).get("type")) if kind == "array" else None  # type: ignore[arg-type]
+    if kind == "number" and type(value) is int:
+        value = float(value)  # Python's int -> float, as BFCL allows
+    known = next((type(a) for a in acceptable if a != ""), None)
+    variable = known is not None and known is not expected
+    if expected is not None and type(value) is not expected:
+        if not (known is not None and type(value) is known):
+            return "wrong_type"
+        variable = True  # BFCL: a value of the possible answer's type stands for a variable
+    elif expected is list and items is not None and not variable:
+        lists = [a for a in acceptable if isinstance(a, list)]
+        if lists and not any(all(type(v) is items for v in value) for _ in lists):
+            return "wrong_type"
+    if not variable:
+        if expected is dict:
+            return None if _dict_ok(value, acceptable) else "wrong_value"
+        if expected is list and items is dict:
+            ok = any(isinstance(a, list) and len(a) == len(value)
+                     and all(_dict_ok(v, [d]) for v, d in zip(value, a, strict=True)) for a in acceptable)  # fmt: skip
+            return None if ok else "wrong_value"
+        if expected is str:
+            return (
+                None
+                if _norm(value) in [_norm(a) for a in acceptable if isinstance(a, str)]
+                else "wrong_value"
+            )
+        if expected is list:
+            std = [[_std(x) for x in a] for a in acceptable if isinstance(a, list)]
+            return None if [_std(x) for x in value] in std else "wrong_value"
+    return None if value in list(acceptable) else "wrong_value"
 
 
 def check_call(
@@ -202,12 +233,11 @@ def check_call(
         if name not in args:
             return f"missing_required:{name}"
     for name, value in args.items():
-        if name not in gold["arguments"]:
+        if name not in gold["arguments"] or name not in props:
             return f"unexpected_argument:{name}"
-        if name in props and not _type_ok(value, props[name]):
-            return f"wrong_type:{name}"
-        if not any(_same(value, ok) for ok in gold["arguments"][name] if ok != ""):
-            return f"wrong_value:{name}"
+        error = _value_ok(value, gold["arguments"][name], props[name])
+        if error:
+            return f"{error}:{name}"
     for name, acceptable in gold["arguments"].items():
         if name not in args and "" not in acceptable:
             return f"missing_argument:{name}"
@@ -233,9 +263,27 @@ def verify_calls(pred: Sequence[Mapping[str, Any]], gold: Sequence[Mapping[str, 
         return CallVerdict(False, "wrong_count", _matching(pred, gold, tools))
     matched = _matching(pred, gold, tools)
     if matched < len(gold):
-        first = next(check_call(p, g, _tool(tools, g["name"])) for p, g in zip(pred, gold, strict=True))
-        return CallVerdict(False, first or "no_matching_assignment", matched)
+        return CallVerdict(False, _first_error(pred, gold, tools), matched)
     return CallVerdict(True, None, matched)
+
+
+def _first_error(pred: Sequence[Mapping[str, Any]], gold: Sequence[Mapping[str, Any]],
+                 tools: Sequence[Mapping[str, Any]]) -> str:  # fmt: skip
+    """Why the first predicted call that matches no gold call fails, against its closest gold call (same name,
+    most arguments right)."""
+    for p in pred:
+        if any(check_call(p, g, _tool(tools, g["name"])) is None for g in gold):
+            continue
+        same = [g for g in gold if g["name"] == p["name"]]
+        if not same:
+            return "wrong_function"
+        args = p.get("arguments", {})
+        props = ((_tool(tools, p["name"]) or {}).get("parameters") or {}).get("properties", {})
+        best = max(same, key=lambda g: sum(k in g["arguments"] and k in props
+                                            and _value_ok(args[k], g["arguments"][k], props[k]) is None
+                                            for k in args))  # fmt: skip
+        return check_call(p, best, _tool(tools, best["name"])) or "no_matching_assignment"
+    return "no_matching_assignment"  # every call matches some gold call, but not all distinct ones
 
 
 def _tool(tools: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:

@@ -1,0 +1,157 @@
+"""BFCL with BFCL's own checker (`bfcl-eval`): our verifier agrees with it on every case of a slice of each
+category (the gold answer and systematic corruptions of it), and `run_bfcl` reports the leaderboard's categories."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+
+import pytest
+
+from tests.conftest import require
+from training.itool.envs.tool_calls import gold_from_bfcl, verify_calls
+
+SLICE = 25  # cases per category
+
+
+def _bfcl():
+    require(
+        importlib.util.find_spec("bfcl_eval") is not None,
+        "bfcl-eval missing: pip install --no-deps bfcl-eval",
+    )
+    from training.itool import bfcl
+
+    return bfcl
+
+
+def _first(acceptable):
+    """The first acceptable value; in a dict (or a list of dicts) each key's first acceptable value."""
+    value = acceptable[0]
+    if isinstance(value, dict):
+        return {k: v[0] for k, v in value.items() if v and v[0] != ""}
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [{k: x[0] for k, x in v.items() if x and x[0] != ""} for v in value]
+    return value
+
+
+def gold_output(case):
+    """The possible answer as a model would write it: the first acceptable value of each argument."""
+    calls = []
+    for item in case.possible_answer:
+        for name, args in item.items():
+            calls.append(
+                {"name": name, "arguments": {k: _first(v) for k, v in args.items() if v and v[0] != ""}}
+            )
+    return calls
+
+
+def corruptions(calls, tools):
+    """Outputs that differ from ``calls`` in one call or one argument (plus order and count changes)."""
+    out = [list(reversed(calls)), calls[:-1], calls + calls[:1], []]
+    for i, call in enumerate(calls):
+        for key, value in call["arguments"].items():
+            for bad in _bad_values(value):
+                c = copy.deepcopy(calls)
+                c[i]["arguments"][key] = bad
+                out.append(c)
+            c = copy.deepcopy(calls)
+            del c[i]["arguments"][key]
+            out.append(c)
+        c = copy.deepcopy(calls)
+        c[i]["name"] = next((t["name"] for t in tools if t["name"] != call["name"]), call["name"] + "_x")
+        out.append(c)
+        c = copy.deepcopy(calls)
+        c[i]["arguments"]["not_a_parameter"] = 1
+        out.append(c)
+    return out
+
+
+def _bad_values(value):
+    if isinstance(value, bool):
+        return [not value, int(value)]
+    if isinstance(value, int):
+        return [value + 1, float(value), str(value)]
+    if isinstance(value, float):
+        return [value + 1.5, int(value) if value == int(value) else str(value)]
+    if isinstance(value, str):
+        return [value + " extra", value.upper(), 7]
+    if isinstance(value, list):
+        return [value[:-1], [*value, value[0]] if value else [1]]
+    if isinstance(value, dict):
+        return [{**value, "zz": 1}]
+    return ["x"]
+
+
+@pytest.mark.parametrize("category", ["simple", "multiple", "parallel", "parallel_multiple"])
+def test_our_verifier_agrees_with_bfcl_checker_on_every_case_of_the_slice(category):
+    bfcl = _bfcl()
+    cases = bfcl.load_bfcl(category, SLICE)
+    assert len(cases) == SLICE
+    checked = disagreements = 0
+    for case in cases:
+        tools = case.tools
+        gold = gold_from_bfcl(case.possible_answer)
+        base = gold_output(case)
+        assert bfcl.bfcl_verdict(case, base)["valid"], case.id  # the gold answer passes BFCL
+        for pred in [base, *corruptions(base, tools)]:
+            ours = verify_calls(pred, gold, tools).valid
+            theirs = bfcl.bfcl_verdict(case, pred)["valid"]
+            checked += 1
+            if ours != theirs:
+                disagreements += 1
+                print(case.id, json.dumps(pred), ours, theirs)
+    assert disagreements == 0 and checked > SLICE * 5
+
+
+def test_irrelevance_agrees_no_call_is_right_any_call_is_wrong():
+    bfcl = _bfcl()
+    for case in bfcl.load_bfcl("irrelevance", SLICE):
+        call = {"name": case.functions[0]["name"], "arguments": {}}
+        for pred in ([], [call]):
+            assert (
+                verify_calls(pred, [], case.tools).valid
+                == bfcl.bfcl_verdict(case, pred)["valid"]
+                == (not pred)
+            )
+
+
+def test_run_bfcl_reports_each_category_with_a_scripted_policy(tmp_path, smollm2_tokenizer):
+    """A policy that answers every AST case with its gold calls and every irrelevance case with text: 100% on
+    each category; a second one that always calls the first function: 0% on irrelevance."""
+    bfcl = _bfcl()
+    from training.itool.envs.tool_calls import render_calls
+    from training.rollout.generation import finish_continuation
+
+    cases = {c.id: c for cat in bfcl.CATEGORY_FILES for c in bfcl.load_bfcl(cat, 2)}
+    by_prompt = {}
+    for case in cases.values():
+        ids = smollm2_tokenizer.apply_chat_template(bfcl.prompt_messages(case), add_generation_prompt=True,
+                                                    tokenize=False)  # fmt: skip
+        by_prompt[ids] = case
+
+    class Oracle:
+        def __init__(self, wrong):
+            self.wrong = wrong
+
+        def generate(self, requests):
+            outs = []
+            for r in requests:
+                case = by_prompt[smollm2_tokenizer.decode(r.context_ids, skip_special_tokens=False)]
+                if self.wrong:
+                    text = render_calls([{"name": case.functions[0]["name"], "arguments": {}}])
+                else:
+                    text = render_calls(gold_output(case)) if case.possible_answer else "No function fits."
+                ids = smollm2_tokenizer.encode(text, add_special_tokens=False) + [
+                    smollm2_tokenizer.eos_token_id
+                ]
+                outs.append(finish_continuation(ids, smollm2_tokenizer, r, [smollm2_tokenizer.eos_token_id]))
+            return outs
+
+    report = bfcl.run_bfcl(Oracle(False), smollm2_tokenizer, tmp_path / "a", per_category=2)
+    assert {k: v["accuracy"] for k, v in report.categories.items()} == dict.fromkeys(bfcl.CATEGORY_FILES, 1.0)
+    assert report.summary == {"non_live_ast": 1.0, "irrelevance": 1.0}
+    assert len((tmp_path / "a" / "samples.jsonl").read_text().splitlines()) == 10
+    wrong = bfcl.run_bfcl(Oracle(True), smollm2_tokenizer, tmp_path / "b", per_category=2)
+    assert wrong.categories["irrelevance"]["accuracy"] == 0.0 and wrong.summary["non_live_ast"] == 0.0
+    assert json.loads((tmp_path / "b" / "bfcl.json").read_text())["categories"]["simple"]["errors"]

@@ -1,0 +1,167 @@
+"""BFCL (Berkeley Function-Calling Leaderboard) evaluation with BFCL's own data and AST checker (`bfcl-eval`).
+
+The questions, function docs and possible answers are the ones bundled in the ``bfcl-eval`` package
+(``bfcl_eval/data/BFCL_v4_*.json``); every answer is judged by the package's ``ast_checker`` (simple, multiple,
+parallel, parallel_multiple) or its irrelevance rule (right when the output decodes to no call), the way its
+``eval_runner`` does. Generation goes through the rollout backends of `training.itool.backends.policy_backend`
+(transformers on CPU/GPU, in-process vLLM, any vLLM OpenAI-compatible endpoint): the functions are rendered in the
+Hermes format (`training.itool.envs.tool_calls`), the model's ``<tool_call>`` blocks are parsed back and handed to
+the checker as BFCL's decoded form ``[{name: {arg: value}}]``.
+
+Per category: accuracy over the cases; ``summary``: the leaderboard's non-live AST average (the unweighted mean
+of simple, multiple, parallel, parallel_multiple) and irrelevance. Multi-turn categories need BFCL's simulated API
+backends driven turn by turn with state checks; they are not run here (docs/itool.md).
+
+``bfcl_eval`` is installed with ``--no-deps`` (its full dependency set pins numpy 1.26 and pulls every vendor SDK);
+its checker imports ``constants.model_config`` only to read one flag per model (``underscore_to_dot``: rename
+``.`` in function names), which imports every model handler and their SDKs. `bfcl_checker` installs a stand-in for
+that one module before importing the checker: names are kept as they are, which is right for Hermes JSON calls.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import types
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from retool_data.sources.toolace import normalize_tool
+from training.itool.envs.tool_calls import parse_tool_calls, render_messages
+from training.rollout.generation import GenerationBackend, GenerationRequest
+
+CATEGORY_FILES = {
+    "simple": "BFCL_v4_simple_python.json",
+    "multiple": "BFCL_v4_multiple.json",
+    "parallel": "BFCL_v4_parallel.json",
+    "parallel_multiple": "BFCL_v4_parallel_multiple.json",
+    "irrelevance": "BFCL_v4_irrelevance.json",
+}
+AST_CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple")
+CHECKER_MODEL_NAME = "retool-data-hermes"  # what BFCL's checker is told the model is (only its flag is read)
+
+
+@dataclass
+class BFCLCase:
+    id: str
+    category: str
+    question: list[dict[str, Any]]  # the first turn's messages
+    functions: list[dict[str, Any]]  # BFCL's function docs
+    possible_answer: list[dict[str, Any]] | None  # None for irrelevance
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        return [normalize_tool(_openapi(f)) for f in self.functions]
+
+
+def _openapi(node: Any) -> Any:
+    from bfcl_eval.constants.type_mappings import GORILLA_TO_OPENAPI
+
+    if isinstance(node, dict):
+        out = {k: _openapi(v) for k, v in node.items()}
+        if isinstance(node.get("type"), str):
+            out["type"] = GORILLA_TO_OPENAPI.get(node["type"], node["type"])
+        return out
+    return [_openapi(v) for v in node] if isinstance(node, list) else node
+
+
+def bfcl_data_dir() -> Path:
+    return Path(str(resources.files("bfcl_eval") / "data"))
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_bfcl(category: str, limit: int | None = None) -> list[BFCLCase]:
+    """The first ``limit`` cases of a category, with their possible answers."""
+    data = bfcl_data_dir()
+    rows = _jsonl(data / CATEGORY_FILES[category])[:limit]
+    answers = {}
+    if category in AST_CATEGORIES:
+        answers = {
+            r["id"]: r["ground_truth"] for r in _jsonl(data / "possible_answer" / CATEGORY_FILES[category])
+        }
+    return [BFCLCase(r["id"], category, r["question"][0], r["function"], answers.get(r["id"])) for r in rows]
+
+
+def bfcl_checker() -> Any:
+    """BFCL's ``ast_checker`` (see the module docstring for the one stand-in module)."""
+    name = "bfcl_eval.constants.model_config"
+    if name not in sys.modules:
+        stub = types.ModuleType(name)
+        stub.MODEL_CONFIG_MAPPING = {CHECKER_MODEL_NAME: types.SimpleNamespace(underscore_to_dot=False)}
+        sys.modules[name] = stub
+    from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
+
+    return ast_checker
+
+
+def bfcl_verdict(case: BFCLCase, calls: list[dict[str, Any]], parse_errors: int = 0) -> dict[str, Any]:
+    """BFCL's judgement of decoded calls: ``{"valid", "error_type"}``."""
+    from bfcl_eval.constants.enums import Language
+    from bfcl_eval.utils import is_empty_output
+
+    decoded = [{c["name"]: c["arguments"]} for c in calls]
+    if case.category == "irrelevance":  # eval_runner: right when the output decodes to no call
+        empty = is_empty_output(decoded)  # an unreadable block decodes to nothing, as BFCL's decoder fails
+        return {"valid": bool(empty), "error_type": None if empty else "irrelevance_error:decoder_success"}
+    if parse_errors:
+        return {"valid": False, "error_type": "ast_decoder:decoder_failed"}
+    result = bfcl_checker()(case.functions, decoded, case.possible_answer, Language.PYTHON, case.category,
+                            CHECKER_MODEL_NAME)  # fmt: skip
+    return {"valid": bool(result["valid"]), "error_type": result.get("error_type")}
+
+
+def prompt_messages(case: BFCLCase) -> list[dict[str, str]]:
+    system = next((m["content"] for m in case.question if m["role"] == "system"), "")
+    turns = [m for m in case.question if m["role"] != "system"]
+    return render_messages(system, case.tools, turns)
+
+
+@dataclass
+class BFCLReport:
+    categories: dict[str, dict[str, Any]]
+    summary: dict[str, float]
+    wall_s: float
+    samples_path: str
+
+
+def run_bfcl(backend: GenerationBackend, tokenizer: Any, out_dir: str | Path, *,
+             categories: Sequence[str] = tuple(CATEGORY_FILES), per_category: int | None = None,
+             max_new_tokens: int = 256) -> BFCLReport:  # fmt: skip
+    """Generate one answer per case (the backend's sampling settings; greedy for the leaderboard), judge it with
+    BFCL's checker, write ``samples.jsonl`` and ``bfcl.json`` into ``out_dir``."""
+    from training.sft.tokenization import prompt_token_ids
+
+    started, out = time.perf_counter(), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cases = [c for cat in categories for c in load_bfcl(cat, per_category)]
+    requests = [GenerationRequest(list(prompt_token_ids(tokenizer, prompt_messages(c))), max_new_tokens, stop=())
+                for c in cases]  # fmt: skip
+    outs = backend.generate(requests) if requests else []
+    per: dict[str, dict[str, Any]] = {}
+    with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
+        for case, gen in zip(cases, outs, strict=True):
+            parsed = parse_tool_calls(gen.text)
+            verdict = bfcl_verdict(case, parsed.calls, len(parsed.errors))
+            row = per.setdefault(case.category, {"cases": 0, "correct": 0, "errors": {}})
+            row["cases"] += 1
+            row["correct"] += verdict["valid"]
+            if not verdict["valid"]:
+                row["errors"][verdict["error_type"]] = row["errors"].get(verdict["error_type"], 0) + 1
+            f.write(json.dumps({"id": case.id, "category": case.category, "text": gen.text, "calls": parsed.calls,
+                                "parse_errors": parsed.errors, **verdict}, ensure_ascii=False) + "\n")  # fmt: skip
+    for row in per.values():
+        row["accuracy"] = row["correct"] / row["cases"] if row["cases"] else 0.0
+    ast = [per[c]["accuracy"] for c in AST_CATEGORIES if c in per]
+    summary = {"non_live_ast": sum(ast) / len(ast) if ast else float("nan")}
+    if "irrelevance" in per:
+        summary["irrelevance"] = per["irrelevance"]["accuracy"]
+    report = BFCLReport(per, summary, time.perf_counter() - started, str(out / "samples.jsonl"))
+    (out / "bfcl.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
+    return report
