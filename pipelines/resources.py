@@ -57,7 +57,11 @@ class SourceSettings(ConfigurableResource):
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
         from retool_data.sources import load_source
 
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
+        options: dict[str, Any] = {
+            "limit": self.limit,
+            "domains": self.domains,
+            "max_responses": self.max_responses,
+        }
         if self.source in ("openthoughts", "openthoughts3"):
             options.update(split=self.split, streaming=self.streaming, revision=self.revision)
         return load_source(self.source, **options)
@@ -257,6 +261,10 @@ class TrainingSettings(ConfigurableResource):
     )
     itool_recipe: str = Field(
         "configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML)."
+    )
+    fc_itool_recipe: str = Field(
+        "configs/itool_fc_cpu_smoke.yaml",
+        description="iTool on function calling (IToolRunConfig YAML, environment: function_calling).",
     )
     sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
