@@ -29,11 +29,17 @@ WARMUP_RESULT = "warmup_result.json"
 
 
 def load_examples(config: Any) -> tuple[list[FunctionCallExample], list[FunctionCallExample], dict[str, Any]]:
-    """(training dialogs, held-out dialogs, the reader's stats incl. quarantine counts)."""
+    """(training dialogs in file order, held-out dialogs = the ``fc_heldout`` hardest, the reader's stats incl.
+    quarantine counts)."""
     result = read_toolace(config.problems_path, revision=config.fc_revision)
-    ranked = sorted(result.examples, key=lambda e: e.difficulty)
-    cut = len(ranked) - config.fc_heldout if config.fc_heldout else len(ranked)
-    return ranked[:cut], ranked[cut:], {**result.stats, "quarantine": result.quarantine}
+    ranked = sorted(range(len(result.examples)), key=lambda i: result.examples[i].difficulty)
+    held = set(ranked[len(ranked) - config.fc_heldout :]) if config.fc_heldout else set()
+    train = [e for i, e in enumerate(result.examples) if i not in held]
+    return (
+        train,
+        [result.examples[i] for i in sorted(held)],
+        {**result.stats, "quarantine": result.quarantine},
+    )
 
 
 def load_problems_fc(config: Any, tokenizer: Any) -> list[SearchProblem]:
@@ -89,12 +95,16 @@ def warmup_phase(config: Any, policy: PolicyRef, tokenizer: Any, examples: list[
         else:
             rows.append({"id": ex.id, "difficulty": ex.difficulty, **row})
     dataset = Dataset.from_list(rows)
-    args = SFTConfig(
-        output_dir=str(out), max_steps=config.warmup_steps, learning_rate=config.warmup_learning_rate,
-        per_device_train_batch_size=1, train_sampling_strategy="sequential", completion_only_loss=True,
-        save_strategy="no", report_to=[], seed=config.seed, max_length=None,
-        **{k: v for k, v in (config.pref_trainer_args or {}).items() if k in SFTConfig.__dataclass_fields__},
-    )  # fmt: skip
+    shared = {
+        k: v for k, v in (config.pref_trainer_args or {}).items() if k in SFTConfig.__dataclass_fields__
+    }
+    args = SFTConfig(**{
+        **shared,  # bf16, use_cpu, logging, scheduler... as the preference training runs
+        "output_dir": str(out), "max_steps": config.warmup_steps, "learning_rate": config.warmup_learning_rate,
+        "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1, "save_strategy": "no",
+        "train_sampling_strategy": "sequential",  # the rows are already easy -> hard
+        "completion_only_loss": True, "report_to": [], "seed": config.seed, "max_length": None,
+    })  # fmt: skip
     model = load_policy(policy)
     peft = (LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                        target_modules=config.lora_target_modules or "all-linear", task_type="CAUSAL_LM")

@@ -65,9 +65,10 @@ def turn_problems(example: FunctionCallExample) -> Iterable[tuple[int, list[dict
 
 def load_fc_problems(examples: Sequence[FunctionCallExample], tokenizer: Any, *,
                      max_problems: int | None = None) -> list[SearchProblem]:  # fmt: skip
-    """Search problems, easiest dialogs first (ties: file order); ids ``<example id>#<turn index>``."""
+    """Search problems in dialog order (the round searches the lowest pass rates first; ``max_problems`` keeps
+    the first N, not the easiest N, which would all be refusals); ids ``<example id>#<turn index>``."""
     out = []
-    for ex in sorted(examples, key=lambda e: e.difficulty):
+    for ex in examples:
         for index, gold in turn_problems(ex):
             messages = render_messages(ex.system, ex.tools, ex.messages[:index])
             user = next(m["content"] for m in reversed(ex.messages[:index]) if m["role"] == "user")
