@@ -20,6 +20,7 @@ that one module before importing the checker: names are kept as they are, which 
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -165,3 +166,67 @@ def run_bfcl(backend: GenerationBackend, tokenizer: Any, out_dir: str | Path, *,
     report = BFCLReport(per, summary, time.perf_counter() - started, str(out / "samples.jsonl"))
     (out / "bfcl.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
     return report
+
+
+# ------------------------------------------------------------------------------------------------ cross-check
+# The verifier of the search (`training.itool.envs.tool_calls.verify_calls`) must judge calls as BFCL does:
+# tests/training/itool/test_bfcl.py and benchmarks/fc_verifier.py compare both on each case's gold answer and on
+# these one-call / one-argument corruptions of it.
+
+
+def _first(acceptable: list[Any]) -> Any:
+    """The first acceptable value; in a dict (or a list of dicts) each key's first acceptable value."""
+    value = acceptable[0]
+    if isinstance(value, dict):
+        return {k: v[0] for k, v in value.items() if v and v[0] != ""}
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [{k: x[0] for k, x in v.items() if x and x[0] != ""} for v in value]
+    return value
+
+
+def gold_calls(case: BFCLCase) -> list[dict[str, Any]]:
+    """The possible answer as a model would write it: the first acceptable value of each argument."""
+    calls = []
+    for item in case.possible_answer:
+        for name, args in item.items():
+            calls.append(
+                {"name": name, "arguments": {k: _first(v) for k, v in args.items() if v and v[0] != ""}}
+            )
+    return calls
+
+
+def corruptions(calls: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Outputs that differ from ``calls`` in one call or one argument (plus order and count changes)."""
+    out = [list(reversed(calls)), calls[:-1], calls + calls[:1], []]
+    for i, call in enumerate(calls):
+        for key, value in call["arguments"].items():
+            for bad in _bad_values(value):
+                c = copy.deepcopy(calls)
+                c[i]["arguments"][key] = bad
+                out.append(c)
+            c = copy.deepcopy(calls)
+            del c[i]["arguments"][key]
+            out.append(c)
+        c = copy.deepcopy(calls)
+        c[i]["name"] = next((t["name"] for t in tools if t["name"] != call["name"]), call["name"] + "_x")
+        out.append(c)
+        c = copy.deepcopy(calls)
+        c[i]["arguments"]["not_a_parameter"] = 1
+        out.append(c)
+    return out
+
+
+def _bad_values(value: Any) -> list[Any]:
+    if isinstance(value, bool):
+        return [not value, int(value)]
+    if isinstance(value, int):
+        return [value + 1, float(value), str(value)]
+    if isinstance(value, float):
+        return [value + 1.5, int(value) if value == int(value) else str(value)]
+    if isinstance(value, str):
+        return [value + " extra", value.upper(), 7]
+    if isinstance(value, list):
+        return [value[:-1], [*value, value[0]] if value else [1]]
+    if isinstance(value, dict):
+        return [{**value, "zz": 1}]
+    return ["x"]

@@ -3,7 +3,6 @@ category (the gold answer and systematic corruptions of it), and `run_bfcl` repo
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 
@@ -25,64 +24,6 @@ def _bfcl():
     return bfcl
 
 
-def _first(acceptable):
-    """The first acceptable value; in a dict (or a list of dicts) each key's first acceptable value."""
-    value = acceptable[0]
-    if isinstance(value, dict):
-        return {k: v[0] for k, v in value.items() if v and v[0] != ""}
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return [{k: x[0] for k, x in v.items() if x and x[0] != ""} for v in value]
-    return value
-
-
-def gold_output(case):
-    """The possible answer as a model would write it: the first acceptable value of each argument."""
-    calls = []
-    for item in case.possible_answer:
-        for name, args in item.items():
-            calls.append(
-                {"name": name, "arguments": {k: _first(v) for k, v in args.items() if v and v[0] != ""}}
-            )
-    return calls
-
-
-def corruptions(calls, tools):
-    """Outputs that differ from ``calls`` in one call or one argument (plus order and count changes)."""
-    out = [list(reversed(calls)), calls[:-1], calls + calls[:1], []]
-    for i, call in enumerate(calls):
-        for key, value in call["arguments"].items():
-            for bad in _bad_values(value):
-                c = copy.deepcopy(calls)
-                c[i]["arguments"][key] = bad
-                out.append(c)
-            c = copy.deepcopy(calls)
-            del c[i]["arguments"][key]
-            out.append(c)
-        c = copy.deepcopy(calls)
-        c[i]["name"] = next((t["name"] for t in tools if t["name"] != call["name"]), call["name"] + "_x")
-        out.append(c)
-        c = copy.deepcopy(calls)
-        c[i]["arguments"]["not_a_parameter"] = 1
-        out.append(c)
-    return out
-
-
-def _bad_values(value):
-    if isinstance(value, bool):
-        return [not value, int(value)]
-    if isinstance(value, int):
-        return [value + 1, float(value), str(value)]
-    if isinstance(value, float):
-        return [value + 1.5, int(value) if value == int(value) else str(value)]
-    if isinstance(value, str):
-        return [value + " extra", value.upper(), 7]
-    if isinstance(value, list):
-        return [value[:-1], [*value, value[0]] if value else [1]]
-    if isinstance(value, dict):
-        return [{**value, "zz": 1}]
-    return ["x"]
-
-
 @pytest.mark.parametrize("category", ["simple", "multiple", "parallel", "parallel_multiple"])
 def test_our_verifier_agrees_with_bfcl_checker_on_every_case_of_the_slice(category):
     bfcl = _bfcl()
@@ -92,9 +33,9 @@ def test_our_verifier_agrees_with_bfcl_checker_on_every_case_of_the_slice(catego
     for case in cases:
         tools = case.tools
         gold = gold_from_bfcl(case.possible_answer)
-        base = gold_output(case)
+        base = bfcl.gold_calls(case)
         assert bfcl.bfcl_verdict(case, base)["valid"], case.id  # the gold answer passes BFCL
-        for pred in [base, *corruptions(base, tools)]:
+        for pred in [base, *bfcl.corruptions(base, tools)]:
             ours = verify_calls(pred, gold, tools).valid
             theirs = bfcl.bfcl_verdict(case, pred)["valid"]
             checked += 1
@@ -141,7 +82,9 @@ def test_run_bfcl_reports_each_category_with_a_scripted_policy(tmp_path, smollm2
                 if self.wrong:
                     text = render_calls([{"name": case.functions[0]["name"], "arguments": {}}])
                 else:
-                    text = render_calls(gold_output(case)) if case.possible_answer else "No function fits."
+                    text = (
+                        render_calls(bfcl.gold_calls(case)) if case.possible_answer else "No function fits."
+                    )
                 ids = smollm2_tokenizer.encode(text, add_special_tokens=False) + [
                     smollm2_tokenizer.eos_token_id
                 ]
