@@ -230,3 +230,41 @@ def _bad_values(value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [{**value, "zz": 1}]
     return ["x"]
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+@dataclass
+class BFCLArgs:
+    """`retool-data eval bfcl` options beside the evaluation stage's own (`training.eval.run.EvalConfig`)."""
+
+    bfcl_categories: list[str] | None = None  # default: every category of CATEGORY_FILES
+    bfcl_per_category: int | None = None  # the first N cases of each (None: all)
+    bfcl_max_new_tokens: int = 256
+
+
+def bfcl_cli(argv: list[str] | None = None, prog: str | None = None) -> BFCLReport:
+    """BFCL through the backends of `retool-data eval` (``backend: hf | openai | vllm-server | vllm``, the same
+    EvalConfig fields: model, endpoint, served_model, temperature...); writes ``<output_dir>/bfcl/``."""
+    from trl import TrlParser
+
+    from training.eval.backends import make_backend
+    from training.eval.run import EvalConfig
+    from training.models.loading import load_tokenizer
+
+    description = "BFCL with bfcl-eval's data and AST checker (docs/itool.md, Function calling)."
+    config, args = TrlParser(
+        [EvalConfig, BFCLArgs], prog=prog, description=description
+    ).parse_args_and_config(args=argv)
+    tokenizer = load_tokenizer(config.tokenizer or config.model, config.chat_template_path)
+    backend, close, name = make_backend(config, tokenizer)
+    try:
+        report = run_bfcl(backend, tokenizer, Path(config.output_dir) / "bfcl",
+                          categories=args.bfcl_categories or tuple(CATEGORY_FILES),
+                          per_category=args.bfcl_per_category, max_new_tokens=args.bfcl_max_new_tokens)  # fmt: skip
+    finally:
+        close()
+    print(json.dumps({"backend": name, **report.summary,
+                      "categories": {k: v["accuracy"] for k, v in report.categories.items()}}))  # fmt: skip
+    return report

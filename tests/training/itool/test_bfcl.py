@@ -98,3 +98,71 @@ def test_run_bfcl_reports_each_category_with_a_scripted_policy(tmp_path, smollm2
     wrong = bfcl.run_bfcl(Oracle(True), smollm2_tokenizer, tmp_path / "b", per_category=2)
     assert wrong.categories["irrelevance"]["accuracy"] == 0.0 and wrong.summary["non_live_ast"] == 0.0
     assert json.loads((tmp_path / "b" / "bfcl.json").read_text())["categories"]["simple"]["errors"]
+
+
+def test_cli_scores_bfcl_through_an_openai_compatible_endpoint(tmp_path, tiny_checkpoint):
+    """`retool-data eval bfcl` with the vLLM-server backend against a local stand-in for `vllm serve` that
+    answers each case with its gold calls (irrelevance: with text): every category is 1.0, from the files."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from typer.testing import CliRunner
+
+    from retool_data.cli import app
+    from training.itool.envs.tool_calls import render_calls
+    from training.models.loading import load_tokenizer
+
+    bfcl = _bfcl()
+    tok = load_tokenizer(tiny_checkpoint)
+    cases = [c for cat in bfcl.CATEGORY_FILES for c in bfcl.load_bfcl(cat, 2)]
+
+    def answer(prompt_ids):
+        text = tok.decode(prompt_ids, skip_special_tokens=False)
+        case = next(c for c in cases if c.question[-1]["content"] in text and c.functions[0]["name"] in text)
+        reply = (
+            render_calls(bfcl.gold_calls(case)) if case.possible_answer else "None of these functions fit."
+        )
+        return tok.encode(reply, add_special_tokens=False) + [tok.eos_token_id]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _reply(self, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._reply({"data": [{"id": "fake-policy"}]})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            choices = []
+            for i, p in enumerate(body["prompt"]):
+                ids = answer(p)[: body["max_tokens"]]
+                choices.append({"index": i, "token_ids": ids, "finish_reason": "stop",
+                                "logprobs": {"tokens": [f"token_id:{t}" for t in ids],
+                                             "token_logprobs": [-0.1] * len(ids)}})  # fmt: skip
+            self._reply({"choices": choices})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        result = CliRunner().invoke(app, [
+            "eval", "bfcl", "--config", "configs/eval_cpu_smoke.yaml", "--model", tiny_checkpoint,
+            "--backend", "vllm-server", "--endpoint", f"http://127.0.0.1:{httpd.server_address[1]}",
+            "--output_dir", str(tmp_path / "run"), "--bfcl_per_category", "2", "--bfcl_max_new_tokens", "400",
+        ])  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "run" / "bfcl" / "bfcl.json").read_text())
+    assert {k: v["accuracy"] for k, v in report["categories"].items()} == dict.fromkeys(
+        bfcl.CATEGORY_FILES, 1.0
+    )
+    assert all(v["cases"] == 2 for v in report["categories"].values())
