@@ -376,11 +376,12 @@ def read_toolace(
     limit: int | None = None,
     cache_dir: str | None = None,
 ) -> ToolACEResult:
-    """ToolACE rows from a local ``.json``/``.jsonl`` file (default: the bundled sample), or from the Hub
-    (``path="Team-ACE/ToolACE"``, ``revision`` = a commit sha or tag, recorded in ``stats``) through `datasets`."""
+    """ToolACE rows from a local ``.json``/``.jsonl`` file (default: the bundled sample), or through `datasets`:
+    the Hub (``path="Team-ACE/ToolACE"``, ``revision`` = a commit sha or tag, recorded in ``stats``) or a local
+    dataset directory."""
     source = str(path or SAMPLE_PATH)
     local = Path(source)
-    if local.exists():
+    if local.is_file():
         text = local.read_text(encoding="utf-8")
         rows = (json.loads(text) if text.lstrip().startswith("[")
                 else [json.loads(line) for line in text.splitlines() if line.strip()])  # fmt: skip

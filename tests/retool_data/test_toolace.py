@@ -127,3 +127,20 @@ def test_local_json_and_jsonl_files_and_the_normalized_round_trip(tmp_path):
     out = save_examples(result.examples, tmp_path / "norm.jsonl")
     back = [json.loads(line) for line in out.read_text().splitlines()]
     assert back[0]["messages"] == result.examples[0].messages
+
+
+def test_hub_ids_and_dataset_dirs_go_through_datasets_with_the_revision(tmp_path, monkeypatch):
+    import datasets
+
+    seen = []
+    rows = [json.loads(line) for line in SAMPLE_PATH.read_text().splitlines()[:4]]
+
+    def fake_load_dataset(path, name=None, **kwargs):  # the Hub is the edge we do not own
+        seen.append((path, kwargs.get("revision"), kwargs.get("split")))
+        return datasets.Dataset.from_list(rows)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    result = read_toolace("Team-ACE/ToolACE", revision="0123abcd", limit=3)
+    assert seen == [("Team-ACE/ToolACE", "0123abcd", "train")]
+    assert len(result.examples) == 3 and result.stats["revision"] == "0123abcd"
+    assert result.examples[0].id == "train/0" and result.examples[0].category == "simple"
