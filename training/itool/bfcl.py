@@ -43,6 +43,10 @@ CATEGORY_FILES = {
     "irrelevance": "BFCL_v4_irrelevance.json",
 }
 AST_CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple")
+MULTI_TURN = (
+    "multi_turn"  # BFCL's multi_turn_base, run turn by turn (`training.itool.bfcl_multi_turn`); opt-in
+)
+ALL_CATEGORIES = (*CATEGORY_FILES, MULTI_TURN)
 CHECKER_MODEL_NAME = "retool-data-hermes"  # what BFCL's checker is told the model is (only its flag is read)
 
 
@@ -134,14 +138,18 @@ class BFCLReport:
 
 def run_bfcl(backend: GenerationBackend, tokenizer: Any, out_dir: str | Path, *,
              categories: Sequence[str] = tuple(CATEGORY_FILES), per_category: int | None = None,
-             max_new_tokens: int = 256) -> BFCLReport:  # fmt: skip
+             max_new_tokens: int = 256, multi_turn_steps: int = 20) -> BFCLReport:  # fmt: skip
     """Generate one answer per case (the backend's sampling settings; greedy for the leaderboard), judge it with
-    BFCL's checker, write ``samples.jsonl`` and ``bfcl.json`` into ``out_dir``."""
+    BFCL's checker, write ``samples.jsonl`` and ``bfcl.json`` into ``out_dir``. ``multi_turn`` (opt-in) runs
+    BFCL's multi_turn_base conversations with up to ``multi_turn_steps`` model steps per user turn."""
     from training.sft.tokenization import prompt_token_ids
 
     started, out = time.perf_counter(), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cases = [c for cat in categories for c in load_bfcl(cat, per_category)]
+    unknown = set(categories) - set(ALL_CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown BFCL categories {sorted(unknown)}; known: {ALL_CATEGORIES}")
+    cases = [c for cat in categories if cat != MULTI_TURN for c in load_bfcl(cat, per_category)]
     requests = [GenerationRequest(list(prompt_token_ids(tokenizer, prompt_messages(c))), max_new_tokens, stop=())
                 for c in cases]  # fmt: skip
     outs = backend.generate(requests) if requests else []
@@ -157,12 +165,25 @@ def run_bfcl(backend: GenerationBackend, tokenizer: Any, out_dir: str | Path, *,
                 row["errors"][verdict["error_type"]] = row["errors"].get(verdict["error_type"], 0) + 1
             f.write(json.dumps({"id": case.id, "category": case.category, "text": gen.text, "calls": parsed.calls,
                                 "parse_errors": parsed.errors, **verdict}, ensure_ascii=False) + "\n")  # fmt: skip
+        if MULTI_TURN in categories:
+            from training.itool.bfcl_multi_turn import load_multi_turn, run_multi_turn
+
+            verdicts = run_multi_turn(backend, tokenizer, load_multi_turn(per_category),
+                                      max_steps=multi_turn_steps, max_new_tokens=max_new_tokens)  # fmt: skip
+            row = per.setdefault(MULTI_TURN, {"cases": 0, "correct": 0, "errors": {}})
+            for v in verdicts:
+                row["cases"] += 1
+                row["correct"] += v["valid"]
+                if not v["valid"]:
+                    row["errors"][v["error_type"]] = row["errors"].get(v["error_type"], 0) + 1
+                f.write(json.dumps({"category": MULTI_TURN, **v}, ensure_ascii=False) + "\n")
     for row in per.values():
         row["accuracy"] = row["correct"] / row["cases"] if row["cases"] else 0.0
     ast = [per[c]["accuracy"] for c in AST_CATEGORIES if c in per]
     summary = {"non_live_ast": sum(ast) / len(ast) if ast else float("nan")}
-    if "irrelevance" in per:
-        summary["irrelevance"] = per["irrelevance"]["accuracy"]
+    for name in ("irrelevance", MULTI_TURN):
+        if name in per:
+            summary[name] = per[name]["accuracy"]
     report = BFCLReport(per, summary, time.perf_counter() - started, str(out / "samples.jsonl"))
     (out / "bfcl.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
     return report
@@ -239,9 +260,10 @@ def _bad_values(value: Any) -> list[Any]:
 class BFCLArgs:
     """`retool-data eval bfcl` options beside the evaluation stage's own (`training.eval.run.EvalConfig`)."""
 
-    bfcl_categories: list[str] | None = None  # default: every category of CATEGORY_FILES
+    bfcl_categories: list[str] | None = None  # default: CATEGORY_FILES; add multi_turn to run it too
     bfcl_per_category: int | None = None  # the first N cases of each (None: all)
     bfcl_max_new_tokens: int = 256
+    bfcl_multi_turn_steps: int = 20  # model steps per user turn in multi_turn (BFCL: 20)
 
 
 def bfcl_cli(argv: list[str] | None = None, prog: str | None = None) -> BFCLReport:
@@ -262,7 +284,8 @@ def bfcl_cli(argv: list[str] | None = None, prog: str | None = None) -> BFCLRepo
     try:
         report = run_bfcl(backend, tokenizer, Path(config.output_dir) / "bfcl",
                           categories=args.bfcl_categories or tuple(CATEGORY_FILES),
-                          per_category=args.bfcl_per_category, max_new_tokens=args.bfcl_max_new_tokens)  # fmt: skip
+                          per_category=args.bfcl_per_category, max_new_tokens=args.bfcl_max_new_tokens,
+                          multi_turn_steps=args.bfcl_multi_turn_steps)  # fmt: skip
     finally:
         close()
     print(json.dumps({"backend": name, **report.summary,
