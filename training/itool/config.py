@@ -81,9 +81,12 @@ class IToolRunConfig:
     bfcl_categories: list[str] | None = field(
         default=None,
         metadata=_h("BFCL categories evaluated per round (default: simple multiple parallel "
-                    "parallel_multiple irrelevance)."),
+                    "parallel_multiple irrelevance; add multi_turn for multi_turn_base)."),
     )  # fmt: skip
     bfcl_per_category: int | None = field(default=None, metadata=_h("BFCL cases per category (None: all)."))
+    bfcl_multi_turn_steps: int = field(
+        default=20, metadata=_h("BFCL multi_turn (opt-in category): model steps per user turn.")
+    )
     # iterations
     rounds: int = field(default=3, metadata=_h("Rounds of mine -> MCTS -> pairs -> train -> evaluate."))
     stop_patience: int = field(

@@ -134,7 +134,8 @@ def evaluate_fc(config: Any, policy: PolicyRef, tokenizer: Any, run_dir: str | P
     greedy = dataclasses.replace(config, temperature=0.0)
     with policy_backend(greedy, policy, tokenizer) as backend:
         report = run_bfcl(backend, tokenizer, run_dir, categories=config.bfcl_categories or tuple(CATEGORY_FILES),
-                          per_category=config.bfcl_per_category, max_new_tokens=config.max_completion_tokens)  # fmt: skip
+                          per_category=config.bfcl_per_category, max_new_tokens=config.max_completion_tokens,
+                          multi_turn_steps=config.bfcl_multi_turn_steps)  # fmt: skip
     return {"pass_rate": report.summary["non_live_ast"], "pass_at_k": report.summary["non_live_ast"],
             "behaviour": {}, **report.summary,
             "categories": {k: v["accuracy"] for k, v in report.categories.items()},
