@@ -270,6 +270,9 @@ class TrainingSettings(ConfigurableResource):
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
     eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
     itool_overrides: list[str] = Field(default_factory=list, description="Extra iTool arguments.")
+    fc_itool_overrides: list[str] = Field(
+        default_factory=list, description="Extra arguments of the function-calling iTool recipe."
+    )
 
 
 def _env_list(value: str | None, default: list[str]) -> list[str]:
@@ -342,7 +345,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
             **{
                 f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"]
-                for k in ("sft", "grpo", "eval", "itool")
+                for k in ("sft", "grpo", "eval", "itool", "fc_itool")
                 if f"RETOOL_{k.upper()}_RECIPE" in env
             },  # fmt: skip
         ),

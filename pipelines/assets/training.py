@@ -204,7 +204,7 @@ def fc_itool_rounds(context: AssetExecutionContext, training: TrainingSettings) 
 
     round_index = int(context.partition_key.removeprefix("round-"))
     result, report = fc_itool_round(
-        training.fc_itool_recipe, _dirs(training, "fc_itool"), round_index, training.itool_overrides
+        training.fc_itool_recipe, _dirs(training, "fc_itool"), round_index, training.fc_itool_overrides
     )
     held = {k: v for k, v in (result.heldout or {}).items() if k != "categories"}
     categories = (result.heldout or {}).get("categories", {})
@@ -235,7 +235,7 @@ def fc_bfcl_report(training: TrainingSettings) -> MaterializeResult:
     from training.stages import fc_bfcl_eval
 
     scores = fc_bfcl_eval(training.fc_itool_recipe, _dirs(training, "fc_bfcl_report"),
-                          _dirs(training, "fc_itool"), training.itool_overrides)  # fmt: skip
+                          _dirs(training, "fc_itool"), training.fc_itool_overrides)  # fmt: skip
     return MaterializeResult(
         metadata={
             "round": MetadataValue.text(scores["round"]),

@@ -121,3 +121,12 @@ def test_smollm2_function_calling_smoke_on_cpu(tmp_path):
     assert json.loads((out / "warmup" / "warmup_result.json").read_text())["global_step"] == 1
     bfcl = json.loads((out / "round-0" / "eval" / "bfcl.json").read_text())
     assert sum(c["cases"] for c in bfcl["categories"].values()) == 5
+
+
+def test_the_dagster_stage_refuses_a_code_recipe_and_needs_earlier_rounds(tmp_path):
+    from training.stages import fc_itool_round
+
+    with pytest.raises(ValueError, match="not a function-calling recipe"):
+        fc_itool_round("configs/itool_cpu_smoke.yaml", str(tmp_path), 0)
+    with pytest.raises(FileNotFoundError, match="needs rounds 0..0"):
+        fc_itool_round(SMOKE, str(tmp_path), 1)
