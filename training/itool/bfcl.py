@@ -27,11 +27,11 @@ import time
 import types
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from retool_data.sources.toolace import normalize_tool
+from training.itool.bfcl_data import bfcl_data_dir, jsonl, openapi_schema
 from training.itool.envs.tool_calls import parse_tool_calls, render_messages
 from training.rollout.generation import GenerationBackend, GenerationRequest
 
@@ -60,36 +60,17 @@ class BFCLCase:
 
     @property
     def tools(self) -> list[dict[str, Any]]:
-        return [normalize_tool(_openapi(f)) for f in self.functions]
-
-
-def _openapi(node: Any) -> Any:
-    from bfcl_eval.constants.type_mappings import GORILLA_TO_OPENAPI
-
-    if isinstance(node, dict):
-        out = {k: _openapi(v) for k, v in node.items()}
-        if isinstance(node.get("type"), str):
-            out["type"] = GORILLA_TO_OPENAPI.get(node["type"], node["type"])
-        return out
-    return [_openapi(v) for v in node] if isinstance(node, list) else node
-
-
-def bfcl_data_dir() -> Path:
-    return Path(str(resources.files("bfcl_eval") / "data"))
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [normalize_tool(openapi_schema(f)) for f in self.functions]
 
 
 def load_bfcl(category: str, limit: int | None = None) -> list[BFCLCase]:
     """The first ``limit`` cases of a category, with their possible answers."""
     data = bfcl_data_dir()
-    rows = _jsonl(data / CATEGORY_FILES[category])[:limit]
+    rows = jsonl(data / CATEGORY_FILES[category])[:limit]
     answers = {}
     if category in AST_CATEGORIES:
         answers = {
-            r["id"]: r["ground_truth"] for r in _jsonl(data / "possible_answer" / CATEGORY_FILES[category])
+            r["id"]: r["ground_truth"] for r in jsonl(data / "possible_answer" / CATEGORY_FILES[category])
         }
     return [BFCLCase(r["id"], category, r["question"][0], r["function"], answers.get(r["id"])) for r in rows]
 

@@ -15,14 +15,12 @@ name, so two evaluations in one process never share state.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from training.itool.bfcl import _openapi, bfcl_data_dir
+from training.itool.bfcl_data import bfcl_data_dir, jsonl, openapi_schema
 from training.itool.envs.tool_calls import parse_tool_calls, render_messages
 from training.rollout.generation import GenerationBackend, GenerationRequest
 
@@ -40,23 +38,21 @@ class MultiTurnCase:
     terminated: bool = False
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def load_multi_turn(limit: int | None = None) -> list[MultiTurnCase]:
     from bfcl_eval.constants.executable_backend_config import MULTI_TURN_FUNC_DOC_FILE_MAPPING
 
     from retool_data.sources.toolace import normalize_tool
 
     data = bfcl_data_dir()
-    answers = {r["id"]: r["ground_truth"] for r in _jsonl(data / "possible_answer" / CATEGORY_FILE)}
+    answers = {r["id"]: r["ground_truth"] for r in jsonl(data / "possible_answer" / CATEGORY_FILE)}
     out = []
-    for entry in _jsonl(data / CATEGORY_FILE)[:limit]:
+    for entry in jsonl(data / CATEGORY_FILE)[:limit]:
         docs = [d for c in entry["involved_classes"]
-                for d in _jsonl(data / "multi_turn_func_doc" / MULTI_TURN_FUNC_DOC_FILE_MAPPING[c])]  # fmt: skip
+                for d in jsonl(data / "multi_turn_func_doc" / MULTI_TURN_FUNC_DOC_FILE_MAPPING[c])]  # fmt: skip
         entry["function"] = docs
-        tools = [normalize_tool({k: v for k, v in _openapi(d).items() if k != "response"}) for d in docs]
+        tools = [
+            normalize_tool({k: v for k, v in openapi_schema(d).items() if k != "response"}) for d in docs
+        ]
         out.append(MultiTurnCase(entry, answers[entry["id"]], tools))
     return out
 
