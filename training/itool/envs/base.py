@@ -7,7 +7,8 @@ back-propagation, budgets, the jsonl tree log. An environment owns what a step *
   interpreter output, or a paragraph, for the code interpreter; one ``<tool_call>`` for function calls);
 * `SearchEnvironment.step_reward`: a reward known before any simulation (a wrong call is wrong at once), or None;
 * `SearchEnvironment.simulate`: one rollout from each prefix to the end of the turn;
-* `SearchEnvironment.rewards`: ±1 for finished traces (the answer check; the call verifier).
+* `SearchEnvironment.rewards`: ±1 for each node's trace (its prefix, plus its simulation when it had one): the
+  answer check, the call verifier.
 
 Implementations: `training.itool.envs.code.CodeInterpreterEnv` (the sandbox) and
 `training.itool.envs.function_calling.FunctionCallEnv` (no execution: a turn's calls are checked, not run).
@@ -38,6 +39,7 @@ class Simulation:
     text: str
     end: str
     model_tokens: int
+    model_text: str | None = None  # the text without environment output, where the environment has any
 
 
 @dataclass
@@ -61,4 +63,5 @@ class SearchEnvironment(Protocol):
 
     def step_reward(self, tree: SearchTree, node: Node) -> float | None: ...
 
-    def rewards(self, texts: Sequence[str], trees: Sequence[SearchTree]) -> list[float]: ...
+    def rewards(self, nodes: Sequence[tuple[SearchTree, Node]],
+                simulations: Sequence[Simulation | None]) -> list[float]: ...  # fmt: skip

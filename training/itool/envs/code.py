@@ -42,6 +42,7 @@ def step_fields(sample: RolloutResult, prefix_len: int, config: Any) -> dict[str
         end = "step_cap"  # cut at max_step_tokens, not at the trace budget: more can follow
     return {
         "step_text": sample.text,
+        "step_model_text": sample.model_text,
         "step_ids": list(sample.completion_ids),
         "step_env_mask": list(sample.env_mask),
         "code": [c.code for c in sample.tool_calls],
@@ -101,12 +102,19 @@ class CodeInterpreterEnv:
         starts = [_start(t, n) for t, n in nodes]
         batch = await arun_rollouts(backend, self.sandbox, tokenizer, prompts, sim_config, starts=starts)
         _account(timing, batch)
-        return [Simulation(s.text, s.end, s.model_tokens) for s in batch.results]
+        return [Simulation(s.text, s.end, s.model_tokens, s.model_text) for s in batch.results]
 
     def step_reward(self, tree: SearchTree, node: Node) -> float | None:
         return None  # a code step is only judged by where it leads
 
-    def rewards(self, texts: Sequence[str], trees: Sequence[SearchTree]) -> list[float]:
-        if not texts:
+    def rewards(self, nodes: Sequence[tuple[SearchTree, Node]],
+                simulations: Sequence[Simulation | None]) -> list[float]:  # fmt: skip
+        """±1 by the final answer, read only from what the model wrote along the path and in the simulation,
+        never from interpreter output."""
+        if not nodes:
             return []
-        return [1.0 if ok else -1.0 for ok in correct(list(texts), [t.answer for t in trees])]
+        texts = [t.prefix_text(n) + (n.simulation_text or "") for t, n in nodes]
+        model_texts = [t.prefix_model_text(n) + ((s.model_text or "") if s else "")
+                       for (t, n), s in zip(nodes, simulations, strict=True)]  # fmt: skip
+        verdicts = correct(texts, [t.answer for t, _ in nodes], model_texts)
+        return [1.0 if ok else -1.0 for ok in verdicts]

@@ -135,8 +135,10 @@ class FunctionCallEnv:
         parsed = parse_tool_calls(tree.prefix_text(node))
         return step_reward(parsed.calls, key["calls"], key["tools"], parse_errors=len(parsed.errors))
 
-    def rewards(self, texts: Sequence[str], trees: Sequence[SearchTree]) -> list[float]:
-        return [judge(text, tree.answer)[0] for text, tree in zip(texts, trees, strict=True)]
+    def rewards(self, nodes: Sequence[tuple[SearchTree, Node]],
+                simulations: Sequence[Simulation | None]) -> list[float]:  # fmt: skip
+        """The verifier on the whole turn: the prefix's calls plus the simulation's."""
+        return [judge(t.prefix_text(n) + (n.simulation_text or ""), t.answer)[0] for t, n in nodes]
 
 
 # ------------------------------------------------------------------------------------------------ mining

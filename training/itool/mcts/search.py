@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from retool_data.aio import run_sync
-from training.itool.envs.base import SearchEnvironment, Timing
+from training.itool.envs.base import SearchEnvironment, Simulation, Timing
 from training.itool.mcts.tree import Node, SearchTree
 from training.rollout.generation import GenerationBackend, Tokenizer
 from training.rollout.loop import PARAGRAPH_STOP
@@ -194,17 +194,20 @@ async def _evaluate(
         if known[id(node)] is not None and not node.terminal:
             node.exhausted = True  # judged already: nothing below it can change its reward
     to_simulate = [(t, n) for t, n in new if not n.terminal and known[id(n)] is None]
+    sims_by_node: dict[int, Simulation] = {}
     if to_simulate:
         timing = Timing()
         sims = await env.simulate(backend, tokenizer, to_simulate, config, timing)
         _account(result, timing)
         for (tree, node), sim in zip(to_simulate, sims, strict=True):
             node.simulation_text, node.simulation_end = sim.text, sim.end
+            sims_by_node[id(node)] = sim
             tree.stats["simulations"] += 1
             tree.stats["generated_tokens"] += sim.model_tokens
     judged = [(t, n) for t, n in new if known[id(n)] is None]
-    texts = [t.prefix_text(n) + (n.simulation_text or "") for t, n in judged]
-    rewards = dict(zip((id(n) for _, n in judged), env.rewards(texts, [t for t, _ in judged]), strict=True))
+    # the code environment scores only what the model wrote (never interpreter output): it gets the simulations
+    verdicts = env.rewards(judged, [sims_by_node.get(id(n)) for _, n in judged])
+    rewards = dict(zip((id(n) for _, n in judged), verdicts, strict=True))
     for tree, node in new:
         node.reward = known[id(node)] if known[id(node)] is not None else rewards[id(node)]
         tree.backpropagate(node, node.reward)
