@@ -37,11 +37,16 @@ TOOLS_FOOTER = (
     '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}'
     "\n</tool_call>"
 )
+_ESCAPED_CLOSE = "<\\/tool_call>"  # JSON's optional escape of "/": the same string once parsed
 _BLOCK_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
 
 
 def render_call(call: Mapping[str, Any]) -> str:
+    """One ``<tool_call>`` block (as Qwen2.5's template renders a ``tool_calls`` entry). A ``</tool_call>`` inside
+    an argument is written ``<\\/tool_call>`` (the same JSON string; `retool_data.tool_protocol` does the same) so
+    parsers that cut at the first closing tag read the whole call."""
     body = json.dumps({"name": call["name"], "arguments": call.get("arguments", {})}, ensure_ascii=False)
+    body = body.replace(TOOL_CALL_CLOSE, _ESCAPED_CLOSE)
     return f"{TOOL_CALL_OPEN}\n{body}\n{TOOL_CALL_CLOSE}"
 
 

@@ -32,6 +32,11 @@ def test_rendered_calls_parse_back_exactly():
     assert parsed.calls == calls and parsed.errors == [] and parsed.content == "Sure."
 
 
+def test_a_closing_tag_inside_an_argument_survives_the_round_trip():
+    call = {"name": "w", "arguments": {"city": "a </tool_call> b"}}
+    assert parse_tool_calls(render_calls([call, call])).calls == [call, call]
+
+
 @pytest.mark.parametrize(
     "text",
     [
