@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from retool_data.templates import PromptTemplate
@@ -81,13 +82,19 @@ def hermes_prompt(question: str) -> str:
     return HERMES_TEMPLATE.format(question=question)
 
 
-def hermes_tool_call(code: str, name: str = TOOL_NAME) -> str:
-    """``<tool_call>`` block of one call, as Qwen2.5's / Hermes chat templates render it (no leading newline).
+def render_tool_call(name: str, arguments: Mapping[str, Any]) -> str:
+    """``<tool_call>`` block of one call, as Qwen2.5's / Hermes chat templates render a ``tool_calls`` entry (no
+    leading newline): the one renderer of the export's Hermes rows and iTool's function-calling environment.
 
-    One deviation: code that contains ``</tool_call>`` has it written ``<\\/tool_call>`` (the same JSON string), so
-    the Hermes parsers, which cut at the first ``</tool_call>``, read the whole call back."""
-    arguments = json.dumps({"code": code}, ensure_ascii=False).replace("</tool_call>", "<\\/tool_call>")
-    return f'<tool_call>\n{{"name": "{name}", "arguments": {arguments}}}\n</tool_call>'
+    One deviation: an argument that contains ``</tool_call>`` has it written ``<\\/tool_call>`` (the same JSON
+    string), so the Hermes parsers, which cut at the first ``</tool_call>``, read the whole call back."""
+    body = json.dumps({"name": name, "arguments": dict(arguments)}, ensure_ascii=False)
+    return "<tool_call>\n" + body.replace("</tool_call>", "<\\/tool_call>") + "\n</tool_call>"
+
+
+def hermes_tool_call(code: str, name: str = TOOL_NAME) -> str:
+    """The ``code_interpreter`` call of ``code`` (`render_tool_call`)."""
+    return render_tool_call(name, {"code": code})
 
 
 def parse_hermes_tool_calls(text: str) -> list[dict[str, Any]]:

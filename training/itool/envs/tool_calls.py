@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from retool_data.tool_protocol import render_tool_call
+
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"
 TOOLS_HEADER = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
@@ -42,12 +44,8 @@ _BLOCK_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
 
 
 def render_call(call: Mapping[str, Any]) -> str:
-    """One ``<tool_call>`` block (as Qwen2.5's template renders a ``tool_calls`` entry). A ``</tool_call>`` inside
-    an argument is written ``<\\/tool_call>`` (the same JSON string; `retool_data.tool_protocol` does the same) so
-    parsers that cut at the first closing tag read the whole call."""
-    body = json.dumps({"name": call["name"], "arguments": call.get("arguments", {})}, ensure_ascii=False)
-    body = body.replace(TOOL_CALL_CLOSE, _ESCAPED_CLOSE)
-    return f"{TOOL_CALL_OPEN}\n{body}\n{TOOL_CALL_CLOSE}"
+    """One ``<tool_call>`` block (`retool_data.tool_protocol.render_tool_call`, the export's renderer too)."""
+    return render_tool_call(call["name"], call.get("arguments", {}))
 
 
 def render_calls(calls: Sequence[Mapping[str, Any]]) -> str:
