@@ -53,14 +53,36 @@ class SourceSettings(ConfigurableResource):
         1, ge=1, description="Verified responses kept per problem, first verified first (None: all)."
     )
 
+    stream_to_disk: bool = Field(
+        False,
+        description="Ingest in memory bounded by `stream_batch_rows`, not by the source: rows are normalized and "
+        "written to shard files batch by batch, and `source_problems` is written from those files (for "
+        "OpenThoughts3-sized sources; the same rows, shards and quarantine as reading the source at once).",
+    )
+    stream_batch_rows: int = Field(20_000, ge=1, description="With stream_to_disk: rows per written batch.")
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "limit": self.limit,
+            "domains": self.domains,
+            "max_responses": self.max_responses,
+        }
+        if self.source in ("openthoughts", "openthoughts3"):
+            options.update(split=self.split, streaming=self.streaming, revision=self.revision)
+        return options
+
     def load(self) -> Any:
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
         from retool_data.sources import load_source
 
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
-        if self.source in ("openthoughts", "openthoughts3"):
-            options.update(split=self.split, streaming=self.streaming, revision=self.revision)
-        return load_source(self.source, **options)
+        return load_source(self.source, **self._options())
+
+    def stream(self, out_dir: str) -> Any:
+        """The source normalized into shard files under ``out_dir`` (a `StreamedSource`), batch by batch."""
+        from retool_data.sources.stream import stream_source
+
+        return stream_source(self.source, out_dir, shard_size=self.shard_size, batch_rows=self.stream_batch_rows,
+                             **self._options())  # fmt: skip
 
 
 class LLMEndpoint(ConfigurableResource):
@@ -222,6 +244,11 @@ class ExportSettings(ConfigurableResource):
     verl_data_source: str = Field(
         "lighteval/MATH", description="verl rows' data_source (selects verl's scorer)."
     )
+    tool_protocol: str = Field(
+        "retool",
+        description="How SFT rows write tool calls: `retool` (<code>/<interpreter> tags) or `hermes` (<tool_call> "
+        "turns, `tool` turns, `tools` schema; what verl's ReTool recipe trains on). retool_data.tool_protocol.",
+    )
     pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
 
     @property
@@ -258,10 +285,17 @@ class TrainingSettings(ConfigurableResource):
     itool_recipe: str = Field(
         "configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML)."
     )
+    fc_itool_recipe: str = Field(
+        "configs/itool_fc_cpu_smoke.yaml",
+        description="iTool on function calling (IToolRunConfig YAML, environment: function_calling).",
+    )
     sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
     eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
     itool_overrides: list[str] = Field(default_factory=list, description="Extra iTool arguments.")
+    fc_itool_overrides: list[str] = Field(
+        default_factory=list, description="Extra arguments of the function-calling iTool recipe."
+    )
 
 
 def _env_list(value: str | None, default: list[str]) -> list[str]:
@@ -314,6 +348,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             revision=env.get("RETOOL_SOURCE_REVISION"),
             shard_size=int(env.get("RETOOL_SHARD_SIZE", 1000)),
             responses_per_problem=_optional_int(env.get("RETOOL_RESPONSES_PER_PROBLEM", "1")),
+            stream_to_disk=env.get("RETOOL_STREAM_SOURCE", "").lower() in ("1", "true", "yes"),
         ),
         "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
         "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),
@@ -334,7 +369,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
             **{
                 f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"]
-                for k in ("sft", "grpo", "eval", "itool")
+                for k in ("sft", "grpo", "eval", "itool", "fc_itool")
                 if f"RETOOL_{k.upper()}_RECIPE" in env
             },  # fmt: skip
         ),

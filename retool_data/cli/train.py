@@ -29,6 +29,11 @@ TRAIN_STAGES: dict[str, tuple[str, str]] = {
         "iTool rounds: deficiency mining, step-level MCTS, fragment preference pairs, DPO/SimPO with the "
         "interpreter masked, held-out evaluation (config: training.itool.config.IToolRunConfig).",
     ),
+    "verl": (
+        "training.verl.launch",
+        "PPO or GRPO at scale through verl (multi-turn tool agent loop, our sandbox): writes verl's config from "
+        "the recipe and prints the launch command, or runs it with --run (config: training.verl.config.VerlRecipe).",
+    ),
 }
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
