@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
 from pipelines import checks, metadata
+from pipelines.assets.stage_io import selected_only
 from pipelines.partitions import SHARD_COLUMN, assign_shards, shard_keys, sync_shard_partitions
 from pipelines.resources import SourceSettings
 
@@ -14,8 +15,10 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "source_problems": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="ingest",
             description="Problems with teacher reasoning (PROBLEM_SCHEMA) read from the configured source, each "
             "row assigned to a fixed-size shard (`shard`); registers the shards as partitions of the stages.",
@@ -24,6 +27,7 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
             metadata={"row_group_size": 1000},
         ),
         "ingest_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Source rows quarantined on ingestion (REJECT_SCHEMA, stage `ingest`), with the reason.",
             kinds={"polars"},
@@ -45,22 +49,27 @@ def source_problems(context: AssetExecutionContext, source: SourceSettings) -> I
         f"{kept.height} rows ({problems} problems) in {len(keys)} shard(s); partitions +{len(added)} -{len(removed)}"
     )
     rows_in = int(result.stats["rows_in"])  # counted by the reader from its input, not from these outputs
-    yield Output(
-        kept,
-        output_name="source_problems",
-        metadata={
-            **metadata.stage_metadata(rows_in, kept, result.rejected),
-            "problems": MetadataValue.int(problems),
-            "shards": MetadataValue.int(len(keys)),
-            "shard_size": MetadataValue.int(source.shard_size),
-            "source": metadata.compact_json({k: v for k, v in result.stats.items() if k != "reject_counts"}),
-            "preview": metadata.preview_table(kept, PROBLEM_PREVIEW),
-        },
-    )
-    yield Output(
-        result.rejected,
-        output_name="ingest_rejects",
-        metadata={"rejects_by_reason": MetadataValue.json(metadata.reject_counts(result.rejected))},
-    )
-    yield checks.schema_result("source_problems", kept, {**PROBLEM_SCHEMA, SHARD_COLUMN: pl.String()})
-    yield checks.conservation_result("source_problems", rows_in, kept.height, result.rejected.height)
+    events = [
+        Output(
+            kept,
+            output_name="source_problems",
+            metadata={
+                **metadata.stage_metadata(rows_in, kept, result.rejected),
+                "problems": MetadataValue.int(problems),
+                "shards": MetadataValue.int(len(keys)),
+                "shard_size": MetadataValue.int(source.shard_size),
+                "source": metadata.compact_json(
+                    {k: v for k, v in result.stats.items() if k != "reject_counts"}
+                ),
+                "preview": metadata.preview_table(kept, PROBLEM_PREVIEW),
+            },
+        ),
+        Output(
+            result.rejected,
+            output_name="ingest_rejects",
+            metadata={"rejects_by_reason": MetadataValue.json(metadata.reject_counts(result.rejected))},
+        ),
+        checks.schema_result("source_problems", kept, {**PROBLEM_SCHEMA, SHARD_COLUMN: pl.String()}),
+        checks.conservation_result("source_problems", rows_in, kept.height, result.rejected.height),
+    ]
+    yield from selected_only(context, events)
