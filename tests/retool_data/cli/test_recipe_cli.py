@@ -175,3 +175,18 @@ def test_help_fits_on_a_screen_and_names_the_recipe_fields(command):
 def test_help_all_lists_every_field():
     result = invoke(["train", "sft", "--help-all"])
     assert result.exit_code == 0 and "--adam_beta1" in result.output and "--overlong_policy" in result.output
+
+
+def test_every_shipped_recipe_names_its_paths_from_its_own_folder():
+    """A recipe written with repo-root-relative paths (`training/data/x.jsonl`) would point into configs/."""
+    from retool_data.recipe_paths import config_path
+
+    configs = REPO_ROOT / "configs"
+    for path in sorted(configs.glob("*.yaml")):
+        argv = resolve_recipe_argv(["--config", str(path)])
+        assert config_path(argv) == str(path)
+        resolved = [Path(a) for a in argv[2:] if a.startswith("/")]
+        inside = [p for p in resolved if p.is_relative_to(configs)]
+        assert not inside, (
+            f"{path.name}: {inside} (write paths relative to configs/, e.g. ../training/data/...)"
+        )
