@@ -6,7 +6,9 @@ Writes synthetic rows in OpenThoughts3's schema (``conversations`` [human, gpt w
 20% code / 10% science, ``source``, ``difficulty``; 4 responses per math problem, spread over the files as in
 the real set) as parquet files, then ingests them in a fresh process (so its peak RSS is the ingestion's alone):
 ``stream_to_shards`` (bounded memory), and, with ``--whole-rows N``, the whole-frame path (`normalize_candidates`
-+ `assign_shards`, what `source_problems` does today) on the first N rows for comparison.
++ `assign_shards`, what `source_problems` does by default) on the first N rows for comparison, and, with
+``--asset``, the Dagster asset itself (`source_problems` with ``stream_to_disk``: the ingest job on an in-memory
+instance, the kept rows sunk from the shard files into the asset's parquet).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def write_source(folder: Path, rows: int, files: int, reply_chars: int) -> list[
 def ingest(mode: str, files: list[str], out: str, limit: int | None) -> dict:
     from itertools import islice
 
+    if mode == "asset":
+        return ingest_asset(files, out)
     from retool_data.sources.stream import openthoughts3_candidates, stream_to_shards
 
     started = time.perf_counter()
@@ -82,6 +86,33 @@ def ingest(mode: str, files: list[str], out: str, limit: int | None) -> dict:
             "rows_per_s": round(rows_in / seconds), "peak_rss_mb": round(peak_mb)}  # fmt: skip
 
 
+def ingest_asset(files: list[str], out: str) -> dict:
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import resources_from_env
+
+    env = {"RETOOL_SOURCE": str(Path(files[0]).parent), "RETOOL_STREAM_SOURCE": "1", "RETOOL_OUTPUT_DIR": out}
+    started = time.perf_counter()
+    with dg.instance_for_test() as instance:
+        result = (
+            build_definitions(resources_from_env(env))
+            .resolve_job_def("ingest_job")
+            .execute_in_process(instance=instance)
+        )
+        shards = len(instance.get_dynamic_partitions("source_shards"))
+    seconds = time.perf_counter() - started
+    meta = next(
+        e.event_specific_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "source_problems"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows_in = meta["rows_in"].value
+    return {"mode": "asset", "rows_in": rows_in, "kept": meta["kept"].value, "shards": shards,
+            "seconds": round(seconds, 1), "rows_per_s": round(rows_in / seconds), "peak_rss_mb": round(peak_mb)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_200_000)
@@ -90,6 +121,7 @@ def main() -> None:
     parser.add_argument(
         "--whole-rows", type=int, default=0, help="Also the whole-frame path on this many rows."
     )
+    parser.add_argument("--asset", action="store_true", help="Also the Dagster asset (stream_to_disk).")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "FILES_JSON", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -99,13 +131,16 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        files = [str(p) for p in write_source(Path(tmp), args.rows, args.files, args.reply_chars)]
+        (Path(tmp) / "source").mkdir()  # alone in its folder: the asset reads the folder
+        files = [str(p) for p in write_source(Path(tmp) / "source", args.rows, args.files, args.reply_chars)]
         size = sum(Path(f).stat().st_size for f in files) / 2**20
         print(
             f"source: {args.rows} rows in {args.files} files, {size:.0f} MiB parquet ({time.perf_counter() - t0:.0f} s)"
         )
-        runs = [("stream", 0)] + (
-            [("stream", args.whole_rows), ("whole", args.whole_rows)] if args.whole_rows else []
+        runs = (
+            [("stream", 0)]
+            + ([("stream", args.whole_rows), ("whole", args.whole_rows)] if args.whole_rows else [])
+            + ([("asset", 0)] if args.asset else [])
         )
         for mode, limit in runs:
             out = Path(tmp) / f"out-{mode}-{limit}"

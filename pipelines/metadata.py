@@ -40,9 +40,14 @@ def reject_counts(rejected: pl.DataFrame) -> dict[str, int]:
 
 
 def stage_metadata(rows_in: int, kept: pl.DataFrame, rejected: pl.DataFrame) -> dict[str, Any]:
+    return stage_counts(rows_in, kept.height, rejected)
+
+
+def stage_counts(rows_in: int, kept: int, rejected: pl.DataFrame) -> dict[str, Any]:
+    """`stage_metadata` for kept rows that are counted, not held (a streamed source)."""
     return {
         "rows_in": MetadataValue.int(rows_in),
-        "kept": MetadataValue.int(kept.height),
+        "kept": MetadataValue.int(kept),
         "rejected": MetadataValue.int(rejected.height),
         "rejects_by_reason": MetadataValue.json(reject_counts(rejected)),
     }

@@ -53,14 +53,32 @@ class SourceSettings(ConfigurableResource):
         1, ge=1, description="Verified responses kept per problem, first verified first (None: all)."
     )
 
+    stream_to_disk: bool = Field(
+        False,
+        description="Ingest in memory bounded by `stream_batch_rows`, not by the source: rows are normalized and "
+        "written to shard files batch by batch, and `source_problems` is written from those files (for "
+        "OpenThoughts3-sized sources; the same rows, shards and quarantine as reading the source at once).",
+    )
+    stream_batch_rows: int = Field(20_000, ge=1, description="With stream_to_disk: rows per written batch.")
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
+        if self.source in ("openthoughts", "openthoughts3"):
+            options.update(split=self.split, streaming=self.streaming, revision=self.revision)
+        return options
+
     def load(self) -> Any:
         """The source as a `StageResult` (kept problem rows, quarantined rows, lineage stats)."""
         from retool_data.sources import load_source
 
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
-        if self.source in ("openthoughts", "openthoughts3"):
-            options.update(split=self.split, streaming=self.streaming, revision=self.revision)
-        return load_source(self.source, **options)
+        return load_source(self.source, **self._options())
+
+    def stream(self, out_dir: str) -> Any:
+        """The source normalized into shard files under ``out_dir`` (a `StreamedSource`), batch by batch."""
+        from retool_data.sources.stream import stream_source
+
+        return stream_source(self.source, out_dir, shard_size=self.shard_size, batch_rows=self.stream_batch_rows,
+                             **self._options())  # fmt: skip
 
 
 class LLMEndpoint(ConfigurableResource):
@@ -314,6 +332,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             revision=env.get("RETOOL_SOURCE_REVISION"),
             shard_size=int(env.get("RETOOL_SHARD_SIZE", 1000)),
             responses_per_problem=_optional_int(env.get("RETOOL_RESPONSES_PER_PROBLEM", "1")),
+            stream_to_disk=env.get("RETOOL_STREAM_SOURCE", "").lower() in ("1", "true", "yes"),
         ),
         "verifier_llm": _endpoint(VerifierLLM, "VERIFIER", env),
         "rewriter_llm": _endpoint(RewriterLLM, "REWRITER", env),

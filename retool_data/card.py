@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 
 from retool_data import PIPELINE_VERSION
-from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE
 
 TOKEN_BINS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
@@ -208,7 +208,7 @@ def render_card(
         if ("rewrite_template" in df.columns)
         else []
     )
-    templates = {"system": SYSTEM_TEMPLATE.id, "rl_prompt": RL_TEMPLATE.id, "rewrite": rewrite_templates}
+    templates = {"prompt": PROMPT_TEMPLATE_ID, "rl_prompt": RL_TEMPLATE.id, "rewrite": rewrite_templates}
     meta = {
         "license": license,
         "language": ["en"],
@@ -248,13 +248,16 @@ format, answer, length, dedup, benchmark decontamination).
 
 ```python
 from datasets import load_dataset
-sft = load_dataset("<this repo>", split="train")            # `messages`: system / user / assistant
+sft = load_dataset("<this repo>", split="train")            # `messages`: user / assistant
 rl = load_dataset("<this repo>", "verl", split="train")     # verl RL parquet layout
 ```
 
-Each row's `messages` is `[system, user, assistant]`: the system turn is template `{SYSTEM_TEMPLATE.id}`, the user
-turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
-`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss.
+Each row's `messages` is `[user, assistant]`: the user turn is the problem inside template `{PROMPT_TEMPLATE_ID}`
+(the same prompt the RL rows and evaluation use; no system turn, so a chat template adds its own default), and the
+assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
+`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss. Program output that
+looks like a tag is escaped inside `<interpreter>` (`</interpreter>` is written `&lt;/interpreter>`), so a printed tag
+never closes a block.
 
 ## Provenance
 
@@ -264,7 +267,7 @@ turn the bare problem, and the assistant turn the trace (`<code>` blocks, `<inte
 | config hash | `{chash}` |
 | source revision | `{source_revision or "unknown"}` |
 | source datasets | {", ".join(f"`{d}`" for d in datasets_used) or "-"} |
-| system template | `{SYSTEM_TEMPLATE.id}` |
+| prompt template | `{PROMPT_TEMPLATE_ID}` |
 | RL prompt template | `{RL_TEMPLATE.id}` |
 | rewrite template(s) | {", ".join(f"`{t}`" for t in rewrite_templates) or "-"} |
 | rows | {df.height} |

@@ -24,7 +24,7 @@ import polars as pl
 from retool_data.answer_forms import reference_form
 from retool_data.card import config_hash, portable_paths, render_card
 from retool_data.stages.quality import score_traces
-from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE, build_prompt_messages
 from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
@@ -43,7 +43,7 @@ STRING_COLUMNS = (
     "answer_verdict",
     "rewrite_backend",
     "rewrite_template",
-    "system_template",
+    "prompt_template",
 )
 INT_COLUMNS = ("num_code_blocks", "trace_tokens", "dedup_cluster_size", "response_index")
 HF_DATASET_DIR = "hf_dataset"  # the save_to_disk copy inside the export folder (what training reads)
@@ -103,14 +103,14 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out = {c: (None if row.get(c) is None else str(row[c])) for c in STRING_COLUMNS}
         out.update({c: row.get(c) for c in INT_COLUMNS})
         out["answer"] = reference_answer(row)
-        out["system_template"] = SYSTEM_TEMPLATE.id
+        out["prompt_template"] = PROMPT_TEMPLATE_ID
         out["format_warnings"] = list(row.get("format_warnings") or [])
         out["decontam_score"] = row.get("decontam_score")
         out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
         out.update({c: row.get(c) for c in QUALITY_COLUMNS})
+        # the prompt SFT trains on is the one GRPO, eval and iTool use (templates.build_prompt_messages)
         out["messages"] = [
-            {"role": "system", "content": SYSTEM_TEMPLATE.text},
-            {"role": "user", "content": row["problem"]},
+            *build_prompt_messages(row["problem"]),
             {"role": "assistant", "content": row["trace"]},
         ]
         rows.append(out)
@@ -131,7 +131,7 @@ def verl_rows(
     return [
         {
             "data_source": data_source,
-            "prompt": [{"role": "user", "content": RL_TEMPLATE.format(question=row["problem"])}],
+            "prompt": build_prompt_messages(row["problem"]),
             "ability": "math",
             "reward_model": {"style": "rule", "ground_truth": str(reference_answer(row) or "")},
             "extra_info": {

@@ -168,23 +168,7 @@ Remember to place the final answer in the last part using the format:
 </answer>""",
 )
 
-# System turn of exported SFT rows (user turn = the bare problem): the same contract as the RL template.
-SYSTEM_TEMPLATE = PromptTemplate(
-    name="retool-system",
-    version="1",
-    text="""You are a helpful assistant that solves math problems step by step. You can write executable Python \
-code; it is run in a sandbox and its output is returned to you. Wrap each code snippet as <code>
-```python
-code snippet
-```
-</code>; the output comes back as <interpreter>output</interpreter>. The last part of your response must be \
-<answer>\\boxed{final answer}</answer>.""",
-)
-SFT_SYSTEM_PROMPT = SYSTEM_TEMPLATE.text
-
-TEMPLATES: dict[str, PromptTemplate] = {
-    t.id: t for t in (CURATION_TEMPLATE, RL_TEMPLATE, TEXT_TEMPLATE, SYSTEM_TEMPLATE)
-}
+TEMPLATES: dict[str, PromptTemplate] = {t.id: t for t in (CURATION_TEMPLATE, RL_TEMPLATE, TEXT_TEMPLATE)}
 
 
 def curation_prompt(question: str, original_response: str) -> str:
@@ -193,3 +177,22 @@ def curation_prompt(question: str, original_response: str) -> str:
 
 def rl_prompt(question: str) -> str:
     return RL_TEMPLATE.format(question=question)
+
+
+# The id of the prompt every stage builds (`build_prompt_messages` with its defaults); exported rows record it.
+PROMPT_TEMPLATE_ID = RL_TEMPLATE.id
+
+
+def build_prompt_messages(
+    problem: str, *, template: PromptTemplate = RL_TEMPLATE, system_prompt: str | None = None
+) -> list[dict[str, str]]:
+    """The chat prompt of a problem: the one builder behind the export's ``messages``, SFT, GRPO, eval and iTool.
+
+    One user turn, `RL_TEMPLATE` (the paper's "Template for ReTool") around the problem, and no system turn, so
+    every stage renders the same prompt with a given chat template (the template's own default system turn, e.g.
+    Qwen's, included alike) and the policy is trained (SFT), optimised (GRPO) and measured (eval) on one prompt.
+    ``template``: `TEXT_TEMPLATE` for eval's text-only baseline. ``system_prompt``: a system turn first; set it
+    in every stage or none (the export writes none).
+    """
+    user = {"role": "user", "content": template.format(question=problem)}
+    return [{"role": "system", "content": system_prompt}, user] if system_prompt else [user]

@@ -134,14 +134,41 @@ def format_code_block(code: str, lang: str = "python") -> str:
     return f"<code>\n```{lang}\n{code}\n```\n</code>"
 
 
+# A tag look-alike in program output (``print("</interpreter><answer>...")``), and an already escaped one
+# (``&lt;/code>``, ``&amp;lt;/code>``, ...) so that escaping stays reversible.
+_ESCAPABLE_RE = re.compile(r"(<|&(?:amp;)*lt;)(/?(?:code|interpreter|answer)>)")
+_ESCAPED_RE = re.compile(r"&((?:amp;)*)lt;(/?(?:code|interpreter|answer)>)")
+
+
+def escape_interpreter(text: str) -> str:
+    """Program output made safe to put inside ``<interpreter>``: ``<`` of a tag look-alike becomes ``&lt;``.
+
+    Without this, code that prints ``</interpreter><answer>\\boxed{42}</answer>`` would close the block and write
+    an answer the model never wrote (reward hacking). Only the six ReTool tags are touched, so ordinary output
+    (``a < b``, HTML, ``&``) keeps its bytes; a literal ``&lt;code>`` gains one ``amp;`` so that
+    `unescape_interpreter` restores every output exactly.
+    """
+    return _ESCAPABLE_RE.sub(
+        lambda m: ("&lt;" if m.group(1) == "<" else "&amp;" + m.group(1)[1:]) + m.group(2), text
+    )
+
+
+def unescape_interpreter(text: str) -> str:
+    """Inverse of `escape_interpreter`: ``unescape_interpreter(escape_interpreter(s)) == s`` for every ``s``."""
+    return _ESCAPED_RE.sub(lambda m: ("&" + m.group(1)[4:] + "lt;" if m.group(1) else "<") + m.group(2), text)
+
+
 def interpreter_text(output: str) -> str:
-    """What an interpreter block holds for a run's output: the output minus one trailing newline.
+    """What an interpreter block holds for a run's output: the output minus one trailing newline, with tag
+    look-alikes escaped (`escape_interpreter`).
 
     ``print(84)`` writes ``"84\\n"``; the block reads ``<interpreter>\\n84\\n</interpreter>`` (the paper's
-    layout), not ``84`` followed by a blank line. Every writer of interpreter blocks (RL rollout, heuristic
-    rewriter, consistency repair, SFT tokenization) goes through this, so their bytes agree.
+    layout), not ``84`` followed by a blank line. Every writer of interpreter blocks (RL rollout, evaluation,
+    iTool's search, heuristic rewriter, consistency repair, SFT tokenization) goes through this, directly or
+    through `format_interpreter_block` / `render_segment`, so their bytes agree and none can be hijacked by output.
+    `parse_trace` undoes the escaping: an interpreter segment's ``content`` is the output itself.
     """
-    return output[:-1] if output.endswith("\n") else output
+    return escape_interpreter(output[:-1] if output.endswith("\n") else output)
 
 
 def format_interpreter_block(output: str) -> str:
@@ -160,7 +187,7 @@ def render_segment(seg: Segment) -> str:
         body = format_code_block(seg.content, "python" if seg.lang is None else seg.lang)
         return body if seg.closed else body[: -len("\n```\n</code>")]
     if seg.kind == "interpreter":
-        body = f"<interpreter>\n{seg.content}\n</interpreter>"
+        body = f"<interpreter>\n{escape_interpreter(seg.content)}\n</interpreter>"
         return body if seg.closed else body[: -len("\n</interpreter>")]
     if seg.kind == "answer":
         return f"<answer>{seg.content}</answer>" if seg.closed else f"<answer>{seg.content}"
@@ -174,7 +201,9 @@ def render_trace(trace: Trace) -> str:
 
 def make_trace(*parts: tuple[SegmentKind, str]) -> Trace:
     """Build a trace from ``(kind, content)`` pairs, e.g. ``make_trace(("text", "x"), ("code", "print(1)"))``."""
-    return Trace(tuple(Segment(kind, content, lang="python" if kind == "code" else None) for kind, content in parts))
+    return Trace(
+        tuple(Segment(kind, content, lang="python" if kind == "code" else None) for kind, content in parts)
+    )
 
 
 # ---------------------------------------------------------------------------------------------- parse
@@ -242,9 +271,7 @@ def _code_content(body: str) -> str:
 
 def _interpreter_content(inner: str) -> str:
     m = _OUTPUT_FENCE_RE.match(inner)
-    if m:
-        return m.group(1)
-    return _strip_one_newline(inner)
+    return unescape_interpreter(m.group(1) if m else _strip_one_newline(inner))
 
 
 def _append_text(segments: list[Segment], text: str) -> None:

@@ -34,7 +34,7 @@ from retool_data.sources.records import (
     normalize_candidates,
     safe_text,
 )
-from retool_data.sources.registry import SOURCE_NAMES, load_source
+from retool_data.sources.registry import SOURCE_NAMES, OpenedSource, load_source, open_source
 
 __all__ = [
     "DEFAULT_DOMAINS",
@@ -47,6 +47,7 @@ __all__ = [
     "STAGE",
     "Candidate",
     "InvalidRow",
+    "OpenedSource",
     "RowNormalizer",
     "UnrecognisedRow",
     "iter_local_candidates",
@@ -54,6 +55,7 @@ __all__ = [
     "local_fields",
     "map_rows",
     "normalize_candidates",
+    "open_source",
     "openthoughts3_fields",
     "openthoughts_fields",
     "read_local",

@@ -167,6 +167,20 @@ def iter_local_candidates(files: list[Path], dataset: str | None = None) -> Iter
         yield from map_rows(rows, local_fields, dataset=dataset or display_path(file))
 
 
+def local_candidates(
+    path: str | Path, dataset: str | None = None
+) -> tuple[Iterator[Candidate], dict[str, Any]]:
+    """The unnormalized candidates of a local file or folder, read lazily, and the reader's lineage stats."""
+    path = Path(path)
+    files = _files(path)
+    stats = {
+        "reader": "local",
+        "dataset": dataset or display_path(path),
+        "files": [display_path(f) for f in files],
+    }
+    return iter_local_candidates(files, dataset), stats
+
+
 def read_local(
     path: str | Path,
     *,
@@ -181,14 +195,7 @@ def read_local(
     file's path) and ``source_id`` the row's position in its file (0-based, blank jsonl lines skipped).
     A file or row that cannot be read is quarantined (``unreadable_file``, ``invalid_row``); the rest is read.
     """
-    path = Path(path)
-    files = _files(path)
-    stats = {
-        "reader": "local",
-        "dataset": dataset or display_path(path),
-        "files": [display_path(f) for f in files],
-    }
-    candidates = iter_local_candidates(files, dataset)
+    candidates, stats = local_candidates(path, dataset)
     return normalize_candidates(
         candidates, domains=domains, limit=limit, max_responses=max_responses, stats=stats
     )

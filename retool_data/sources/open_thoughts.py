@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from retool_data.schema import StageResult
-from retool_data.sources.records import DEFAULT_DOMAINS, InvalidRow, map_rows, normalize_candidates
+from retool_data.sources.records import DEFAULT_DOMAINS, Candidate, InvalidRow, map_rows, normalize_candidates
 
 OPENTHOUGHTS_114K = "open-thoughts/OpenThoughts-114k"
 OPENTHOUGHTS_114K_CONFIG = "metadata"
@@ -125,14 +125,37 @@ def load_hub_rows(
         return datasets.load_dataset(path, name, **kwargs)
 
 
-def _read(
-    path: str, name: str | None, split: str, mapper, columns: list[str], *, reader: str, **opts: Any
-) -> StageResult:
+def hub_candidates(
+    source: str,
+    split: str = "train",
+    *,
+    streaming: bool = True,
+    revision: str | None = None,
+    path: str | None = None,
+    name: str | None = None,
+    data_files: Any = None,
+    cache_dir: str | None = None,
+) -> tuple[Iterable[Candidate], dict[str, Any]]:
+    """The unnormalized candidates of ``source`` (``openthoughts`` or ``openthoughts3``), read lazily, and the
+    reader's lineage stats; without ``path``, the source's Hub id (and for ``openthoughts`` its config)."""
+    if source == "openthoughts":
+        if path is None:  # the Hub's dataset, and its config unless one is named
+            path, name = OPENTHOUGHTS_114K, name or OPENTHOUGHTS_114K_CONFIG
+        mapper, columns = openthoughts_fields, _COLUMNS_114K
+    elif source == "openthoughts3":
+        path, mapper, columns = path or OPENTHOUGHTS3, openthoughts3_fields, _COLUMNS_OT3
+    else:
+        raise ValueError(f"not a Hub source: {source!r} (expected openthoughts or openthoughts3)")
+    rows = load_hub_rows(path, name, split, columns=columns, streaming=streaming, revision=revision,
+                         data_files=data_files, cache_dir=cache_dir)  # fmt: skip
+    stats = {"reader": source, "dataset": path, "config": name, "split": split,
+             "revision": revision, "streaming": streaming}  # fmt: skip
+    return map_rows(rows, mapper, dataset=path, id_prefix=f"{split}/"), stats
+
+
+def _read(source: str, split: str, **opts: Any) -> StageResult:
     limit, domains, max_responses = opts.pop("limit"), opts.pop("domains"), opts.pop("max_responses")
-    rows = load_hub_rows(path, name, split, columns=columns, **opts)
-    stats = {"reader": reader, "dataset": path, "config": name, "split": split,
-             "revision": opts["revision"], "streaming": opts["streaming"]}
-    candidates = map_rows(rows, mapper, dataset=path, id_prefix=f"{split}/")
+    candidates, stats = hub_candidates(source, split, **opts)
     return normalize_candidates(candidates, domains=domains, limit=limit, max_responses=max_responses, stats=stats)
 
 
@@ -155,7 +178,7 @@ def read_openthoughts(
     `revision` (a commit sha or tag) pins the upstream version and is recorded in `stats` for lineage;
     `max_responses` caps the responses kept per problem (None: all).
     """
-    return _read(path, name, split, openthoughts_fields, _COLUMNS_114K, reader="openthoughts", limit=limit,
+    return _read("openthoughts", split, path=path, name=name, limit=limit,
                  domains=domains, streaming=streaming, revision=revision, data_files=data_files,
                  cache_dir=cache_dir, max_responses=max_responses)
 
@@ -174,6 +197,6 @@ def read_openthoughts3(
     max_responses: int | None = None,
 ) -> StageResult:
     """OpenThoughts3-1.2M rows as PROBLEM_SCHEMA, math only by default (options as `read_openthoughts`)."""
-    return _read(path, name, split, openthoughts3_fields, _COLUMNS_OT3, reader="openthoughts3", limit=limit,
+    return _read("openthoughts3", split, path=path, name=name, limit=limit,
                  domains=domains, streaming=streaming, revision=revision, data_files=data_files,
                  cache_dir=cache_dir, max_responses=max_responses)

@@ -48,6 +48,7 @@ class StreamedSource:
     shards: list[str] = field(default_factory=list)
     parts: int = 0
     reject_counts: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)  # lineage, as `load_source`'s result stats
 
     def problems_glob(self) -> str:
         return str(self.out_dir / "problems" / "*" / "*.parquet")
@@ -66,10 +67,17 @@ def stream_to_shards(
     batch_rows: int = 20_000,
     domains: Iterable[str] | None = DEFAULT_DOMAINS,
     max_responses: int | None = None,
+    limit: int | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> StreamedSource:
-    """Normalize ``candidates`` and write them as shard part files under ``out_dir`` (see the module docstring)."""
+    """Normalize ``candidates`` and write them as shard part files under ``out_dir`` (see the module docstring).
+
+    ``limit`` stops after that many kept rows (as `normalize_candidates`); ``stats`` (the reader's lineage) is
+    completed with the counts, as `load_source` completes its result's stats."""
     if shard_size < 1 or batch_rows < 1:
         raise ValueError("shard_size and batch_rows must be >= 1")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
     out = StreamedSource(Path(out_dir))
     (out.out_dir / "problems").mkdir(parents=True, exist_ok=True)
     (out.out_dir / "rejects").mkdir(parents=True, exist_ok=True)
@@ -95,7 +103,7 @@ def stream_to_shards(
             norm.rejected.clear()
         out.parts += 1
 
-    for cand in candidates:
+    for cand in candidates if limit != 0 else ():
         row = norm.push(cand)
         if row is not None:
             index = ordinal.setdefault(row["problem_id"], len(ordinal)) // shard_size
@@ -105,14 +113,40 @@ def stream_to_shards(
             out.kept += 1
         if len(buffer) + len(norm.rejected) >= batch_rows:
             flush()
+        if limit is not None and out.kept >= limit:
+            break
     flush()
     out.rows_in, out.problems, out.shards = norm.rows_in, len(ordinal), sorted(shards)
     out.reject_counts = dict(sorted(reasons.items()))
+    out.stats = {
+        **(stats or {}),
+        "domains": None if norm.wanted is None else sorted(norm.wanted),
+        "limit": limit,
+        "max_responses": max_responses,
+        "rows_in": out.rows_in,
+        "kept": out.kept,
+        "rejected": out.rejected,
+        "problems": out.problems,
+        "reject_counts": out.reject_counts,
+        "shards": len(out.shards),
+    }
     if out.rows_in != out.kept + out.rejected:
         raise AssertionError(
             f"rows not conserved: {out.rows_in} in, {out.kept} kept, {out.rejected} rejected"
         )
     return out
+
+
+def stream_source(
+    source: str, out_dir: str | Path, *, shard_size: int = 1000, batch_rows: int = 20_000, **options: Any
+) -> StreamedSource:
+    """`stream_to_shards` of a source named as `load_source` names it, with the same options."""
+    from retool_data.sources.registry import open_source
+
+    opened = open_source(source, **options)
+    return stream_to_shards(opened.candidates, out_dir, shard_size=shard_size, batch_rows=batch_rows,
+                            domains=opened.domains, max_responses=opened.max_responses, limit=opened.limit,
+                            stats=opened.stats)  # fmt: skip
 
 
 def openthoughts3_candidates(files: Iterable[str | Path], dataset: str | None = None) -> Iterator[Candidate]:

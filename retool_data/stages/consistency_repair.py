@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from retool_data.trace import Segment, interpreter_text, parse_trace, render_segment
+from retool_data.trace import format_interpreter_block, parse_trace, render_segment
 
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -23,9 +23,9 @@ def _mentions(text: str | None, answer: str) -> bool:
 
 
 def _interpreter_raw(output: str | None) -> str:
-    """The block exactly as the RL rollout shows it (`trace.format_interpreter_block`, without the newlines
-    around it)."""
-    return render_segment(Segment("interpreter", interpreter_text(output or "")))
+    """The block exactly as the RL rollout shows it (`trace.format_interpreter_block`, tag look-alikes escaped,
+    without the newlines around it)."""
+    return format_interpreter_block(output or "")[1:-1]
 
 
 def repair_trace(trace_text: str, blocks: Sequence[Any], gold_answer: str | None) -> tuple[str | None, str]:

@@ -13,7 +13,7 @@ from retool_data.export import export_dataset, push_to_hub
 from retool_data.quarantine import Quarantine
 from retool_data.stages.dedup import dedup
 from retool_data.stages.filters import TraceFilter
-from retool_data.templates import RL_TEMPLATE, SYSTEM_TEMPLATE
+from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE, build_prompt_messages
 from tests.retool_data.fake_hub import FakeHub
 from tests.retool_data.frames import frame, row, simple_trace, trace
 
@@ -61,11 +61,11 @@ def test_dataset_reloads_with_messages_and_columns(exported) -> None:  # noqa: A
     ds = load_from_disk(str(result.dataset_dir))
     assert len(ds) == kept.height == result.rows == 8
     first = ds[0]
-    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
-    assert first["messages"][0]["content"] == SYSTEM_TEMPLATE.text
-    assert first["messages"][1]["content"] == first["problem"] == kept["problem"][0]
-    assert first["messages"][2]["content"] == first["trace"] == kept["trace"][0]
-    assert first["answer"] == kept["gold_answer"][0] and first["system_template"] == SYSTEM_TEMPLATE.id
+    assert [m["role"] for m in first["messages"]] == ["user", "assistant"]
+    assert first["problem"] == kept["problem"][0]
+    assert first["messages"][:-1] == build_prompt_messages(first["problem"])  # the prompt every stage uses
+    assert first["messages"][1]["content"] == first["trace"] == kept["trace"][0]
+    assert first["answer"] == kept["gold_answer"][0] and first["prompt_template"] == PROMPT_TEMPLATE_ID
     for column in (
         "source",
         "source_id",
@@ -117,7 +117,7 @@ def test_card_renders_with_metadata_counts_and_histograms(exported) -> None:  # 
     assert meta["retool_data"]["pipeline_version"] == PIPELINE_VERSION
     assert meta["retool_data"]["config_hash"] == result.config_hash
     assert meta["retool_data"]["source_revision"] == "abc123"
-    assert meta["retool_data"]["templates"]["system"] == SYSTEM_TEMPLATE.id
+    assert meta["retool_data"]["templates"]["prompt"] == PROMPT_TEMPLATE_ID
     assert meta["retool_data"]["templates"]["rewrite"] == ["retool-coldstart@1"]
     assert meta["configs"][0]["data_files"][0]["path"] == "data/train-*"
     card = DatasetCard.load(result.card_path)

@@ -53,3 +53,45 @@ def test_streamed_shards_equal_the_whole_source_read_at_once(tmp_path):
     rejects = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet")
     assert sorted(rejects["reason"].to_list()) == sorted(whole.rejected["reason"].to_list())
     assert out.reject_counts == whole.reject_counts()
+
+
+def test_any_named_source_streams_to_the_rows_load_source_gives(tmp_path):
+    """`stream_source` takes `load_source`'s names and options: the sample (with its malformed rows) and a local
+    folder give the same kept rows, quarantine and lineage counts either way, also with a limit."""
+    from retool_data.sources import load_source
+    from retool_data.sources.stream import stream_source
+
+    files = write_files(tmp_path)
+    for name, options in [
+        ("sample", {}),
+        ("sample", {"limit": 5}),
+        (str(files[0].parent), {"domains": None}),
+    ]:
+        whole = load_source(name, **options)
+        out = stream_source(name, tmp_path / f"out-{len(list(tmp_path.iterdir()))}", shard_size=4, batch_rows=7,
+                            **options)  # fmt: skip
+        got = out.scan().collect() if out.kept else pl.DataFrame()
+        assert (out.rows_in, out.kept, out.rejected) == (
+            whole.stats["rows_in"],
+            whole.kept.height,
+            whole.rejected.height,
+        ), name
+        assert got.sort("id").drop("shard").equals(whole.kept.sort("id")), name
+        assert out.reject_counts == whole.reject_counts()
+        assert {k: out.stats[k] for k in ("reader", "dataset", "limit", "problems")} == {
+            k: whole.stats[k] for k in ("reader", "dataset", "limit", "problems")
+        }
+    assert (
+        load_source("sample").rejected.height > 0
+    )  # the sample's malformed rows were part of the comparison
+
+
+def test_open_source_refuses_options_a_source_does_not_take():
+    import pytest
+
+    from retool_data.sources import open_source
+
+    with pytest.raises(ValueError, match="only for the Hub sources"):
+        open_source("sample", revision="abc")
+    with pytest.raises(ValueError, match="unknown source"):
+        open_source("no/such/file.jsonl")

@@ -72,7 +72,7 @@ class ScriptedQwen2(Qwen2ForCausalLM):
 
     ``scripts[s]`` is the list of model turns of script ``s`` (text; the last turn is followed by EOS); row ``r``
     of a generate batch follows script ``r % len(scripts)``. The next token is found from the decoded context:
-    the number of ``</interpreter>`` blocks after the assistant header says which turn is being written, and the
+    the number of ``\\n</interpreter>\\n`` block ends after the assistant header says which turn is being written, and the
     text written since the last one says how far into it. Only the logits of generate's forwards are overridden.
     """
 
@@ -96,8 +96,9 @@ class ScriptedQwen2(Qwen2ForCausalLM):
     def _next_token(self, row: int, ids: list[int]) -> int:
         text = self._tok.decode(ids, skip_special_tokens=False)
         completion = text.split(ASSISTANT_HEADER)[-1]
-        turn = completion.count("</interpreter>")
-        written = completion.rsplit("</interpreter>\n", 1)[-1] if turn else completion
+        # a block's own closing line (the code itself may mention the tag, as the reward-hacking tests' does)
+        turn = completion.count("\n</interpreter>\n")
+        written = completion.rsplit("\n</interpreter>\n", 1)[-1] if turn else completion
         script = self._turn_ids[row % len(self._turn_ids)]
         if turn >= len(script):
             return self._tok.eos_token_id

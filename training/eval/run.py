@@ -154,7 +154,7 @@ def build_record(
     from training.rollout.rewards import final_answer
 
     text = result.text
-    answer = final_answer(text)
+    answer = final_answer(result.model_text)  # only what the model wrote is scored, never program output
     return {
         "benchmark": item.benchmark,
         "problem_id": item.id,
@@ -173,11 +173,13 @@ def build_record(
 
 
 def _prompt_ids(config: EvalConfig, tokenizer: Any, item: BenchmarkItem) -> list[int]:
+    from retool_data.templates import build_prompt_messages
     from training.grpo.rollout_func import prompt_token_ids
 
-    user = {"role": "user", "content": config.template.format(question=item.problem)}
-    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
-    return prompt_token_ids(tokenizer, [*system, user])
+    messages = build_prompt_messages(
+        item.problem, template=config.template, system_prompt=config.system_prompt
+    )
+    return prompt_token_ids(tokenizer, messages)
 
 
 def run_eval(config: EvalConfig) -> EvalResult:

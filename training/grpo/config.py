@@ -44,7 +44,8 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
         default=None,
         metadata={
             "help": "Problems with gold answers: a save_to_disk directory, a .parquet file or directory, a .jsonl "
-            "file, or a Hub dataset id. Needs `problem_column` and `answer_column`."
+            "file, or a Hub dataset id. Needs `problem_column` and `answer_column`, or verl's RL layout "
+            "(`prompt`, `reward_model`), e.g. the paper's RL set BytedTsinghua-SIA/DAPO-Math-17k."
         },
     )
     dataset_split: str = field(default="train", metadata={"help": "Split to train on."})

@@ -4,7 +4,9 @@ TRL 1.16 (``GRPOTrainer._generate``) calls ``rollout_func(prompts, trainer)`` wi
 generation batch: one entry per completion to produce, each prompt already repeated ``num_generations`` times
 by TRL's RepeatSampler. It must return ``prompt_ids``, ``completion_ids`` and ``logprobs`` (one list per
 entry); ``env_mask`` becomes TRL's ``tool_mask`` (completion_mask * tool_mask is the loss mask, and the mask of
-the vLLM importance-sampling ratio); every other key reaches the reward functions as a keyword argument.
+the vLLM importance-sampling ratio); every other key reaches the reward functions as a keyword argument. Among
+them ``model_text``: the completion without its interpreter blocks, which the rewards score instead of TRL's
+decoded completion (`training.rollout.rewards`), so program output can never pass for the model's answer.
 
 Backends, chosen from the trainer's settings: ``use_vllm`` + ``vllm_mode="colocate"`` -> the trainer's own
 `vllm.LLM`; ``"server"`` -> the vLLM server's ``/v1/completions``; otherwise transformers ``generate`` on the
@@ -125,6 +127,7 @@ class RetoolRolloutFunc:
             "completion_ids": [r.completion_ids for r in results],
             "logprobs": [r.logprobs for r in results] if have_logprobs else None,
             "env_mask": [r.env_mask for r in results],
+            "model_text": [r.model_text for r in results],
             "num_tool_calls": [r.num_tool_calls for r in results],
             "code_errors": [r.code_errors for r in results],
             "truncated": [r.truncated for r in results],

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from retool_data.recipe_paths import resolve_recipe_argv
-from retool_data.templates import RL_TEMPLATE
+from retool_data.templates import build_prompt_messages
 from training.grpo.config import GRPORunConfig
+from training.grpo.datasets import is_verl_layout, verl_problems
 
 __all__ = ["GRPORunConfig", "GRPORunResult", "cli", "load_problems", "main", "parse_config", "run_grpo"]
 
@@ -51,32 +52,38 @@ class GRPORunResult:
 
 
 def load_problems(config: GRPORunConfig) -> tuple[Any, dict[str, int]]:
-    """The RL dataset: ``prompt`` (chat messages with the RL template) and ``answer``; rows without a problem or
-    a gold answer are left out and counted by reason (``missing_problem``, ``missing_answer``)."""
+    """The RL dataset: ``prompt`` (`build_prompt_messages` of each problem) and ``answer``; rows without a problem
+    or a gold answer are left out and counted by reason (``missing_problem``, ``missing_answer``). A set in verl's
+    RL layout (DAPO-Math-17k by its Hub id, or our verl export) is mapped first (`training.grpo.datasets`);
+    its repeated problems are counted as ``duplicate_problem``."""
     from training.sft.data import load_sft_dataset
 
     raw = load_sft_dataset(config.dataset_name_or_path, config.dataset_split, config.max_samples)
-    missing = [c for c in (config.problem_column, config.answer_column) if c not in raw.column_names]
+    duplicates, problem_col, answer_col = 0, config.problem_column, config.answer_column
+    if is_verl_layout(
+        raw.column_names, problem_col
+    ):  # DAPO-Math-17k, our verl export: mapped to problem/answer
+        (raw, duplicates), problem_col, answer_col = verl_problems(raw), "problem", "answer"
+    missing = [c for c in (problem_col, answer_col) if c not in raw.column_names]
     if missing:
         raise ValueError(
             f"{config.dataset_name_or_path} has no column(s) {missing} (columns: {raw.column_names}); set "
             "problem_column / answer_column"
         )
-    dropped = {"missing_problem": 0, "missing_answer": 0}
+    dropped = {"missing_problem": 0, "missing_answer": 0, "duplicate_problem": duplicates}
     keep = []
     for i, row in enumerate(raw):
-        if not str(row[config.problem_column] or "").strip():
+        if not str(row[problem_col] or "").strip():
             dropped["missing_problem"] += 1
-        elif not str(row[config.answer_column] or "").strip():
+        elif not str(row[answer_col] or "").strip():
             dropped["missing_answer"] += 1
         else:
             keep.append(i)
     system = config.system_prompt
 
     def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
-        user = {"role": "user", "content": RL_TEMPLATE.format(question=str(row[config.problem_column]))}
-        messages = ([{"role": "system", "content": system}] if system else []) + [user]
-        return {"prompt": messages, "answer": str(row[config.answer_column]).strip()}
+        messages = build_prompt_messages(str(row[problem_col]), system_prompt=system)
+        return {"prompt": messages, "answer": str(row[answer_col]).strip()}
 
     kept_columns = [c for c in raw.column_names if c == "id"]
     dataset = raw.select(keep).map(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from retool_data.schema import problem_id
-from retool_data.templates import RL_TEMPLATE
+from retool_data.templates import build_prompt_messages
 from training.itool.mcts.search import SearchProblem
 from training.rollout.generation import GenerationBackend, Tokenizer
 from training.rollout.loop import RolloutConfig, run_rollouts
@@ -87,8 +87,7 @@ def load_problems(
         text, answer = str(row.get("problem") or "").strip(), str(row.get("answer") or "").strip()
         if not text or not answer:
             raise ValueError(f"{path} row {i}: needs non-empty `problem` and `answer`")
-        user = {"role": "user", "content": RL_TEMPLATE.format(question=text)}
-        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [user]
+        messages = build_prompt_messages(text, system_prompt=system_prompt)
         ids = tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=True, return_dict=True
         )  # type: ignore[attr-defined]
@@ -112,7 +111,8 @@ def _sample(
     k = config.samples
     prompts = [p.prompt_ids for p in problems for _ in range(k)]
     batch = run_rollouts(backend, sandbox, tokenizer, prompts, config.rollout_config(prefix))
-    verdicts = correct([r.text for r in batch.results], [p.answer for p in problems for _ in range(k)])
+    golds = [p.answer for p in problems for _ in range(k)]
+    verdicts = correct([r.text for r in batch.results], golds, [r.model_text for r in batch.results])
     per_problem = [verdicts[i * k : (i + 1) * k] for i in range(len(problems))]
     return per_problem, [r.summary() for r in batch.results]
 

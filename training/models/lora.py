@@ -2,7 +2,9 @@
 
 Kept rather than TRL's `ModelConfig` + `get_peft_config`: the same field names, but ModelConfig's loading fields
 (dtype, revision, 4/8-bit) would be settable and ignored by our GGUF-aware loader, and it turns
-``--lora_target_modules q_proj`` into a regex that matches no module.
+``--lora_target_modules q_proj`` into a regex that matches no module (and no targets into peft's per-model
+default rather than every linear layer); `tests/training/models/test_lora.py` pins both, so it fails once TRL fixes
+them and this module can go.
 """
 
 from __future__ import annotations

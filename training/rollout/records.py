@@ -119,6 +119,12 @@ class RolloutResult:
         return "".join(s.text for s in self.spans)
 
     @property
+    def model_text(self) -> str:
+        """Only what the policy wrote, interpreter blocks left out: the text rewards and eval score, so nothing a
+        program prints (``print("</interpreter><answer>...")``) can ever count as the model's answer."""
+        return "".join(s.text for s in self.spans if s.kind == "model")
+
+    @property
     def num_tool_calls(self) -> int:
         return len(self.tool_calls)
 
@@ -166,7 +172,7 @@ class RolloutResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), **self.summary(), "text": self.text}
+        return {**asdict(self), **self.summary(), "text": self.text, "model_text": self.model_text}
 
 
 @dataclass

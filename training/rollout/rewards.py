@@ -2,8 +2,13 @@
 name -> function registry (`REWARD_FUNCS`, `get_reward_funcs`).
 
 TRL passes every dataset column (here ``answer``, the gold answer) and every extra field the rollout returns
-(``num_tool_calls``, ``code_errors``, ``truncated``, ``rollout_end``, ...) as keyword arguments, one value per
-completion.
+(``model_text``, ``num_tool_calls``, ``code_errors``, ``truncated``, ``rollout_end``, ...) as keyword arguments, one
+value per completion.
+
+What is scored is only what the model wrote: the rollout's ``model_text`` (its model spans, interpreter blocks left
+out) when given, else the completion text, whose interpreter blocks `retool_data.trace` escapes on writing and
+``parse_trace`` keeps as interpreter output. Code that prints ``</interpreter><answer>\\boxed{42}</answer>``
+earns nothing.
 
 * ``answer`` - the paper's outcome reward: +1 if the final answer (`final_answer`) is equivalent to the gold
   answer (`is_equivalent`, math-verify), -1 otherwise (no answer, wrong answer, truncated). On by default.
@@ -62,25 +67,43 @@ def _golds(kwargs: dict[str, Any], n: int) -> list[str | None]:
     return [None if g is None else str(g) for g in golds]
 
 
+def scored_texts(completions: Sequence[Any], kwargs: dict[str, Any]) -> list[str]:
+    """The text each reward scores: the rollout's ``model_text`` when the rollout sent it, else the completion."""
+    model_text = kwargs.get("model_text")
+    if model_text is None:
+        return [completion_text(c) for c in completions]
+    texts = [model_text] if isinstance(model_text, str) else list(model_text)
+    if len(texts) != len(completions):
+        raise ValueError(f"{len(texts)} model_text values for {len(completions)} completions")
+    return [str(t) for t in texts]
+
+
 def final_answer(completion: Any) -> str | None:
     """The answer a rollout gives: its last ``<answer>`` block, else the last ``\\boxed{}`` of the model's own
     text (never one printed by the interpreter or written inside code)."""
     return parse_trace(completion_text(completion)).final_answer
 
 
-def correct(completions: Sequence[Any], answer: Sequence[Any] | str) -> list[bool]:
-    """Whether each completion's final answer equals its gold answer."""
-    golds = _golds({"answer": answer}, len(completions))
+def correct(
+    completions: Sequence[Any], answer: Sequence[Any] | str, model_text: Sequence[str] | None = None
+) -> list[bool]:
+    """Whether each completion's final answer equals its gold answer (read from ``model_text`` when given)."""
+    texts = scored_texts(completions, {"model_text": model_text})
+    golds = _golds({"answer": answer}, len(texts))
     return [
-        g is not None and (pred := final_answer(c)) is not None and is_equivalent(pred, g)
-        for c, g in zip(completions, golds, strict=True)
+        g is not None and (pred := final_answer(t)) is not None and is_equivalent(pred, g)
+        for t, g in zip(texts, golds, strict=True)
     ]
+
+
+def _correct(completions: Sequence[Any], kwargs: dict[str, Any]) -> list[bool]:
+    return correct(completions, _golds(kwargs, len(completions)), kwargs.get("model_text"))
 
 
 def answer_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     """+1 for an answer equivalent to the gold one, -1 otherwise (the ReTool paper's reward). Under TRL it also
     logs the batch accuracy as ``retool/accuracy`` (through the ``log_metric`` hook)."""
-    ok = correct(completions, _golds(kwargs, len(completions)))
+    ok = _correct(completions, kwargs)
     log_metric = kwargs.get("log_metric")
     if callable(log_metric) and ok:
         log_metric("retool/accuracy", sum(ok) / len(ok))
@@ -89,7 +112,7 @@ def answer_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
 
 def accuracy(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     """1.0 / 0.0 for a correct answer; logged with weight 0 so each step reports its accuracy."""
-    return [1.0 if ok else 0.0 for ok in correct(completions, _golds(kwargs, len(completions)))]
+    return [1.0 if ok else 0.0 for ok in _correct(completions, kwargs)]
 
 
 def make_format_penalty(penalty: float = 0.5) -> RewardFunc:
@@ -97,8 +120,8 @@ def make_format_penalty(penalty: float = 0.5) -> RewardFunc:
 
     def format_penalty(completions: Sequence[Any], **kwargs: Any) -> list[float]:
         out = []
-        for c in completions:
-            codes = {p.code for p in validate_trace(completion_text(c))}
+        for text in scored_texts(completions, kwargs):
+            codes = {p.code for p in validate_trace(text)}
             out.append(-penalty if codes & FORMAT_PROBLEMS else 0.0)
         return out
 
@@ -116,7 +139,7 @@ def make_tool_call_shaping(per_call: float = 0.1, cap: float = -0.6) -> RewardFu
             raise KeyError(
                 "tool_call_shaping needs `num_tool_calls` from the rollout (training.grpo.rollout_func)"
             )
-        ok = correct(completions, _golds(kwargs, len(completions)))
+        ok = _correct(completions, kwargs)
         return [
             0.0 if good else min(cap + 1.0, per_call * float(n)) for good, n in zip(ok, calls, strict=True)
         ]

@@ -145,6 +145,10 @@ class SFTRunConfig(SFTConfig, LoraArguments):
             raise ValueError(
                 "Set packing: false with a curriculum: packing regroups rows into bins and loses their order."
             )
+        if self.shuffle_dataset:
+            raise ValueError(
+                "Set shuffle_dataset: false with a curriculum: TRL would shuffle the rows the curriculum ordered."
+            )
         if self.train_sampling_strategy not in ("random", "sequential"):
             raise ValueError(
                 f"Unset train_sampling_strategy ({self.train_sampling_strategy!r}): a curriculum trains its rows "

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retool_data.templates import SYSTEM_TEMPLATE
+from retool_data.templates import build_prompt_messages
 from training.sft.tokenization import (
     TraceMaskError,
     end_of_turn_text,
@@ -89,10 +89,7 @@ def row_chat(row: dict[str, Any], messages_column: str = "messages") -> tuple[li
             raise TraceMaskError("no_assistant_turn")
         return msgs[:-1], msgs[-1]["content"]
     if row.get("problem") and row.get("trace"):
-        return [
-            {"role": "system", "content": SYSTEM_TEMPLATE.text},
-            {"role": "user", "content": row["problem"]},
-        ], row["trace"]
+        return build_prompt_messages(row["problem"]), row["trace"]
     raise TraceMaskError("no_assistant_turn", f"row has no {messages_column!r} nor problem + trace")
 
 

@@ -59,6 +59,10 @@ def test_yaml_then_cli_overrides(tmp_path):
         ({"overlong_policy": "cut"}, "Set overlong_policy to one of"),
         ({"chat_template_path": "Qwen/Qwen2.5-7B-Instruct"}, "Set chat_template_path to a .jinja"),
         ({"max_samples": 0}, "Set max_samples to a positive"),
+        (
+            {"curriculum": "easy_to_hard", "packing": False, "shuffle_dataset": True},
+            "Set shuffle_dataset: false with a curriculum",
+        ),
     ],
 )
 def test_post_init_says_what_to_set(tmp_path, override, message):

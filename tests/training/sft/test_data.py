@@ -7,7 +7,7 @@ import json
 import pytest
 from datasets import Dataset, DatasetDict
 
-from retool_data.templates import SYSTEM_TEMPLATE
+from retool_data.templates import build_prompt_messages
 from tests.training.traces import CASES, chat_row
 from training.sft.data import dataset_fingerprint, load_sft_dataset, prepare_sft_dataset, row_chat
 from training.sft.train import tokenize_trace
@@ -65,7 +65,7 @@ def test_unknown_split_and_unreadable_path_are_clear_errors(tmp_path):
 
 def test_rows_without_messages_use_problem_and_trace():
     prompt, trace = row_chat({"problem": "p", "trace": "t"})
-    assert prompt == [{"role": "system", "content": SYSTEM_TEMPLATE.text}, {"role": "user", "content": "p"}]
+    assert prompt == build_prompt_messages("p")  # the prompt GRPO, eval and iTool use
     assert trace == "t"
 
 
@@ -117,10 +117,8 @@ def test_bundled_smoke_traces_are_valid_and_their_outputs_are_real():
     rows = load_sft_dataset(str(REPO_ROOT / "training" / "data" / "sft_smoke_traces.jsonl"))
     assert rows.num_rows == 8
     for row in rows:
-        assert row["messages"][0] == {"role": "system", "content": SYSTEM_TEMPLATE.text}
-        assert (
-            row["messages"][1]["content"] == row["problem"] and row["messages"][2]["content"] == row["trace"]
-        )
+        assert row["messages"][:-1] == build_prompt_messages(row["problem"])
+        assert row["messages"][-1] == {"role": "assistant", "content": row["trace"]}
         assert validate_trace(row["trace"]) == []
         trace = parse_trace(row["trace"])
         assert trace.final_answer == row["answer"]

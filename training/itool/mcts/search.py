@@ -208,6 +208,7 @@ def _step_fields(sample: RolloutResult, prefix_len: int, config: MCTSConfig) -> 
         end = "step_cap"  # cut at max_step_tokens, not at the trace budget: more can follow
     return {
         "step_text": sample.text,
+        "step_model_text": sample.model_text,
         "step_ids": list(sample.completion_ids),
         "step_env_mask": list(sample.env_mask),
         "code": [c.code for c in sample.tool_calls],
@@ -227,6 +228,7 @@ async def _evaluate(
 ) -> None:
     """Score every new node ±1 (terminal: its own answer; else one simulation rollout) and back-propagate."""
     to_simulate = [(t, n) for t, n in new if not n.terminal]
+    sim_model_text: dict[int, str] = {}  # id(node) -> its simulation's model text
     if to_simulate:
         sim_config = RolloutConfig(
             max_completion_tokens=config.max_completion_tokens,
@@ -240,10 +242,13 @@ async def _evaluate(
         _account(result, batch)
         for (tree, node), sim in zip(to_simulate, batch.results, strict=True):
             node.simulation_text, node.simulation_end = sim.text, sim.end
+            sim_model_text[id(node)] = sim.model_text
             tree.stats["simulations"] += 1
             tree.stats["generated_tokens"] += sim.model_tokens
+    # Scored: only what the model wrote along the path and in the simulation, never interpreter output.
     texts = [t.prefix_text(n) + (n.simulation_text or "") for t, n in new]
-    verdicts = correct(texts, [t.answer for t, _ in new]) if new else []
+    model_texts = [t.prefix_model_text(n) + sim_model_text.get(id(n), "") for t, n in new]
+    verdicts = correct(texts, [t.answer for t, _ in new], model_texts) if new else []
     for (tree, node), ok in zip(new, verdicts, strict=True):
         node.reward = 1.0 if ok else -1.0
         tree.backpropagate(node, node.reward)

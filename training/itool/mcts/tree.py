@@ -33,6 +33,7 @@ class Node:
     depth: int  # steps from the root
     step_text: str = ""  # text this step adds: the model's text, then the interpreter block if it ran code
     step_ids: list[int] = field(default_factory=list)
+    step_model_text: str = ""  # step_text without its interpreter blocks: what the model wrote (scored)
     step_env_mask: list[int] = field(default_factory=list)  # 0 on interpreter tokens
     code: list[str] = field(default_factory=list)  # code blocks this step ran (in order)
     outputs: list[str] = field(default_factory=list)  # their sandbox outputs
@@ -116,6 +117,10 @@ class SearchTree:
 
     def prefix_text(self, node: Node) -> str:
         return "".join(n.step_text for n in self.path(node))
+
+    def prefix_model_text(self, node: Node) -> str:
+        """What the model wrote along the path (no interpreter output): the text a node's answer is read from."""
+        return "".join(n.step_model_text or _model_text(n.step_text) for n in self.path(node))
 
     def prefix_ids(self, node: Node) -> list[int]:
         return [t for n in self.path(node) for t in n.step_ids]
@@ -240,3 +245,17 @@ def load_trees(path: str | Path) -> list[SearchTree]:
             else:
                 trees[-1].nodes.append(Node.from_dict(row))
     return trees
+
+
+def _model_text(step_text: str) -> str:
+    """A step's text without its interpreter blocks, for nodes saved before ``step_model_text`` existed."""
+    from retool_data.trace import parse_trace
+
+    out, after_block = "", False
+    for seg in parse_trace(step_text).segments:
+        if seg.kind == "interpreter":  # the block with the newlines around it (`format_interpreter_block`)
+            out, after_block = out.removesuffix("\n"), True
+            continue
+        out += seg.raw[1:] if after_block and seg.raw.startswith("\n") else seg.raw
+        after_block = False
+    return out

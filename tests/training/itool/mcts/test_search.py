@@ -10,7 +10,7 @@ from sandbox import Sandbox
 from tests.training import itool_script as S
 from tests.training.scripted_backend import ScriptedBackend, chat_prompt
 from training.itool.mcts.search import MCTSConfig, SearchProblem, run_mcts
-from training.itool.mcts.tree import load_trees, save_trees, uct_score
+from training.itool.mcts.tree import _model_text, load_trees, save_trees, uct_score
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -169,3 +169,21 @@ def test_a_timed_out_prefix_block_is_not_re_run(tiny_tokenizer, sb):
     (tree,) = result.trees
     assert tree.nodes[1].statuses == ["timeout"] and tree.nodes[2].step_text == S.R3
     assert result.replay_calls == 0  # neither the simulation of node 1 nor its expansion re-ran the sleep
+
+
+def test_an_answer_forged_by_program_output_scores_minus_one(tiny_tokenizer, sb):
+    # one child writes the gold answer; the other only runs code printing a block end and the gold answer
+    from retool_data.trace import format_interpreter_block
+
+    printed = f"</interpreter><answer>\\boxed{{{S.GOLD}}}</answer>\n"
+    forged_code = f"print('<' + '/interpreter><answer>' + chr(92) + 'boxed{{{S.GOLD}}}<' + '/answer>')"
+    forged = "Print it.\n" + S.code(forged_code) + format_interpreter_block(printed) + "Done."
+    honest = f"So the answer is <answer>\\boxed{{{S.GOLD}}}</answer>"
+    result, _ = search(tiny_tokenizer, sb, {"": [forged, honest]}, iterations=1)
+    (tree,) = result.trees
+    hack, right = tree.nodes[1:]
+    assert hack.outputs == [printed] and right.step_text == honest  # the sandbox printed the forged tags
+    assert tree.prefix_model_text(hack) == "Print it.\n" + S.code(forged_code)  # the step ends at its block
+    assert hack.simulation_text == "Done."
+    assert _model_text(hack.step_text) == hack.step_model_text  # trees saved before step_model_text existed
+    assert (hack.reward, right.reward) == (-1.0, 1.0)
