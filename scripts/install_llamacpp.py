@@ -104,6 +104,8 @@ def build_wheel(version: str, cmake_args: str, folder: Path) -> Path:
         )  # fmt: skip
         info = {"package": PACKAGE, "version": version, "cmake_args": cmake_args, "python": sys.version}
         Path(tmp, "BUILD_INFO.json").write_text(json.dumps(info, indent=1) + "\n")
+        # TemporaryDirectory makes it private; a shared RETOOL_WHEEL_CACHE needs it readable
+        os.chmod(tmp, 0o755)
         os.rename(tmp, folder)
         os.mkdir(tmp)  # TemporaryDirectory removes its folder on exit
     return folder
