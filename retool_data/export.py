@@ -4,10 +4,15 @@ Layout of ``out_dir`` (rewritten whole on every run, so re-running is safe)::
 
     README.md                         dataset card (YAML metadata + provenance, stage counts, histograms)
     data/train-00000-of-0000N.parquet SFT rows, Hub layout (the card's `default` config)
-    verl/train.parquet                verl RL rows (the card's `verl` config)
+    verl/train.parquet                verl RL rows (the card's `verl` config), for verl's tool agent loop
     hf_dataset/                       the same SFT rows via `datasets.Dataset.save_to_disk`
 
 `push_to_hub` uploads README.md, data/ and verl/ in one commit (hf_dataset/ is a local convenience).
+
+``tool_protocol`` picks how the SFT rows write tool calls (`retool_data.tool_protocol`): ReTool tags in one
+assistant turn (``retool``, the default) or Hermes ``<tool_call>`` turns with ``tool`` turns and a ``tools`` schema
+(``hermes``, what verl's ReTool recipe trains on). The verl RL parquet is always Hermes: verl's tool agent loop
+parses Hermes tool calls (``multi_turn.format=hermes``), not ``<code>`` tags.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from retool_data.answer_forms import reference_form
 from retool_data.card import config_hash, portable_paths, render_card
 from retool_data.stages.quality import score_traces
 from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE, build_prompt_messages
+from retool_data.tool_protocol import (
+    HERMES_TEMPLATE,
+    check_protocol,
+    code_interpreter_schema,
+    hermes_messages,
+)
 from retool_data.trace_quality import QUALITY_COLUMNS
 
 STRING_COLUMNS = (
@@ -79,11 +90,27 @@ def sft_features() -> Any:
     feats: dict[str, Any] = {"messages": List(turn)}
     feats.update({c: Value("string") for c in STRING_COLUMNS})
     feats.update({c: Value("int64") for c in INT_COLUMNS})
+    feats["tool_protocol"] = Value("string")  # retool | hermes (retool_data.tool_protocol)
+    feats["tools"] = tools_feature()  # hermes rows: [code_interpreter schema]; null for retool rows
     feats["format_warnings"] = List(Value("string"))
     feats["decontam_score"] = Value("float64")
     feats["difficulty"] = Value("float64")  # the source's rating (OpenThoughts3), for iTool's curriculum
     feats.update(quality_features())
     return Features(feats)
+
+
+def tools_feature() -> Any:
+    """The ``tools`` column: a list of OpenAI function schemas (`tool_protocol.code_interpreter_schema`), stored as
+    structs, so TRL and verl's multi-turn SFT dataset pass it to the chat template as it is (no JSON decoding)."""
+    from datasets import List, Value
+
+    text = Value("string")
+    parameters = {
+        "type": text,
+        "properties": {"code": {"type": text, "description": text}},
+        "required": List(text),
+    }
+    return List({"type": text, "function": {"name": text, "description": text, "parameters": parameters}})
 
 
 def quality_features() -> dict[str, Any]:
@@ -97,7 +124,9 @@ def quality_features() -> dict[str, Any]:
     }
 
 
-def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
+def sft_rows(df: pl.DataFrame, tool_protocol: str = "retool") -> list[dict[str, Any]]:
+    """The SFT rows; ``messages`` written in ``tool_protocol`` (see the module docstring)."""
+    check_protocol(tool_protocol)
     rows = []
     for row in df.iter_rows(named=True):
         out = {c: (None if row.get(c) is None else str(row[c])) for c in STRING_COLUMNS}
@@ -108,11 +137,18 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
         out["decontam_score"] = row.get("decontam_score")
         out["difficulty"] = None if row.get("difficulty") is None else float(row["difficulty"])
         out.update({c: row.get(c) for c in QUALITY_COLUMNS})
-        # the prompt SFT trains on is the one GRPO, eval and iTool use (templates.build_prompt_messages)
-        out["messages"] = [
-            *build_prompt_messages(row["problem"]),
-            {"role": "assistant", "content": row["trace"]},
-        ]
+        out["tool_protocol"] = tool_protocol
+        if tool_protocol == "hermes":
+            out["prompt_template"] = HERMES_TEMPLATE.id
+            out["tools"] = [code_interpreter_schema()]
+            out["messages"] = hermes_messages(row["problem"], row["trace"])
+        else:
+            out["tools"] = None
+            # the prompt SFT trains on is the one GRPO, eval and iTool use (templates.build_prompt_messages)
+            out["messages"] = [
+                *build_prompt_messages(row["problem"]),
+                {"role": "assistant", "content": row["trace"]},
+            ]
         rows.append(out)
     return rows
 
@@ -120,19 +156,24 @@ def sft_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
 def verl_rows(
     df: pl.DataFrame, data_source: str = "lighteval/MATH", split: str = "train"
 ) -> list[dict[str, Any]]:
-    """verl's RL layout (see verl `examples/data_preprocess/gsm8k.py`): one user turn, rule reward on the answer.
+    """verl's RL layout for its tool agent loop (verl's ReTool recipe, `recipe/retool/retool_dataset_utils.py`): one
+    user turn in `HERMES_TEMPLATE`, ``agent_name: tool_agent`` (without it verl runs the row single-turn, with no
+    tools), and a rule reward on the answer.
 
     verl routes rewards by `data_source`; ``lighteval/MATH`` selects its last-``\\boxed{}`` math scorer, which is
-    how `RL_TEMPLATE` asks for the answer. The upstream source stays in ``extra_info.source``. One row per
-    problem: several kept responses to one problem (`problem_id`) are one RL prompt.
+    how the template asks for the answer (`training.verl.reward.compute_score` replaces it in our launch config).
+    The upstream source stays in ``extra_info.source``. One row per problem: several kept responses to one problem
+    (`problem_id`) are one RL prompt.
     """
     if "problem_id" in df.columns and df.height:
         df = df.filter(pl.col("problem_id").is_null() | pl.col("problem_id").is_first_distinct())
     return [
         {
             "data_source": data_source,
-            "prompt": build_prompt_messages(row["problem"]),
+            # verl's tool agent loop speaks Hermes: the prompt of the Hermes SFT rows, by the same builder
+            "prompt": build_prompt_messages(row["problem"], template=HERMES_TEMPLATE),
             "ability": "math",
+            "agent_name": "tool_agent",
             "reward_model": {"style": "rule", "ground_truth": str(reference_answer(row) or "")},
             "extra_info": {
                 "split": split,
@@ -155,6 +196,7 @@ def verl_features() -> Any:
             "data_source": Value("string"),
             "prompt": List({"role": Value("string"), "content": Value("string")}),
             "ability": Value("string"),
+            "agent_name": Value("string"),
             "reward_model": {"style": Value("string"), "ground_truth": Value("string")},
             "extra_info": {
                 "split": Value("string"),
@@ -190,11 +232,14 @@ def export_dataset(
     license: str = "apache-2.0",
     verl_data_source: str = "lighteval/MATH",
     benchmarks: list[dict[str, Any]] | None = None,
+    tool_protocol: str = "retool",
 ) -> ExportResult:
     """Write the SFT dataset (save_to_disk + parquet shards), the verl parquet and the card into `out_dir`.
 
     ``benchmarks``: what decontamination checked against (`BenchmarkSet.provenance()` of each), for the card.
+    ``tool_protocol``: ``retool`` or ``hermes``, how the SFT rows write tool calls (`retool_data.tool_protocol`).
     No rows is a valid export (every file written, with the schema and zero rows; the card says why)."""
+    check_protocol(tool_protocol)
     missing = [c for c in ("problem", "trace") if c not in df.columns]
     if missing:
         raise ValueError(f"cannot export: input frame lacks columns {missing}")
@@ -217,9 +262,16 @@ def export_dataset(
         elif target.exists():
             target.unlink()
     config = portable_paths(dict(config or {}), out)  # the card's config names no folder of this machine
-    config.setdefault("export", {"rows_per_shard": rows_per_shard, "verl_data_source": verl_data_source})
+    config.setdefault(
+        "export",
+        {
+            "rows_per_shard": rows_per_shard,
+            "verl_data_source": verl_data_source,
+            "tool_protocol": tool_protocol,
+        },
+    )
 
-    ds = _dataset(sft_rows(df), sft_features())
+    ds = _dataset(sft_rows(df, tool_protocol), sft_features())
     # an empty dataset saved with the default sharding has no arrow file at all and cannot be loaded back
     ds.save_to_disk(str(out / HF_DATASET_DIR), **({"num_shards": 1} if len(ds) == 0 else {}))
     num_shards = max(1, math.ceil(len(ds) / rows_per_shard))
@@ -242,6 +294,7 @@ def export_dataset(
         rejects=rejects,
         benchmarks=benchmarks,
         export_dir=out,
+        tool_protocol=tool_protocol,
     )
     card_path = out / "README.md"
     card_path.write_text(card, encoding="utf-8")
@@ -249,10 +302,11 @@ def export_dataset(
 
 
 def _question_from_prompt(content: str) -> str:
-    """The problem inside an `RL_TEMPLATE` user turn (the whole turn when it is not in that template)."""
-    head, _, tail = RL_TEMPLATE.text.partition("{question}")
-    if content.startswith(head) and content.endswith(tail):
-        return content[len(head) : len(content) - len(tail) if tail else None]
+    """The problem inside a `HERMES_TEMPLATE` or `RL_TEMPLATE` user turn (the whole turn when in neither)."""
+    for template in (HERMES_TEMPLATE, RL_TEMPLATE):
+        question = template.unwrap(content)
+        if question is not None:
+            return question
     return content
 
 

@@ -39,6 +39,8 @@ class FilterConfig:
     decontam_template_policy: str = "remove"
     decontam_min_template_words: int = 8
     decontam_embedding_model: str = DEFAULT_MODEL
+    decontam_embedding_dtype: str = "auto"  # bfloat16 where the CPU multiplies it natively, else float32
+    decontam_workers: int = 2  # processes for a large batch (decontam_parallel)
     fatal_codes: tuple[str, ...] | None = tuple(sorted(DEFAULT_FATAL_CODES))
     min_code_blocks: int | None = 1
     max_code_blocks: int | None = None
@@ -68,7 +70,7 @@ class FilterConfig:
         if "semantic" in self.decontam_layers and self.decontam_min_cosine is not None:
             from retool_data.stages.decontam_semantic import Embedder
 
-            embedder = Embedder(self.decontam_embedding_model)
+            embedder = Embedder(self.decontam_embedding_model, dtype=self.decontam_embedding_dtype)
         return Decontaminator(
             benchmarks,
             answers=answers,
@@ -83,6 +85,7 @@ class FilterConfig:
             template_policy=self.decontam_template_policy,
             min_template_words=self.decontam_min_template_words,
             embedder=embedder,
+            workers=self.decontam_workers,
         )
 
 

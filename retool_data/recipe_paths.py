@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 
 # Fields that always hold a local path: made absolute; the inputs among them must exist.
-PATH_FIELDS = {"output_dir", "logging_dir", "problems_path", "heldout_path", "chat_template_path", "benchmarks_dir",
-               "training_data", "adapters", "deepspeed", "fsdp_config"}  # fmt: skip
+PATH_FIELDS = {"output_dir", "logging_dir", "chat_template_path", "benchmarks_dir", "training_data", "adapters",
+               "deepspeed", "fsdp_config"}  # fmt: skip
 OUTPUT_FIELDS = {"output_dir", "logging_dir"}
-# Fields that hold a Hub id or a local path: a path when it exists beside the recipe or looks like one.
-NAME_OR_PATH_FIELDS = {"model", "tokenizer"}
+# Fields that hold a Hub id or a local path (iTool's problems too): a path when it exists beside the recipe or
+# looks like one.
+NAME_OR_PATH_FIELDS = {"model", "tokenizer", "problems_path", "heldout_path"}
 SPECIAL_VALUES = {"hub"}  # benchmarks_dir: load from the Hugging Face Hub
 PATH_SUFFIXES = {
     ".json",

@@ -46,7 +46,7 @@ REWRITE_COLUMNS: dict[str, pl.DataType] = {
     "trace": pl.String(),  # the code-augmented reasoning (ReTool trace format); null when there is no reply
     "raw_reply": pl.String(),  # the LLM rewriter's raw reply, before parsing; null for the heuristic
     "rewrite_backend": pl.String(),  # "heuristic" | "openai:<model>" | "vllm:<model>"
-    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@2" (LLM) or "retool-heuristic@2"
+    "rewrite_template": pl.String(),  # template id, e.g. "retool-coldstart@2" (LLM) or "retool-heuristic@3"
     # "ok" (kept) | "no_code" | "unparseable" | "invalid" | "error" | "no_reasoning" | "no_answer" (quarantined)
     "rewrite_status": pl.String(),
     "rewrite_reason": pl.String(),  # why not ok (validate_trace codes, the request error), or what was done

@@ -34,6 +34,13 @@ class PromptTemplate:
     def fields(self) -> list[str]:
         return sorted(set(_FIELD_RE.findall(self.text)))
 
+    def unwrap(self, content: str, field: str = "question") -> str | None:
+        """The value of ``field`` in ``content`` if this (one-field) template rendered it, else None."""
+        head, _, tail = self.text.partition("{" + field + "}")
+        if content.startswith(head) and content.endswith(tail) and len(content) >= len(head) + len(tail):
+            return content[len(head) : len(content) - len(tail)]
+        return None
+
 
 # The cold-start curation template: turns a text-only reasoning trace into code-augmented reasoning. Version 2 adds
 # rules and two worked examples of code that does the work (it solves, enumerates, checks; the text after a block

@@ -161,7 +161,7 @@ def rederives(window: str, printed: list[Printed], before: str = "") -> bool:
         return False
     stated_before = _squeezed(before[-2000:])
     for line in window.split("\n"):
-        if "=" not in line and "approx" not in line and "≈" not in line:
+        if "=" not in line and "approx" not in line and "≈" not in line and "sim" not in line:
             continue
         for clause in clauses(line):
             if len(_squeezed(clause)) > 3 and _squeezed(clause) in stated_before:

@@ -32,7 +32,7 @@ CURATION = [
     "cold_start_dataset",
     "rejected_rows",
 ]
-TRAINING = ["sft_model", "rl_model", "eval_report", "itool_rounds"]
+TRAINING = ["sft_model", "rl_model", "eval_report", "itool_rounds", "fc_itool_rounds", "fc_bfcl_report"]
 REJECTS = [
     "ingest_rejects",
     "verify_rejects",
@@ -90,8 +90,15 @@ def test_assets_have_groups_descriptions_kinds_and_the_shard_stages_partitions_a
         assert node.description and len(node.description) > 40, key
         assert node.kinds, key
     sharded = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
-    assert sharded == set(automation.SHARD_ASSETS) | {"itool_rounds"}
-    assert graph.get(dg.AssetKey("itool_rounds")).partitions_def.get_partition_keys()[:2] == ["round-0", "round-1"]
+    assert sharded == set(automation.SHARD_ASSETS) | {"itool_rounds", "fc_itool_rounds"}
+    assert graph.get(dg.AssetKey("fc_itool_rounds")).partitions_def.get_partition_keys()[0] == "round-0"
+    assert {k.to_user_string() for k in graph.get(dg.AssetKey("fc_bfcl_report")).parent_keys} == {
+        "fc_itool_rounds"
+    }
+    assert graph.get(dg.AssetKey("itool_rounds")).partitions_def.get_partition_keys()[:2] == [
+        "round-0",
+        "round-1",
+    ]
     assert graph.get(dg.AssetKey("verified_problems")).partitions_def == SOURCE_SHARDS
     pools = {
         key: graph.get(dg.AssetKey(key)).pools
@@ -179,7 +186,12 @@ def test_environment_configures_the_roles_separately_and_secrets_stay_env_vars()
 
 def test_the_readme_endpoint_variables_switch_both_roles_to_the_endpoint():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    names = {"RETOOL_REWRITER_ENDPOINT", "RETOOL_REWRITER_MODEL", "RETOOL_VERIFIER_ENDPOINT", "RETOOL_VERIFIER_MODEL"}
+    names = {
+        "RETOOL_REWRITER_ENDPOINT",
+        "RETOOL_REWRITER_MODEL",
+        "RETOOL_VERIFIER_ENDPOINT",
+        "RETOOL_VERIFIER_MODEL",
+    }
     assert names <= set(re.findall(r"RETOOL_[A-Z_]+", readme))
     env = {n: ("http://gpu-box:8000/v1" if n.endswith("ENDPOINT") else "qwen") for n in names}
     resources = resources_from_env(env)

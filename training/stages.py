@@ -152,3 +152,57 @@ def itool_round(
                                  deficiency_sizes=[r.deficient for r in earlier])  # fmt: skip
     report = write_report(Path(output_dir), [*earlier, result], None, config.to_dict())
     return result, report
+
+
+def fc_itool_round(recipe: str, output_dir: str, round_index: int, overrides: list[str] = ()) -> Any:
+    """Round `round_index` of iTool on function calling (``environment: function_calling`` recipes): the policy
+    is the recipe's model, after its easy-to-hard warm-up (round 0 runs it; ``<output_dir>/warmup/``), then
+    round r-1's ``policy_out``. No sandbox: calls are verified, not run. Resumes a finished round."""
+    from training.itool.envs.function_calling import load_fc_problems
+    from training.itool.fc import WARMUP_DIR, load_examples, warmup_phase
+    from training.itool.report import write_report
+    from training.itool.round import ROUND_FILE, RoundResult, round_dir, run_itool_round
+    from training.itool.run import parse_config
+    from training.models.loading import load_tokenizer
+
+    config = parse_config(_argv(recipe, {"output_dir": output_dir}, overrides))
+    if config.environment != "function_calling":
+        raise ValueError(f"{recipe} is not a function-calling recipe (environment: {config.environment})")
+    config.problems_path = _resolve(config.problems_path)
+    earlier = [RoundResult.load(round_dir(config, r) / ROUND_FILE) for r in range(round_index)
+               if (round_dir(config, r) / ROUND_FILE).exists()]  # fmt: skip
+    if len(earlier) != round_index:
+        raise FileNotFoundError(
+            f"iTool round {round_index} needs rounds 0..{round_index - 1} in {output_dir}"
+        )
+    tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path)
+    train, _, _ = load_examples(config)
+    policy = PolicyRef(config.model_name_or_path, tuple(config.adapters or ()))
+    if earlier:
+        policy = PolicyRef.from_dict(earlier[-1].policy_out)
+    elif config.warmup_steps > 0:
+        warm = warmup_phase(config, policy, tokenizer, train, Path(output_dir) / WARMUP_DIR)
+        policy = policy.then(warm["output_dir"], is_adapter=bool(warm["is_adapter"]))
+    problems = load_fc_problems(train, tokenizer, max_problems=config.max_problems)
+    result = run_itool_round(config, round_index, policy, tokenizer=tokenizer, sandbox=None,
+                             deficiency_sizes=[r.deficient for r in earlier], problems=problems)  # fmt: skip
+    report = write_report(Path(output_dir), [*earlier, result], None, config.to_dict())
+    return result, report
+
+
+def fc_bfcl_eval(recipe: str, output_dir: str, rounds_dir: str, overrides: list[str] = ()) -> dict[str, Any]:
+    """BFCL (bfcl-eval's checker) of the last finished function-calling iTool round's policy, into
+    ``output_dir``; the categories and slice come from the recipe (``bfcl_*``)."""
+    from training.itool.fc import evaluate_fc
+    from training.itool.round import ROUND_FILE, RoundResult
+    from training.itool.run import parse_config
+    from training.models.loading import load_tokenizer
+
+    config = parse_config(_argv(recipe, {"output_dir": output_dir}, overrides))
+    done = sorted(Path(rounds_dir).glob(f"round-*/{ROUND_FILE}"), key=lambda p: int(p.parent.name[6:]))
+    if not done:
+        raise FileNotFoundError(f"no finished function-calling iTool round in {rounds_dir}")
+    policy = PolicyRef.from_dict(RoundResult.load(done[-1]).policy_out)
+    tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path)
+    scores = evaluate_fc(config, policy, tokenizer, Path(output_dir) / "bfcl")
+    return {**scores, "policy": policy.to_dict(), "round": done[-1].parent.name}

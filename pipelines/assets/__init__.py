@@ -5,7 +5,15 @@ from pipelines.assets.export import cold_start_dataset, published_dataset, rejec
 from pipelines.assets.filter import consistent_traces, decontaminated_traces, deduplicated_traces
 from pipelines.assets.ingest import source_problems
 from pipelines.assets.rewrite import rewritten_traces
-from pipelines.assets.training import TRAINING_ASSETS, eval_report, itool_rounds, rl_model, sft_model
+from pipelines.assets.training import (
+    TRAINING_ASSETS,
+    eval_report,
+    fc_bfcl_report,
+    fc_itool_rounds,
+    itool_rounds,
+    rl_model,
+    sft_model,
+)
 from pipelines.assets.verify import verified_problems
 
 # In the order rows flow through them; `published_dataset` is not part of a curation run (it needs a Hub repo).
@@ -31,6 +39,8 @@ __all__ = [
     "decontaminated_traces",
     "eval_report",
     "itool_rounds",
+    "fc_itool_rounds",
+    "fc_bfcl_report",
     "deduplicated_traces",
     "published_dataset",
     "rejected_rows",

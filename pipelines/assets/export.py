@@ -142,6 +142,7 @@ def cold_start_dataset(
         pretty_name=export.pretty_name,
         verl_data_source=export.verl_data_source,
         benchmarks=benchmarks,
+        tool_protocol=export.tool_protocol,
     )
     yield Output(
         decontaminated_traces,

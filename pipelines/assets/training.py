@@ -100,7 +100,9 @@ def rl_model(export: ExportSettings, training: TrainingSettings) -> MaterializeR
 
     start = read_policy(_dirs(training, "sft_model"))
     out = _dirs(training, "rl_model")
-    result, trained = train_grpo(training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides)
+    result, trained = train_grpo(
+        training.grpo_recipe, start, export.hf_dataset_dir, out, training.grpo_overrides
+    )
     last = next((h for h in reversed(result.metrics_history) if any(k.startswith("retool/") for k in h)), {})
     return MaterializeResult(
         metadata={
@@ -189,4 +191,59 @@ def itool_rounds(
     )
 
 
-TRAINING_ASSETS = [sft_model, rl_model, eval_report, itool_rounds]
+@asset(
+    partitions_def=itool_partitions,
+    group_name="training",
+    kinds={"pytorch"},
+    description="One round of iTool on function calling per partition (docs/itool.md, Function calling): "
+    "ToolACE dialogs, easy-to-hard warm-up (round 0), MCTS over call steps, fragment pairs, SimPO/DPO, BFCL "
+    "with bfcl-eval's checker. Independent of the curation: the recipe names its data and model.",
+)
+def fc_itool_rounds(context: AssetExecutionContext, training: TrainingSettings) -> MaterializeResult:
+    from training.stages import fc_itool_round
+
+    round_index = int(context.partition_key.removeprefix("round-"))
+    result, report = fc_itool_round(
+        training.fc_itool_recipe, _dirs(training, "fc_itool"), round_index, training.fc_itool_overrides
+    )
+    held = {k: v for k, v in (result.heldout or {}).items() if k != "categories"}
+    categories = (result.heldout or {}).get("categories", {})
+    return MaterializeResult(
+        metadata={
+            "round": MetadataValue.int(result.round),
+            "policy_out": MetadataValue.json(result.policy_out),
+            "deficient": MetadataValue.int(result.deficient),
+            "problems": MetadataValue.int(result.problems),
+            "fragment_pairs": MetadataValue.int(result.fragment_pairs),
+            "pairs_trained": MetadataValue.int(result.pairs_trained),
+            "stop": MetadataValue.text(result.stop or "-"),
+            **_numbers({f"bfcl/{k}": v for k, v in held.items()}),
+            **_numbers({f"bfcl/{k}": v for k, v in categories.items()}),
+            "report": MetadataValue.path(report.get("markdown", "")),
+        }
+    )
+
+
+@asset(
+    deps=["fc_itool_rounds"],
+    group_name="training",
+    kinds={"pytorch"},
+    description="BFCL (bfcl-eval's own data and AST checker) of the last finished function-calling iTool round's "
+    "policy: accuracy per category and the non-live AST average.",
+)
+def fc_bfcl_report(training: TrainingSettings) -> MaterializeResult:
+    from training.stages import fc_bfcl_eval
+
+    scores = fc_bfcl_eval(training.fc_itool_recipe, _dirs(training, "fc_bfcl_report"),
+                          _dirs(training, "fc_itool"), training.fc_itool_overrides)  # fmt: skip
+    return MaterializeResult(
+        metadata={
+            "round": MetadataValue.text(scores["round"]),
+            "policy": MetadataValue.json(scores["policy"]),
+            **_numbers({k: v for k, v in scores.items() if isinstance(v, int | float)}),
+            **_numbers({f"category/{k}": v for k, v in scores["categories"].items()}),
+        }
+    )
+
+
+TRAINING_ASSETS = [sft_model, rl_model, eval_report, itool_rounds, fc_itool_rounds, fc_bfcl_report]

@@ -3,6 +3,7 @@
 retool-data eval run --config configs/eval_cpu_smoke.yaml [--field value ...]
 retool-data eval report RUN_DIR
 retool-data eval compare RUN_A RUN_B -o OUT_DIR
+retool-data eval bfcl --config configs/eval_cpu_smoke.yaml --bfcl_per_category 2 [--field value ...]
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from retool_data.cli.bad_input import reported_as_bad_input
+from retool_data.cli.bad_input import reported_as_bad_input, require_config_file
 from retool_data.cli.recipe_cli import run_recipe
+from retool_data.recipe_paths import RecipeError, resolve_recipe_argv
 
 eval_app = typer.Typer(
     help="Tool-integrated evaluation: avg@k, pass@k, maj@k and ReTool's behaviour metrics (docs/evaluation.md).",
@@ -79,6 +81,21 @@ def compare(
         cmp, files = compare_runs(run_a, run_b, output_dir, labels=(label_a, label_b))
     typer.echo(compare_summary(cmp))
     typer.echo(json.dumps({k: str(v) for k, v in files.items()}))
+
+
+@eval_app.command(
+    "bfcl",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,  # --help goes to the config parser (EvalConfig fields + bfcl_*)
+)
+def bfcl(ctx: typer.Context) -> None:
+    """Function calling on BFCL with bfcl-eval's own checker, through the same backends. --help: options."""
+    require_config_file(ctx.args)
+    from training.itool.bfcl import bfcl_cli
+
+    with reported_as_bad_input("--config", (RecipeError,)):
+        argv = resolve_recipe_argv(list(ctx.args))  # relative paths in the recipe: from its folder
+    bfcl_cli(argv, prog="retool-data eval bfcl")
 
 
 def register(app: typer.Typer) -> None:

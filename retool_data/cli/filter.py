@@ -279,6 +279,13 @@ def export_command(
     verl_data_source: Annotated[
         str, typer.Option(help="verl `data_source` (selects verl's reward function).")
     ] = ("lighteval/MATH"),
+    tool_protocol: Annotated[
+        str,
+        typer.Option(
+            help="How SFT rows write tool calls: `retool` (<code>/<interpreter> tags in one assistant turn) or "
+            "`hermes` (<tool_call> turns, `tool` turns and a `tools` schema column, as verl's ReTool recipe trains).",
+        ),
+    ] = "retool",
     push_to_hub: Annotated[
         str | None, typer.Option(help="Also upload to this Hub dataset repo (token: HF_TOKEN).")
     ] = None,
@@ -291,7 +298,10 @@ def export_command(
     """Export filtered rows: HF dataset (save_to_disk), parquet shards, README.md card and a verl RL parquet."""
     from retool_data.export import export_dataset
     from retool_data.export import push_to_hub as push
+    from retool_data.tool_protocol import TOOL_PROTOCOLS
 
+    if tool_protocol not in TOOL_PROTOCOLS:
+        raise typer.BadParameter(f"one of {', '.join(TOOL_PROTOCOLS)}", param_hint="--tool-protocol")
     if push_to_hub and not os.environ.get("HF_TOKEN"):
         raise typer.BadParameter(
             "needs HF_TOKEN (a write token for the target namespace)", param_hint="--push-to-hub"
@@ -318,6 +328,7 @@ def export_command(
             pretty_name=pretty_name,
             license=license,
             verl_data_source=verl_data_source,
+            tool_protocol=tool_protocol,
         )
     typer.echo(
         f"exported {result.rows} rows -> {result.out_dir} ({len(result.shards)} shard(s), config {result.config_hash})"

@@ -47,6 +47,11 @@ TRAIN_STAGES: dict[str, TrainStage] = {
         "iTool rounds: deficiency mining, step-level MCTS, fragment preference pairs, DPO/SimPO with the "
         "interpreter masked, held-out evaluation.",
     ),
+    "verl": (
+        "training.verl.launch",
+        "PPO or GRPO at scale through verl (multi-turn tool agent loop, our sandbox): writes verl's config from "
+        "the recipe and prints the launch command, or runs it with --run (config: training.verl.config.VerlRecipe).",
+    ),
 }
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

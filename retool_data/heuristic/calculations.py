@@ -72,8 +72,30 @@ def _chain_calculation(
     claims = [] if at is None else [s for s in chain[at + 1 :] if is_result_form(s.node)]
     if at is None or not claims or chain[at].text == claims[-1].text:
         return []
-    computed, claim = chain[at], claims[-1]
-    if not numeric(claim.node) or (known is not None and not variables(computed.node)):
+    # the last stated result, else an earlier one: "2e27 / 1e6 = 2e21 s = 6e13 years" computes 2e21, and the
+    # unit conversion after it stays text
+    for claim in reversed(claims):
+        found = _claimed(chain, at, claim, clause, line, offset, known)
+        if found:
+            return found
+    return []
+
+
+def _claimed(
+    chain: list[Side],
+    at: int,
+    claim: Side,
+    clause: str,
+    line: int,
+    offset: int,
+    known: dict[str, Node] | None,
+) -> list[Calculation]:
+    computed = chain[at]
+    if (
+        computed.text == claim.text
+        or not numeric(claim.node)
+        or (known is not None and not variables(computed.node))
+    ):
         return []
     node = substitute(computed.node, known) if known else computed.node
     approx = any(s.relation != "=" for s in chain[at + 1 : chain.index(claim) + 1])
@@ -171,8 +193,8 @@ def find_calculations(text: str) -> list[Calculation]:
     found: list[Calculation] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
-        if "=" not in line and "≈" not in line and "approx" not in line:
-            continue
+        if "=" not in line and "≈" not in line and "approx" not in line and "sim" not in line:
+            continue  # "sim": \simeq and \sim, the relations estimates are written with
         for off, clause in clause_spans(line):
             at = starts[i] + off
             known = {name: node for pos, name, node in given if pos < at}

@@ -51,6 +51,47 @@ def output_matches(status: str, output: str, calcs: list[Calculation]) -> str | 
     return None
 
 
+# `problem_checks`: one expected value per printed line
+LINE_CHECKS = ("number_theory", "enumerate", "simplify", "series", "function", "ode", "system", "intervals")
+
+
+def _line_agrees(line: str, want: Any) -> bool:
+    """A printed line against its expected value: ``True``, a list of numbers, or a (symbolic) sympy value."""
+    import sympy
+
+    if want is True:
+        return line.strip() == "True"
+    if isinstance(want, str):
+        return line.strip() == want
+    if isinstance(want, sympy.Set):  # Interval.open(5, oo), Union(...): sympy's own spelling
+        return sympy.sympify(line.strip()) == want
+    if isinstance(want, list):
+        got = _parse_printed(line)
+        return (
+            isinstance(got, (list, tuple))
+            and len(got) == len(want)
+            and all(values_agree(g, w, 0.0) for g, w in zip(got, want, strict=True))
+        )
+    free = getattr(want, "free_symbols", set())
+    if free:
+        got = sympy.sympify(line.strip(), locals={str(s): s for s in free})
+        return sympy.simplify(got - want) == 0
+    return values_agree(_parse_printed(line), want, 0.0)
+
+
+def _lines_match(output: str, expected: list[Any]) -> str | None:
+    lines = output.strip().split("\n")
+    if len(lines) != len(expected):
+        return "unexpected_output_lines"
+    for line, want in zip(lines, expected, strict=True):
+        try:
+            if not _line_agrees(line, want):
+                return "value_differs"
+        except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
+            return "unreadable_output"
+    return None
+
+
 def final_check_matches(status: str, output: str, check: Any) -> str | None:
     """None when a final check printed what was planned: zero residuals, or the answer's value."""
     if status != "ok":
@@ -70,6 +111,8 @@ def final_check_matches(status: str, output: str, check: Any) -> str | None:
             except Exception:  # noqa: BLE001 - sympify raises many types on text it cannot read
                 return "unreadable_output"
         return None
+    if check.kind in LINE_CHECKS:
+        return _lines_match(output, check.expected)
     if check.kind == "substitute":  # one residual per value of the answer
         lines = output.strip().split("\n")
         ok = len(lines) == len(check.expected) and all(line.strip() == "0" for line in lines)

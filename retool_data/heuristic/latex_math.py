@@ -135,7 +135,8 @@ def unreadable_spans(text: str) -> tuple[tuple[int, int], ...]:
     that contains one of these spans is not math, whatever its other pieces (readers skip such pieces unparsed)."""
     spans: list[tuple[int, int]] = []
     _scan(text, spans)
-    return tuple(spans)
+    # `parse_math` reads {n \choose k}: the command is not a word that stops the math
+    return tuple(s for s in spans if not text.startswith("\\choose", s[0] - 1 if text[s[0]] == "c" else s[0]))
 
 
 def _scan(text: str, unreadable: list[tuple[int, int]] | None) -> list[tuple[str, str]]:
@@ -365,7 +366,12 @@ class _Parser:
         return ("pow", node, power) if power is not None else node
 
 
+_CHOOSE = re.compile(r"\{\s*([^{}]+?)\s*\\choose\s*([^{}]+?)\s*\}")
+
+
 def parse_math(text: str) -> Node:
+    if "choose" in text:  # {8 \choose 2}: the plain-TeX spelling of \binom{8}{2}
+        text = _CHOOSE.sub(r"\\binom{\1}{\2}", text)
     return _Parser(tokenize(text)).parse()
 
 

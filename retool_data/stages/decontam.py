@@ -15,6 +15,9 @@ Layers, each a reason a row can be matched by (`decontam_index` for the lexical 
 (``benchmark_contamination``); one whose numbers were substituted and whose answer differs (or is unknown) is a
 ``template_variant``: removed by default, kept with ``template_policy="keep"``. Items with fewer than
 ``min_template_words`` words ("Compute $2^{10}$.") are no template: another number there is another problem.
+
+**Scale**: a batch of 4,000+ rows is split over ``workers`` forked processes (`decontam_parallel`), each running
+every layer but the judge on its slice with one torch thread; the judge's calls are made here, in one batch.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import polars as pl
 
 from retool_data.schema import StageResult, make_rejects
 from retool_data.stages.decontam_index import LexicalIndex, Text, prepare
+from retool_data.stages.decontam_parallel import fork_map, slices, worker_count
+from retool_data.stages.decontam_semantic import recheck_borderline
 
 STAGE = "decontaminate"
 REASON = "benchmark_contamination"
@@ -88,6 +93,7 @@ class Decontaminator:
         template_policy: str = "remove",
         min_template_words: int = 8,
         embedder: Any = None,
+        workers: int = 2,
     ) -> None:
         unknown = set(layers) - set(LAYERS)
         if unknown:
@@ -106,6 +112,7 @@ class Decontaminator:
             raise ValueError("no decontamination layer left on: set a threshold or name a layer")
         self.min_containment, self.min_ratio, self.min_cosine = min_containment, min_ratio, min_cosine
         self.min_item_ngrams, self.candidate_tfidf = min_item_ngrams, candidate_tfidf
+        self.workers = workers  # processes for a large batch (decontam_parallel); 1: this process only
         self.judge, self.judge_min_cosine = judge, judge_min_cosine
         self.template_policy, self.min_template_words = template_policy, min_template_words
         self.items: list[tuple[str, int]] = [(b, i) for b, ps in benchmarks.items() for i in range(len(ps))]
@@ -119,6 +126,7 @@ class Decontaminator:
         self.index = LexicalIndex(self._problems, ngram=ngram, max_ngram_df=max_ngram_df)
         self._embedder = embedder
         self._item_vectors: np.ndarray | None = None
+        self._exact_items: dict[int, np.ndarray] = {}  # float32 item embeddings for the borderline re-check
         self.stats: Counter[str] = Counter()  # embedded, judged, judge_failed: what the last calls did
         if "semantic" in self.layers and self._embedder is None:
             from retool_data.stages.decontam_semantic import Embedder
@@ -159,13 +167,36 @@ class Decontaminator:
     def nearest_many(
         self, problems: list[str], answers: list[str | None] | None = None
     ) -> list[Match | None]:
-        """`nearest` for a batch: the TF-IDF product, embeddings and judge calls are batched."""
+        """`nearest` for a batch: the TF-IDF product, embeddings and judge calls are batched, and a large batch
+        is split over ``workers`` processes (`decontam_parallel`)."""
         answers = answers if answers is not None else [None] * len(problems)
+        parts = worker_count(len(problems), self.workers)
+        if parts > 1 and "semantic" in self.layers:
+            self.item_vectors()  # load the model and the benchmark embeddings once, before the fork
+        bounds = slices(len(problems), parts)
+        results = fork_map(self._batch, [(problems[a:b], answers[a:b]) for a, b in bounds])
+        out: list[Match | None] = []
+        pending: list[tuple[int, int, float]] = []
+        for (start, _), (part, part_pending, counts) in zip(bounds, results, strict=True):
+            out.extend(part)
+            pending.extend((start + i, item, cos) for i, item, cos in part_pending)
+            self.stats.update(counts)  # a forked worker's own `stats` die with it
+        if pending:
+            self._judge(problems, answers, out, pending)
+        return out
+
+    def _batch(
+        self, problems: list[str], answers: list[str | None]
+    ) -> tuple[list[Match | None], list[tuple[int, int, float]], Counter[str]]:
+        """Lexical and semantic layers on one slice: its matches, the pairs left to the judge, its counts
+        (``embedded``, ``rechecked_float32``)."""
         texts = [prepare(p) for p in problems]
         out: list[Match | None] = [self._lexical(t, a) for t, a in zip(texts, answers, strict=True)]
+        pending: list[tuple[int, int, float]] = []
+        counts: Counter[str] = Counter()
         if "semantic" in self.layers and problems:
-            self._semantic(problems, texts, answers, out)
-        return out
+            self._semantic(problems, texts, answers, out, pending, counts)
+        return out, pending, counts
 
     def _lexical(self, text: Text, answer: str | None) -> Match | None:
         if "exact" in self.layers and (item := self.index.exact(text)) is not None:
@@ -192,7 +223,11 @@ class Decontaminator:
             return None
         return self._nearest_only(best[1], best[2], best[3])
 
-    def _semantic(self, problems: list[str], texts: list[Text], answers: list, out: list) -> None:
+    def _semantic(
+        self, problems: list[str], texts: list[Text], answers: list, out: list, pending_judge: list,
+        counts: Counter[str],
+    ) -> None:  # fmt: skip
+        """Embed the gated rows and update their matches in `out`."""
         _, tfidf = self.index.tfidf_best(texts)
         todo = [
             i
@@ -201,10 +236,15 @@ class Decontaminator:
         ]
         if not todo:
             return
+        counts["embedded"] += len(todo)
         vectors = self._embedder.encode([problems[i] for i in todo])
-        self.stats["embedded"] += len(todo)
         sims = vectors @ self.item_vectors().T
-        pending_judge: list[tuple[int, int, float]] = []
+        if getattr(self._embedder, "dtype", "float32") != "float32":
+            limits = [self.min_cosine] + ([self.judge_min_cosine] if "judge" in self.layers else [])
+            texts_todo = [problems[i] for i in todo]
+            counts["rechecked_float32"] += recheck_borderline(
+                self._embedder, texts_todo, sims, self._problems, self._exact_items, limits
+            )
         for row, i in enumerate(todo):
             item = int(sims[row].argmax())
             cos = float(sims[row, item])
@@ -224,10 +264,8 @@ class Decontaminator:
                 out[i] = self._nearest_only(item, ratio, containment, cos)
             else:
                 out[i] = Match(**{**prev.__dict__, "cosine": cos})
-        if pending_judge:
-            self._judge(problems, texts, answers, out, pending_judge)
 
-    def _judge(self, problems: list[str], texts: list[Text], answers: list, out: list, pending: list) -> None:
+    def _judge(self, problems: list[str], answers: list, out: list, pending: list) -> None:
         from retool_data.stages.decontam_judge import judge_pairs
 
         verdicts = judge_pairs(self.judge, [(problems[i], self._problems[item]) for i, item, _ in pending])
@@ -236,14 +274,18 @@ class Decontaminator:
             if v.verdict is None:
                 self.stats["judge_failed"] += 1
             elif v.verdict != "different":
-                m = self._decide(item, "judge", texts[i], answers[i], cosine=cos, judge_reason=v.reason)
+                text = prepare(problems[i])  # few rows: prepared again rather than carried back from a worker
+                m = self._decide(item, "judge", text, answers[i], cosine=cos, judge_reason=v.reason)
                 if v.verdict == "variant" and m.reason == REASON and not m.answer_equal:
                     m = Match(**{**m.__dict__, "reason": TEMPLATE_REASON})
                 out[i] = m
 
     def item_vectors(self) -> np.ndarray:
         if self._item_vectors is None:
-            parts = [self._embedder.encode_benchmark(name, ps) for name, ps in self.benchmarks.items()]
+            parts = [
+                self._embedder.encode_benchmark(name, ps, workers=self.workers)
+                for name, ps in self.benchmarks.items()
+            ]
             self._item_vectors = np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
         return self._item_vectors
 

@@ -5,7 +5,10 @@ solution the text states), writes exact code for each (`Fraction`, sympy; rounde
 the text writes), runs it in the sandbox, and cuts the block into the text (`heuristic.compose`): after the
 expression that motivates it, with the text resuming at the stated result (``This gives $r = 3$.``) instead of
 redoing the steps. The text's own boxes are unwrapped; the trace ends with one ``<answer>\\boxed{answer}</answer>``.
-Calculations a reader does at a glance (`calculations.is_trivial`) are left as text.
+Calculations a reader does at a glance (`calculations.is_trivial`) are left as text. A final check goes after the
+text where the problem allows one (`heuristic.final_check`): the answer substituted back, the asked value computed,
+or, when the reasoning argues in words, a check read off the problem itself (`heuristic.problem_checks`: number
+theory, brute-force enumeration, sympy simplification, series, function values, ODE residuals, linear systems).
 
 A block whose run fails, whose printed values disagree with the text, or that `trace_quality.score_trace` finds
 contradicted by the text after it is left out (counted in ``stats["blocks_dropped"]``). Rows are quarantined as in `stages.rewrite`: ``no_code`` when nothing could be
@@ -29,7 +32,7 @@ from retool_data.schema import PROBLEM_SCHEMA, REWRITE_COLUMNS, StageResult, con
 from retool_data.stages.rewrite import classify_trace, finish, original_response
 
 HEURISTIC_BACKEND = "heuristic"
-HEURISTIC_VERSION = "retool-heuristic@2"  # recorded as rewrite_template; bump when the output changes
+HEURISTIC_VERSION = "retool-heuristic@3"  # recorded as rewrite_template; bump when the output changes
 
 
 def final_answer(row: dict[str, Any]) -> str | None:

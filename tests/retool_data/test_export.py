@@ -13,7 +13,8 @@ from retool_data.export import export_dataset, push_to_hub
 from retool_data.quarantine import Quarantine
 from retool_data.stages.dedup import dedup
 from retool_data.stages.filters import TraceFilter
-from retool_data.templates import PROMPT_TEMPLATE_ID, RL_TEMPLATE, build_prompt_messages
+from retool_data.templates import PROMPT_TEMPLATE_ID, build_prompt_messages
+from retool_data.tool_protocol import HERMES_TEMPLATE, hermes_prompt
 from tests.retool_data.fake_hub import FakeHub
 from tests.retool_data.frames import frame, row, simple_trace, trace
 
@@ -99,9 +100,11 @@ def test_parquet_shards_hold_every_row_once(exported) -> None:  # noqa: ANN001
 def test_verl_parquet_layout(exported) -> None:  # noqa: ANN001
     kept, _, result = exported
     verl = pl.read_parquet(result.verl_path)
-    assert verl.columns == ["data_source", "prompt", "ability", "reward_model", "extra_info"]
+    assert verl.columns == ["data_source", "prompt", "ability", "agent_name", "reward_model", "extra_info"]
     first = verl.row(0, named=True)
-    assert first["prompt"] == [{"role": "user", "content": RL_TEMPLATE.format(question=kept["problem"][0])}]
+    # verl's tool agent loop speaks Hermes tool calls: the RL prompt is the Hermes template, whatever the SFT rows use
+    assert first["prompt"] == [{"role": "user", "content": hermes_prompt(kept["problem"][0])}]
+    assert verl["agent_name"].unique().to_list() == ["tool_agent"]
     assert first["ability"] == "math"
     assert first["reward_model"] == {"style": "rule", "ground_truth": kept["gold_answer"][0]}
     assert first["extra_info"]["index"] == 0 and first["extra_info"]["id"] == kept["id"][0]
@@ -118,6 +121,7 @@ def test_card_renders_with_metadata_counts_and_histograms(exported) -> None:  # 
     assert meta["retool_data"]["config_hash"] == result.config_hash
     assert meta["retool_data"]["source_revision"] == "abc123"
     assert meta["retool_data"]["templates"]["prompt"] == PROMPT_TEMPLATE_ID
+    assert meta["retool_data"]["templates"]["rl_prompt"] == HERMES_TEMPLATE.id  # the verl parquet's prompt
     assert meta["retool_data"]["templates"]["rewrite"] == ["retool-coldstart@1"]
     assert meta["configs"][0]["data_files"][0]["path"] == "data/train-*"
     card = DatasetCard.load(result.card_path)

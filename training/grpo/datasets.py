@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from retool_data.templates import RL_TEMPLATE
+from retool_data.tool_protocol import HERMES_TEMPLATE
 
 DAPO_MATH_17K = "BytedTsinghua-SIA/DAPO-Math-17k"
 VERL_COLUMNS = ("prompt", "reward_model")
@@ -23,8 +24,11 @@ _DAPO_HEAD = (
     "Answer: $Answer (without quotes) where $Answer is the answer to the problem.\n\n"
 )
 _DAPO_TAIL = '\n\nRemember to put your answer on its own line after "Answer:".'
-_RL_HEAD, _, _RL_TAIL = RL_TEMPLATE.text.partition("{question}")
-WRAPPERS: tuple[tuple[str, str], ...] = ((_DAPO_HEAD, _DAPO_TAIL), (_RL_HEAD, _RL_TAIL))
+# our own prompts: the verl export's (Hermes, for verl's tool agent loop) and the ReTool one
+WRAPPERS: tuple[tuple[str, str], ...] = (
+    (_DAPO_HEAD, _DAPO_TAIL),
+    *(tuple(t.text.split("{question}")) for t in (HERMES_TEMPLATE, RL_TEMPLATE)),
+)
 
 
 def is_verl_layout(columns: list[str], problem_column: str = "problem") -> bool:

@@ -20,6 +20,7 @@ from training.itool.preference.pairs import PairConfig
 from training.itool.preference.train import PREFERENCE_LOSSES, PreferenceSettings
 
 BACKENDS = ("hf", "vllm", "vllm_server")
+ENVIRONMENTS = ("code", "function_calling")
 PAIR_KINDS = ("fragment", "trace", "both")
 
 
@@ -57,6 +58,35 @@ class IToolRunConfig:
         default="runs/itool", metadata=_h("Run directory: one round-<r>/ per round, report.*")
     )
     seed: int = field(default=42, metadata=_h("Seed of sampling and training."))
+    environment: str = field(
+        default="code",
+        metadata=_h(
+            "code: ReTool traces with the sandbox (problems_path: problem/answer rows); function_calling: "
+            "ToolACE dialogs (problems_path: a ToolACE .json/.jsonl or the Hub id Team-ACE/ToolACE), "
+            "evaluated on BFCL (training/itool/fc.py)."
+        ),
+    )
+    fc_revision: str | None = field(
+        default=None, metadata=_h("function_calling: Hub revision (commit/tag) of a ToolACE Hub id.")
+    )
+    fc_heldout: int = field(
+        default=0, metadata=_h("function_calling: the hardest N dialogs are held out of training.")
+    )
+    warmup_steps: int = field(
+        default=0,
+        metadata=_h("function_calling: easy-to-hard warm-up SFT steps before round 0 (0 = none)."),
+    )
+    warmup_learning_rate: float = field(default=1e-5, metadata=_h("Warm-up SFT learning rate."))
+    warmup_max_length: int = field(default=2048, metadata=_h("Warm-up SFT: longer rows are dropped."))
+    bfcl_categories: list[str] | None = field(
+        default=None,
+        metadata=_h("BFCL categories evaluated per round (default: simple multiple parallel "
+                    "parallel_multiple irrelevance; add multi_turn for multi_turn_base)."),
+    )  # fmt: skip
+    bfcl_per_category: int | None = field(default=None, metadata=_h("BFCL cases per category (None: all)."))
+    bfcl_multi_turn_steps: int = field(
+        default=20, metadata=_h("BFCL multi_turn (opt-in category): model steps per user turn.")
+    )
     # iterations
     rounds: int = field(default=3, metadata=_h("Rounds of mine -> MCTS -> pairs -> train -> evaluate."))
     stop_patience: int = field(
@@ -173,6 +203,8 @@ class IToolRunConfig:
             raise ValueError("Set model_name_or_path (the SFT policy: directory, Hub id or .gguf).")
         if not self.problems_path:
             raise ValueError("Set problems_path (training problems with `problem` and `answer` columns).")
+        if self.environment not in ENVIRONMENTS:
+            raise ValueError(f"Set environment to one of {ENVIRONMENTS}.")
         if self.generation_backend not in BACKENDS:
             raise ValueError(f"Set generation_backend to one of {BACKENDS}.")
         if self.generation_backend == "vllm_server" and not self.vllm_server_url:

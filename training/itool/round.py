@@ -92,6 +92,14 @@ def mine_phase(config, backend, sandbox, tokenizer, problems, out: Path) -> Mini
             json.loads((out / "mining_meta.json").read_text()) if (out / "mining_meta.json").exists() else {}
         )
         return MiningResult(stats, config.mining_threshold, meta.get("behaviour", {}))
+    if config.environment == "function_calling":
+        from training.itool.envs.function_calling import mine_fc
+
+        result = mine_fc(backend, problems, samples=config.mining_samples,
+                         max_completion_tokens=config.max_completion_tokens, threshold=config.mining_threshold)  # fmt: skip
+        (out / "mining_meta.json").write_text(json.dumps({"behaviour": result.behaviour}), encoding="utf-8")
+        result.save(path)
+        return result
     result = mine_deficiencies(
         backend,
         sandbox,
@@ -111,7 +119,12 @@ def search_phase(
     path = out / "trees.jsonl"
     if path.exists():
         return load_trees(path)
-    result = run_mcts(backend, sandbox, tokenizer, problems, config.mcts_config())
+    env = None
+    if config.environment == "function_calling":
+        from training.itool.envs.function_calling import FunctionCallEnv
+
+        env = FunctionCallEnv()  # nothing runs: the sandbox is not used
+    result = run_mcts(backend, sandbox, tokenizer, problems, config.mcts_config(), env=env)
     (out / "search_stats.json").write_text(
         json.dumps({k: v for k, v in asdict(result).items() if k != "trees"}, indent=2), encoding="utf-8"
     )
@@ -138,14 +151,16 @@ def train_phase(config, policy: PolicyRef, pairs: list[dict], tokenizer, out: Pa
 
 
 def evaluate_phase(config, policy: PolicyRef, tokenizer, out: Path, name: str = "eval") -> dict[str, Any]:
-    """`training.itool.evaluation.evaluate_policy` into ``out/<name>/`` (a full evaluation run); its summary is
-    ``out/<name>.json``."""
+    """`training.itool.evaluation.evaluate_policy` into ``out/<name>/`` (a full evaluation run; BFCL with
+    `training.itool.fc.evaluate_fc` for function calling); its summary is ``out/<name>.json``."""
     from training.itool.evaluation import evaluate_policy
+    from training.itool.fc import evaluate_fc
 
     path = out / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
-    scores = evaluate_policy(config, policy, tokenizer, out / name)
+    evaluate = evaluate_fc if config.environment == "function_calling" else evaluate_policy
+    scores = evaluate(config, policy, tokenizer, out / name)
     path.write_text(json.dumps(scores, indent=2), encoding="utf-8")
     return scores
 
@@ -173,6 +188,10 @@ def run_itool_round(
     if (out / ROUND_FILE).exists():
         return RoundResult.load(out / ROUND_FILE)
     out.mkdir(parents=True, exist_ok=True)
+    if problems is None and config.environment == "function_calling":
+        from training.itool.fc import load_problems_fc
+
+        problems = load_problems_fc(config, tokenizer)
     problems = (
         problems
         if problems is not None
@@ -223,7 +242,8 @@ def run_itool_round(
         result.policy_out = new_policy.to_dict()
         files["adapter"] = trained["output_dir"]
         # a vLLM server still serves policy_in: evaluate policy_out after restarting it (docs/itool.md)
-        if config.heldout_path and config.generation_backend != "vllm_server":
+        has_heldout = config.heldout_path or config.environment == "function_calling"  # FC: BFCL
+        if has_heldout and config.generation_backend != "vllm_server":
             clock = time.perf_counter()
             result.heldout = evaluate_phase(config, new_policy, tokenizer, out)
             result.timings["evaluate_s"] = time.perf_counter() - clock

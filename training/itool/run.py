@@ -10,6 +10,7 @@ and rewrites the report after each. The easy-to-hard warm-up is the SFT stage wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -66,13 +67,25 @@ def run_itool(config: IToolRunConfig) -> IToolResult:
     (out / RUN_CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=True), encoding="utf-8")
     tokenizer = load_tokenizer(config.tokenizer_name_or_path or config.model_name_or_path)
     policy = PolicyRef(config.model_name_or_path, tuple(config.adapters or ()))  # type: ignore[arg-type]
-    problems = load_problems(config.problems_path, tokenizer, system_prompt=config.system_prompt,  # type: ignore[arg-type]
-                             max_problems=config.max_problems)  # fmt: skip
+    function_calling = config.environment == "function_calling"
+    if function_calling:  # ToolACE dialogs; an easy-to-hard warm-up first; BFCL as the held-out evaluation
+        from training.itool.envs.function_calling import load_fc_problems
+        from training.itool.fc import WARMUP_DIR, load_examples, warmup_phase
+
+        train, _, _ = load_examples(config)
+        problems = load_fc_problems(train, tokenizer, max_problems=config.max_problems)
+        if config.warmup_steps > 0:
+            warm = warmup_phase(config, policy, tokenizer, train, out / WARMUP_DIR)
+            policy = policy.then(warm["output_dir"], is_adapter=bool(warm["is_adapter"]))
+    else:
+        problems = load_problems(config.problems_path, tokenizer, system_prompt=config.system_prompt,  # type: ignore[arg-type]
+                                 max_problems=config.max_problems)  # fmt: skip
     rounds: list[RoundResult] = []
     report: dict[str, str] = {}
-    with Sandbox(**config.sandbox_kwargs()) as sandbox:
+    # function calls run nothing: no sandbox
+    with contextlib.nullcontext() if function_calling else Sandbox(**config.sandbox_kwargs()) as sandbox:
         baseline = None
-        if config.heldout_path and config.evaluate_initial:
+        if (config.heldout_path or function_calling) and config.evaluate_initial:
             baseline = evaluate_phase(config, policy, tokenizer, out, name=BASELINE_NAME)
         ran_new = False
         for r in range(config.rounds):

@@ -21,6 +21,7 @@ from training.sft.tokenization import (
     tokenize_spans,
     truncate_spans,
 )
+from training.sft.turns import has_tool_turns, tokenize_conversation
 
 DROP_REASONS = ("overlong", "no_trainable_tokens", "no_assistant_turn")
 
@@ -110,8 +111,11 @@ def _encode_row(
         "n_env": 0,
     }
     try:
-        prompt, trace = row_chat(row, messages_column)
-        spans = tokenize_spans(tokenizer, prompt, trace, end_of_turn=end_of_turn)
+        if has_tool_turns(row.get(messages_column)):  # Hermes rows: tool turns masked, turn by turn
+            spans = tokenize_conversation(tokenizer, row[messages_column], row.get("tools"))
+        else:
+            prompt, trace = row_chat(row, messages_column)
+            spans = tokenize_spans(tokenizer, prompt, trace, end_of_turn=end_of_turn)
     except TraceMaskError as err:
         return {**out, "drop_reason": err.code}
     if max_length is not None and sum(len(s.token_ids) for s in spans) > max_length:

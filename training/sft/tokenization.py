@@ -36,6 +36,7 @@ MASK_ERROR_CODES: dict[str, str] = {
     "unclosed_block": "a <code> or <interpreter> block that is never closed",
     "special_token_in_trace": "the trace contains a tokenizer special token (e.g. the end-of-turn) as text",
     "tokenizer_roundtrip": "a span does not decode back to its own text, so the mask boundary is unsafe",
+    "template_not_prefix": "the chat template renders a turn by rewriting earlier turns (multi-turn rows)",
 }
 
 
@@ -164,7 +165,8 @@ def flatten_spans(spans: list[TokenSpan]) -> dict[str, list[int]]:
 
 def truncate_spans(spans: list[TokenSpan], max_length: int) -> list[TokenSpan] | None:
     """The longest prefix within ``max_length`` that ends where a rollout pauses: right after a model span that
-    closes a tool call (``</code>``), before its interpreter block. None when even the first tool call does not fit."""
+    closes a tool call (``</code>``; for multi-turn rows the assistant turn's end-of-turn after its ``<tool_call>``),
+    before the environment's block. None when even the first tool call does not fit."""
     total, best, kept = 0, None, []
     for i, span in enumerate(spans):
         total += len(span.token_ids)
@@ -172,7 +174,7 @@ def truncate_spans(spans: list[TokenSpan], max_length: int) -> list[TokenSpan] |
             break
         kept.append(span)
         next_is_env = i + 1 < len(spans) and spans[i + 1].owner == "env"
-        if span.owner == "model" and next_is_env:
+        if span.owner in TRAINED_OWNERS and next_is_env:
             best = list(kept)
     return best
 

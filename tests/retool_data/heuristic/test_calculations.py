@@ -159,3 +159,14 @@ def test_pieces_of_larger_expressions_are_not_calculations():
     # sentence ends, articles and contractions are not math
     assert statements("So n = 8. 2^8 \\cdot 3 = 768.") == ["print(2**8 * 3)"]
     assert statements("so that's 1700 + 4000 = 5700 a day") == ["print(1700 + 4000)"]
+
+
+def test_an_estimate_chain_computes_the_result_before_a_unit_conversion():
+    """``\\simeq`` lines are read; the stated result the value matches is claimed, the conversion after stays text."""
+    text = (
+        "$\\tau \\simeq \\frac{2 \\times 10^{27} \\mathrm{~cm}}{10^{6} \\mathrm{~cm} / \\mathrm{sec}} "
+        "\\simeq 2 \\times 10^{21} \\mathrm{sec} \\simeq 6e13 \\text { years }$"
+    )
+    (calc,) = find_calculations(text)
+    assert calc.claim == "2 \\times 10^{21}" and calc.expected == 2 * 10**21
+    assert text[calc.resume :].startswith("2 \\times 10^{21}")  # the text resumes at the claimed result

@@ -90,6 +90,46 @@ def test_the_code_replaces_the_hand_calculation(sandbox):
     assert execution_check(result.kept, sandbox) == result.stats["blocks_run"]
 
 
+PROBLEM_CHECK_ROWS = [
+    row(
+        "How many positive whole-number divisors does 196 have?",
+        "Since $196 = 2^2 \\cdot 7^2$, each exponent can be 0, 1 or 2 for both primes, so there are 9 divisors.",
+        "\\boxed{9}",
+        "9",
+    ),
+    row(
+        "Find the general solution of the differential equation $\\dot{x}+2 x=e^{t}$, using $c$ for the constant.",
+        "We can use integrating factors to get $(u x)^{\\prime}=u e^{t}$ for $u=e^{2 t}$. Integrating yields "
+        "$e^{2 t} x=e^{3 t} / 3+c$, or $x=\\boxed{\\frac{e^{t}} {3}+c e^{-2 t}}$.",
+        "",
+        "\\frac{e^{t}} {3}+c e^{-2 t}",
+    ),
+    row(
+        "What integer $x$ satisfies $\\frac{1}{4}<\\frac{x}{7}<\\frac{1}{3}$?",
+        "Multiplying by 7 gives $\\frac{7}{4} < x < \\frac{7}{3}$, and the only integer between them is $x=2$.",
+        "\\boxed{2}",
+        "2",
+    ),
+]
+
+
+def test_problems_without_a_calculation_get_a_check_read_off_the_problem(sandbox):
+    result = heuristic_rewrite(frame(PROBLEM_CHECK_ROWS), sandbox)
+    assert result.kept.height == len(PROBLEM_CHECK_ROWS), result.reject_counts()
+    assert result.stats["final_checks"] == {"number_theory": 1, "ode": 1, "enumerate": 1}
+    traces = dict(zip(result.kept["problem"], result.kept["trace"], strict=True))
+    divisors, ode, integer = (traces[r["problem"]] for r in PROBLEM_CHECK_ROWS)
+    assert "Check: list the positive divisors of 196 and count them." in divisors
+    assert "[1, 2, 4, 7, 14, 28, 49, 98, 196]\n9\n</interpreter>" in divisors
+    assert "print(simplify(diff(x, t) + 2*x - exp(t)))" in ode and "\n0\n</interpreter>" in ode
+    assert "sols = [x for x in range(-1000, 1001) if" in integer and "\n[2]\n</interpreter>" in integer
+    for trace in traces.values():
+        score = score_trace(trace)
+        assert score.labels and all(label.startswith("useful_") for label in score.labels), score.labels
+        assert score.boxed_answers == 1 and not score.opens_with_code
+    assert execution_check(result.kept, sandbox) == result.stats["blocks_run"]
+
+
 def test_rows_without_something_to_rewrite_are_quarantined(sandbox):
     result = heuristic_rewrite(frame(EDGE_ROWS), sandbox)
     assert result.kept.height == 0

@@ -35,10 +35,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from retool_data.aio import run_sync
+from training.itool.envs.base import SearchEnvironment, Simulation, Timing
 from training.itool.mcts.tree import Node, SearchTree
 from training.rollout.generation import GenerationBackend, Tokenizer
-from training.rollout.loop import PARAGRAPH_STOP, RolloutConfig, RolloutResult, RolloutStart, arun_rollouts
-from training.rollout.rewards import correct
+from training.rollout.loop import PARAGRAPH_STOP
 
 __all__ = ["MCTSConfig", "MCTSResult", "SearchProblem", "arun_mcts", "run_mcts"]
 
@@ -108,8 +108,15 @@ async def arun_mcts(
     tokenizer: Tokenizer,
     problems: Sequence[SearchProblem],
     config: MCTSConfig,
+    *,
+    env: SearchEnvironment | None = None,
 ) -> MCTSResult:
-    """Search every problem's tree in lock-step (one leaf per tree per iteration) until each hits a budget."""
+    """Search every problem's tree in lock-step (one leaf per tree per iteration) until each hits a budget.
+    ``env`` decides what a step is and what is right (default: the code interpreter on ``sandbox``)."""
+    if env is None:
+        from training.itool.envs.code import CodeInterpreterEnv
+
+        env = CodeInterpreterEnv(sandbox)
     started = time.monotonic()
     trees = [
         SearchTree(
@@ -130,8 +137,8 @@ async def arun_mcts(
         if not leaves:
             break
         result.iterations += 1
-        new = await _expand(backend, sandbox, tokenizer, leaves, config, result)
-        await _evaluate(backend, sandbox, tokenizer, new, config, result)
+        new = await _expand(env, backend, tokenizer, leaves, config, result)
+        await _evaluate(env, backend, tokenizer, new, config, result)
         for tree, leaf in leaves:
             tree.stats["iterations"] += 1
             tree.refresh_exhausted(leaf)
@@ -142,122 +149,74 @@ async def arun_mcts(
     return result
 
 
-def _start(tree: SearchTree, node: Node, cap: int | None = None) -> RolloutStart:
-    """Continue ``node``'s prefix: replay its code, count its calls and tokens. With ``cap`` (a step's token cap)
-    the budget is min(cap, what the trace has left): `arun_rollouts` gives ``max_completion_tokens -
-    completion_tokens``, and the expansion config's ``max_completion_tokens`` is the cap."""
-    used = len(tree.prefix_ids(node))
-    code, _, calls = tree.replay_plan(node)
-    if cap is not None:
-        used = max(0, used + cap - int(tree.config["max_completion_tokens"]))
-    return RolloutStart(replay=tuple(code), tool_calls=calls, completion_tokens=used)
-
-
 async def _expand(
+    env: SearchEnvironment,
     backend: GenerationBackend,
-    sandbox: Any,
     tokenizer: Tokenizer,
     leaves: list[tuple[SearchTree, Node]],
     config: MCTSConfig,
     result: MCTSResult,
 ) -> list[tuple[SearchTree, Node]]:
-    """Sample ``children`` one-step continuations of every leaf (one batched rollout call); returns the new nodes."""
-    prompts, starts = [], []
-    for tree, leaf in leaves:
-        context = tree.prompt_ids + tree.prefix_ids(leaf)
-        for _ in range(config.children):
-            prompts.append(context)
-            starts.append(_start(tree, leaf, cap=config.max_step_tokens))
-    step_config = RolloutConfig(
-        max_completion_tokens=config.max_step_tokens,
-        max_tool_calls=config.max_tool_calls,
-        code_timeout_s=config.code_timeout_s,
-        session_prefix="mcts-expand",
-        step_stops=tuple(config.step_stops),
-        max_steps=1,
-    )
-    batch = await arun_rollouts(backend, sandbox, tokenizer, prompts, step_config, starts=starts)
-    _account(result, batch)
+    """Sample ``children`` one-step continuations of every leaf (one batched environment call); returns the new
+    nodes. Identical samples (same key: the token ids) merge into one child."""
+    timing = Timing()
+    batch = await env.sample_steps(backend, tokenizer, leaves, config.children, config, timing)
+    _account(result, timing)
     new: list[tuple[SearchTree, Node]] = []
-    for i, (tree, leaf) in enumerate(leaves):
-        samples = batch.results[i * config.children : (i + 1) * config.children]
-        recorded = tree.replay_plan(leaf)[1]
-        leaf.replay_mismatch = any(s.replay and [c.output for c in s.replay] != recorded for s in samples)
+    for (tree, leaf), samples in zip(leaves, batch, strict=True):
         leaf.expanded = True
         tree.stats["expansions"] += 1
-        by_ids: dict[tuple[int, ...], Node] = {}
-        prefix_len = len(tree.prefix_ids(leaf))
+        by_key: dict[tuple[int, ...], Node] = {}
         for sample in samples:
             tree.stats["generated_tokens"] += sample.model_tokens
-            key = tuple(sample.completion_ids)
-            if key in by_ids:
-                by_ids[key].duplicates += 1
+            if sample.key in by_key:
+                by_key[sample.key].duplicates += 1
                 continue
-            child = tree.add_child(
-                leaf, **_step_fields(sample, prefix_len, config), iteration=result.iterations
-            )
+            child = tree.add_child(leaf, **sample.fields, iteration=result.iterations)
             child.exhausted = child.terminal or child.depth >= config.max_depth
-            by_ids[key] = child
+            by_key[sample.key] = child
             new.append((tree, child))
     return new
 
 
-def _step_fields(sample: RolloutResult, prefix_len: int, config: MCTSConfig) -> dict[str, Any]:
-    end = sample.end
-    if end == "length" and prefix_len + len(sample.completion_ids) < config.max_completion_tokens:
-        end = "step_cap"  # cut at max_step_tokens, not at the trace budget: more can follow
-    return {
-        "step_text": sample.text,
-        "step_model_text": sample.model_text,
-        "step_ids": list(sample.completion_ids),
-        "step_env_mask": list(sample.env_mask),
-        "code": [c.code for c in sample.tool_calls],
-        "outputs": [c.output for c in sample.tool_calls],
-        "statuses": [c.status for c in sample.tool_calls],
-        "end": end,
-    }
-
-
 async def _evaluate(
+    env: SearchEnvironment,
     backend: GenerationBackend,
-    sandbox: Any,
     tokenizer: Tokenizer,
     new: list[tuple[SearchTree, Node]],
     config: MCTSConfig,
     result: MCTSResult,
 ) -> None:
-    """Score every new node ±1 (terminal: its own answer; else one simulation rollout) and back-propagate."""
-    to_simulate = [(t, n) for t, n in new if not n.terminal]
-    sim_model_text: dict[int, str] = {}  # id(node) -> its simulation's model text
+    """Score every new node ±1 (the environment's step reward when it has one; a terminal node by its own
+    answer; any other by one simulation rollout) and back-propagate."""
+    known = {id(n): env.step_reward(t, n) for t, n in new}
+    for _, node in new:
+        if known[id(node)] is not None and not node.terminal:
+            node.exhausted = True  # judged already: nothing below it can change its reward
+    to_simulate = [(t, n) for t, n in new if not n.terminal and known[id(n)] is None]
+    sims_by_node: dict[int, Simulation] = {}
     if to_simulate:
-        sim_config = RolloutConfig(
-            max_completion_tokens=config.max_completion_tokens,
-            max_tool_calls=config.max_tool_calls,
-            code_timeout_s=config.code_timeout_s,
-            session_prefix="mcts-simulate",
-        )
-        prompts = [t.prompt_ids + t.prefix_ids(n) for t, n in to_simulate]
-        starts = [_start(t, n) for t, n in to_simulate]
-        batch = await arun_rollouts(backend, sandbox, tokenizer, prompts, sim_config, starts=starts)
-        _account(result, batch)
-        for (tree, node), sim in zip(to_simulate, batch.results, strict=True):
+        timing = Timing()
+        sims = await env.simulate(backend, tokenizer, to_simulate, config, timing)
+        _account(result, timing)
+        for (tree, node), sim in zip(to_simulate, sims, strict=True):
             node.simulation_text, node.simulation_end = sim.text, sim.end
-            sim_model_text[id(node)] = sim.model_text
+            sims_by_node[id(node)] = sim
             tree.stats["simulations"] += 1
             tree.stats["generated_tokens"] += sim.model_tokens
-    # Scored: only what the model wrote along the path and in the simulation, never interpreter output.
-    texts = [t.prefix_text(n) + (n.simulation_text or "") for t, n in new]
-    model_texts = [t.prefix_model_text(n) + sim_model_text.get(id(n), "") for t, n in new]
-    verdicts = correct(texts, [t.answer for t, _ in new], model_texts) if new else []
-    for (tree, node), ok in zip(new, verdicts, strict=True):
-        node.reward = 1.0 if ok else -1.0
+    judged = [(t, n) for t, n in new if known[id(n)] is None]
+    # the code environment scores only what the model wrote (never interpreter output): it gets the simulations
+    verdicts = env.rewards(judged, [sims_by_node.get(id(n)) for _, n in judged])
+    rewards = dict(zip((id(n) for _, n in judged), verdicts, strict=True))
+    for tree, node in new:
+        node.reward = known[id(node)] if known[id(node)] is not None else rewards[id(node)]
         tree.backpropagate(node, node.reward)
 
 
-def _account(result: MCTSResult, batch: Any) -> None:
-    result.generation_s += batch.generation_s
-    result.sandbox_s += batch.sandbox_s
-    result.replay_calls += batch.replay_calls
+def _account(result: MCTSResult, timing: Timing) -> None:
+    result.generation_s += timing.generation_s
+    result.sandbox_s += timing.sandbox_s
+    result.replay_calls += timing.replay_calls
 
 
 def run_mcts(
@@ -266,6 +225,8 @@ def run_mcts(
     tokenizer: Tokenizer,
     problems: Sequence[SearchProblem],
     config: MCTSConfig,
+    *,
+    env: SearchEnvironment | None = None,
 ) -> MCTSResult:
     """Synchronous `arun_mcts` (also callable from inside a running event loop)."""
-    return run_sync(arun_mcts(backend, sandbox, tokenizer, problems, config))
+    return run_sync(arun_mcts(backend, sandbox, tokenizer, problems, config, env=env))
