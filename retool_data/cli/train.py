@@ -13,41 +13,41 @@ from typing import NamedTuple
 
 import typer
 
+from retool_data.cli.bad_input import require_config_file
 from retool_data.cli.recipe_cli import run_recipe
 
 
 class TrainStage(NamedTuple):
-    module: str  # exposes parse_config(argv, prog) and main(config)
-    config: str  # module:Class of its config
-    example: str  # the CPU recipe
-    docs_url: str | None  # the TRL config it extends (its inherited fields)
+    module: str  # exposes parse_config(argv, prog) and main(config); a passthrough stage: cli(argv, prog)
     help: str
+    config: str | None = None  # module:Class of its TRL-style config (None: the module parses its own args)
+    example: str | None = None  # the CPU recipe
+    docs_url: str | None = None  # the TRL config it extends (its inherited fields)
 
 
 TRAIN_STAGES: dict[str, TrainStage] = {
     "sft": TrainStage(
         "training.sft.train",
-        "training.sft.config:SFTRunConfig",
-        "configs/sft_cpu_smoke.yaml",
-        "https://huggingface.co/docs/trl/sft_trainer#trl.SFTConfig",
         "Cold-start SFT with TRL, interpreter output masked from the loss.",
+        config="training.sft.config:SFTRunConfig",
+        example="configs/sft_cpu_smoke.yaml",
+        docs_url="https://huggingface.co/docs/trl/sft_trainer#trl.SFTConfig",
     ),
     "grpo": TrainStage(
         "training.grpo.train",
-        "training.grpo.config:GRPORunConfig",
-        "configs/grpo_cpu_smoke.yaml",
-        "https://huggingface.co/docs/trl/grpo_trainer#trl.GRPOConfig",
         "ReTool RL: GRPO with the multi-turn code-interpreter rollout, interpreter tokens masked.",
+        config="training.grpo.config:GRPORunConfig",
+        example="configs/grpo_cpu_smoke.yaml",
+        docs_url="https://huggingface.co/docs/trl/grpo_trainer#trl.GRPOConfig",
     ),
     "itool": TrainStage(
         "training.itool.run",
-        "training.itool.config:IToolRunConfig",
-        "configs/itool_cpu_smoke.yaml",
-        None,
         "iTool rounds: deficiency mining, step-level MCTS, fragment preference pairs, DPO/SimPO with the "
         "interpreter masked, held-out evaluation.",
+        config="training.itool.config:IToolRunConfig",
+        example="configs/itool_cpu_smoke.yaml",
     ),
-    "verl": (
+    "verl": TrainStage(
         "training.verl.launch",
         "PPO or GRPO at scale through verl (multi-turn tool agent loop, our sandbox): writes verl's config from "
         "the recipe and prints the launch command, or runs it with --run (config: training.verl.config.VerlRecipe).",
@@ -65,13 +65,18 @@ def load_config_class(spec: str) -> type:
 def _stage_command(stage: str, spec: TrainStage):
     def command(ctx: typer.Context) -> None:
         module = importlib.import_module(spec.module)
+        prog = f"retool-data train {stage}"
+        if spec.config is None:  # its own argparse parser: usage errors and --help are its own
+            require_config_file(ctx.args)
+            module.cli(list(ctx.args), prog=prog)
+            return
         run_recipe(
             list(ctx.args),
-            prog=f"retool-data train {stage}",
+            prog=prog,
             config_cls=load_config_class(spec.config),
             parse_config=module.parse_config,
             run=module.main,
-            example=spec.example,
+            example=spec.example or "RECIPE.yaml",
             docs_url=spec.docs_url,
         )
 
