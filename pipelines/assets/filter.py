@@ -19,8 +19,10 @@ def _required() -> dict[str, pl.DataType]:
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "consistent_traces": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="filter",
             description="Traces that pass the format, tool-use, length and answer rules, and whose code blocks, "
             "run in order in one sandbox session, print what the trace says they print; each scored for how its "
@@ -28,6 +30,7 @@ def _required() -> dict[str, pl.DataType]:
             kinds={"polars", "python"},
         ),
         "consistency_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Traces dropped by the rules (stage `filter`), the execution check (stage `consistency`) or "
             "the tool-use score minimum (stage `quality`, when set).",
@@ -65,6 +68,7 @@ def consistent_traces(
         quality.min_rows_for_rates,
     )
     yield from emit_stage(
+        context,
         "consistent_traces",
         "consistency_rejects",
         rewritten_traces.height,
@@ -91,14 +95,17 @@ def stale_shards(traces: pl.DataFrame, source_problems: pl.LazyFrame) -> list[st
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "deduplicated_traces": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="filter",
             description="All shards combined, exact and near-duplicate problems (MinHash/LSH) collapsed to the "
             "best row of each cluster.",
             kinds={"polars"},
         ),
         "dedup_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Duplicates dropped (duplicate_exact, duplicate_near).",
             kinds={"polars"},
@@ -107,7 +114,10 @@ def stale_shards(traces: pl.DataFrame, source_problems: pl.LazyFrame) -> list[st
     check_specs=checks.stage_check_specs("deduplicated_traces"),
 )
 def deduplicated_traces(
-    consistent_traces: dict[str, pl.DataFrame], source_problems: pl.LazyFrame, filters: FilterSettings
+    context: AssetExecutionContext,
+    consistent_traces: dict[str, pl.DataFrame],
+    source_problems: pl.LazyFrame,
+    filters: FilterSettings,
 ) -> Iterator[Any]:
     from retool_data.stages.dedup import dedup
 
@@ -122,6 +132,7 @@ def deduplicated_traces(
     kept = result.kept if result else traces
     rejected = result.rejected if result else _no_rejects()
     yield from emit_stage(
+        context,
         "deduplicated_traces",
         "dedup_rejects",
         traces.height,
@@ -133,8 +144,10 @@ def deduplicated_traces(
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "decontaminated_traces": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="filter",
             description="Traces whose problem restates no benchmark item (AIME, AMC, MATH-500 by default): "
             "exact, n-gram, fuzzy and embedding layers (optionally an LLM judge), answer-aware; kept rows "
@@ -142,6 +155,7 @@ def deduplicated_traces(
             kinds={"polars"},
         ),
         "decontam_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Problems that copy a benchmark item (benchmark_contamination) or, by policy, reuse its "
             "template with other numbers (template_variant); the row records item, layer and scores.",
@@ -151,7 +165,10 @@ def deduplicated_traces(
     check_specs=checks.stage_check_specs("decontaminated_traces"),
 )
 def decontaminated_traces(
-    deduplicated_traces: pl.DataFrame, filters: FilterSettings, verifier_llm: VerifierLLM
+    context: AssetExecutionContext,
+    deduplicated_traces: pl.DataFrame,
+    filters: FilterSettings,
+    verifier_llm: VerifierLLM,
 ) -> Iterator[Any]:
     from retool_data.stages.decontam import DECONTAM_COLUMNS, decontaminate
 
@@ -162,6 +179,7 @@ def decontaminated_traces(
     result = decontaminate(deduplicated_traces, filters.decontaminator(sets, judge))
     config = result.stats["config"]
     yield from emit_stage(
+        context,
         "decontaminated_traces",
         "decontam_rejects",
         deduplicated_traces.height,

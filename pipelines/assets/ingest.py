@@ -9,6 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
 from pipelines import checks, metadata
+from pipelines.assets.stage_io import selected_only
 from pipelines.partitions import SHARD_COLUMN, assign_shards, shard_keys, sync_shard_partitions
 from pipelines.resources import SourceSettings
 from retool_data.schema import PROBLEM_SCHEMA, REJECT_SCHEMA, empty_frame
@@ -17,8 +18,10 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "source_problems": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="ingest",
             description="Problems with teacher reasoning (PROBLEM_SCHEMA) read from the configured source, each "
             "row assigned to a fixed-size shard (`shard`); registers the shards as partitions of the stages.",
@@ -27,6 +30,7 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
             metadata={"row_group_size": 1000},
         ),
         "ingest_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Source rows quarantined on ingestion (REJECT_SCHEMA, stage `ingest`), with the reason.",
             kinds={"polars"},
@@ -35,6 +39,10 @@ PROBLEM_PREVIEW = ("id", "source", "problem", "gold_answer")
     check_specs=checks.stage_check_specs("source_problems"),
 )
 def source_problems(context: AssetExecutionContext, source: SourceSettings) -> Iterator[Any]:
+    yield from selected_only(context, _source_problems(context, source))
+
+
+def _source_problems(context: AssetExecutionContext, source: SourceSettings) -> Iterator[Any]:
     if source.stream_to_disk:
         yield from _streamed_source_problems(context, source)
         return

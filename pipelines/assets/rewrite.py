@@ -13,8 +13,10 @@ from pipelines.resources import RewriterLLM, SandboxResource
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "rewritten_traces": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="rewrite",
             description="Verified problems with R1's reasoning rewritten as a ReTool trace (text, <code>, "
             "<interpreter>, <answer>) by the rewriter LLM (the paper's cold-start template), or, with no "
@@ -22,6 +24,7 @@ from pipelines.resources import RewriterLLM, SandboxResource
             kinds={"polars", "openai"},
         ),
         "rewrite_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Problems the rewrite dropped (no_code, unparseable_reply, invalid_trace, rewrite_error, ...).",
             kinds={"polars"},
@@ -50,6 +53,7 @@ def rewritten_traces(
 
         result = rewrite(verified_problems, chat, params=rewriter_llm.sampling_params(DEFAULT_REWRITE_PARAMS))
     yield from emit_stage(
+        context,
         "rewritten_traces",
         "rewrite_rejects",
         verified_problems.height,

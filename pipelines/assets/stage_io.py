@@ -3,11 +3,11 @@ standard metadata, and evaluate its checks. Orchestration only; the stage itself
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckResult, AssetExecutionContext, Output
+from dagster import AssetCheckKey, AssetCheckResult, AssetExecutionContext, AssetKey, Output
 
 from pipelines import checks, metadata
 from pipelines.partitions import SHARD_COLUMN
@@ -21,7 +21,24 @@ def shard_rows(upstream: pl.LazyFrame | pl.DataFrame, context: AssetExecutionCon
     return frame.collect()
 
 
+def selected_only(context: AssetExecutionContext, events: Iterable[Any]) -> Iterator[Any]:
+    """The events of a multi-asset (``can_subset=True``) that this run selected: materializing one asset of a
+    stage's pair (e.g. `deduplicated_traces` without `dedup_rejects`, from the UI or `dagster asset materialize`)
+    computes the stage and stores only that output and its checks."""
+    outputs = context.op_execution_context.selected_output_names
+    check_keys = context.selected_asset_check_keys
+    for event in events:
+        if isinstance(event, Output) and event.output_name not in outputs:
+            continue
+        if isinstance(event, AssetCheckResult):
+            key = AssetCheckKey(AssetKey.from_coercible(event.asset_key), event.check_name)
+            if key not in check_keys:
+                continue
+        yield event
+
+
 def emit_stage(
+    context: AssetExecutionContext,
     asset: str,
     rejects_asset: str,
     rows_in: int,
@@ -32,20 +49,23 @@ def emit_stage(
     extra_metadata: Mapping[str, Any] | None = None,
     rate_checks: tuple[AssetCheckResult, ...] = (),
 ) -> Iterator[Any]:
-    """Outputs (kept, rejects) with the standard metadata, then the stage's checks."""
-    yield Output(
-        kept,
-        output_name=asset,
-        metadata={**metadata.stage_metadata(rows_in, kept, rejected), **(extra_metadata or {})},
-    )
-    yield Output(
-        rejected,
-        output_name=rejects_asset,
-        metadata={"rejects_by_reason": metadata.MetadataValue.json(metadata.reject_counts(rejected))},
-    )
-    yield checks.schema_result(asset, kept, required)
-    yield checks.conservation_result(asset, rows_in, kept.height, rejected.height)
-    yield from rate_checks
+    """Outputs (kept, rejects) with the standard metadata, then the stage's checks: those the run selected."""
+    events = [
+        Output(
+            kept,
+            output_name=asset,
+            metadata={**metadata.stage_metadata(rows_in, kept, rejected), **(extra_metadata or {})},
+        ),
+        Output(
+            rejected,
+            output_name=rejects_asset,
+            metadata={"rejects_by_reason": metadata.MetadataValue.json(metadata.reject_counts(rejected))},
+        ),
+        checks.schema_result(asset, kept, required),
+        checks.conservation_result(asset, rows_in, kept.height, rejected.height),
+        *rate_checks,
+    ]
+    yield from selected_only(context, events)
 
 
 def concat_shards(

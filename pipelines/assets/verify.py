@@ -15,8 +15,10 @@ VERIFY_PREVIEW = ("id", "problem", "teacher_answer", "gold_answer", "verify_meth
 
 
 @multi_asset(
+    can_subset=True,  # one asset of the pair alone (pipelines/assets/stage_io.selected_only)
     outs={
         "verified_problems": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="verify",
             description="Problems whose teacher (R1) final answer is equivalent to the gold answer: decided by "
             "rules (math-verify), or by the verifier LLM for what the rules cannot decide; the first verified "
@@ -24,6 +26,7 @@ VERIFY_PREVIEW = ("id", "problem", "teacher_answer", "gold_answer", "verify_meth
             kinds={"polars", "openai"},
         ),
         "verify_rejects": AssetOut(
+            is_required=False,  # with can_subset: yielded only when selected
             group_name="quarantine",
             description="Problems dropped by verification (answer_mismatch, judge_error, unverifiable, no_reference, "
             "surplus_response).",
@@ -70,6 +73,7 @@ def verified_problems(
         quality.min_rows_for_rates,
     )
     yield from emit_stage(
+        context,
         "verified_problems",
         "verify_rejects",
         problems.height,

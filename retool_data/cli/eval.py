@@ -15,6 +15,8 @@ from typing import Annotated
 import typer
 
 from retool_data.cli.bad_input import reported_as_bad_input, require_config_file
+from retool_data.cli.recipe_cli import run_recipe
+from retool_data.recipe_paths import RecipeError, resolve_recipe_argv
 
 eval_app = typer.Typer(
     help="Tool-integrated evaluation: avg@k, pass@k, maj@k and ReTool's behaviour metrics (docs/evaluation.md).",
@@ -25,17 +27,24 @@ eval_app = typer.Typer(
 @eval_app.command(
     "run",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,  # --help goes to the config parser, which lists every EvalConfig field
+    add_help_option=False,  # --help is the config's own short help (run_recipe)
 )
 def run(ctx: typer.Context) -> None:
     """Sample each problem k times through the rollout loop, score, report; re-run to resume. --help: options."""
     import logging
 
-    require_config_file(ctx.args)
-    from training.eval.run import cli
+    from training.eval.config import EvalConfig
+    from training.eval.run import parse_config, run_eval
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cli(list(ctx.args), prog="retool-data eval run")
+    def evaluate(config: EvalConfig) -> None:
+        from training.eval.report import summary_line
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        result = run_eval(config)
+        typer.echo(summary_line(result.report, generated=result.generated, output_dir=result.output_dir))
+
+    run_recipe(list(ctx.args), prog="retool-data eval run", config_cls=EvalConfig, parse_config=parse_config,
+               run=evaluate, example="configs/eval_cpu_smoke.yaml")  # fmt: skip
 
 
 @eval_app.command("report")
@@ -84,7 +93,9 @@ def bfcl(ctx: typer.Context) -> None:
     require_config_file(ctx.args)
     from training.itool.bfcl import bfcl_cli
 
-    bfcl_cli(list(ctx.args), prog="retool-data eval bfcl")
+    with reported_as_bad_input("--config", (RecipeError,)):
+        argv = resolve_recipe_argv(list(ctx.args))  # relative paths in the recipe: from its folder
+    bfcl_cli(argv, prog="retool-data eval bfcl")
 
 
 def register(app: typer.Typer) -> None:

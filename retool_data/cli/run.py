@@ -7,6 +7,7 @@ endpoints, sandbox, storage, export folder) come from RETOOL_* environment varia
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -122,12 +123,14 @@ def ui(
     from pipelines.instance import ensure_dagster_home
 
     ensure_dagster_home()
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
-    if dagster is None:
-        raise typer.BadParameter("the `dagster` command is not installed in this environment")
-    args = [dagster, "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
-    typer.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; {' '.join(args[1:])}", err=True)
-    os.execv(dagster, args)
+    if importlib.util.find_spec("dagster_webserver") is None:
+        raise typer.BadParameter("the Dagster UI (dagster-webserver) is not installed in this environment")
+    # Dagster's own CLI, run by retool_data.cli.dagster_dev: it drops dagster dev's false warning that the
+    # project's dagster.yaml "will not be used" (DAGSTER_HOME holds a copy of it)
+    args = [sys.executable, "-m", "retool_data.cli.dagster_dev", "dev", "-m", "pipelines.definitions"]
+    args += ["-h", host, "-p", str(port)]
+    typer.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; dagster {' '.join(args[3:])}", err=True)
+    os.execv(sys.executable, args)
 
 
 def worker(

@@ -43,6 +43,22 @@ def _relation_op(token: str) -> str:
     return {"lt": "<", "gt": ">"}.get(name, "<=" if name.startswith("le") else ">=")
 
 
+class NotARelation(ValueError):
+    """A span written as a chain of relations whose sides do not parse: the check gives up."""
+
+
+def relation_chain(body: str) -> tuple[list[Node], list[str]] | None:
+    """(sides, operators) of a chain of inequalities ``0 \\le n < 18`` (None: ``body`` is no such chain);
+    `NotARelation` when it is one but a side does not parse."""
+    parts = _INEQ.split(body)
+    if len(parts) < 2:
+        return None
+    nodes = [parse_or_none(p) for p in parts]
+    if any(n is None for n in nodes):
+        raise NotARelation(body)
+    return nodes, [_relation_op(t) for t in _INEQ.findall(body)]
+
+
 def conditions(problem: str) -> tuple[str, list[tuple[str, Any]]] | None:
     """The one unknown and the problem's integer conditions on it: ``("x", [(python condition, test), ...])``.
     A test is a function of an int; None unless every condition is in that one unknown and readable."""
@@ -59,13 +75,13 @@ def conditions(problem: str) -> tuple[str, list[tuple[str, Any]]] | None:
             names |= variables(lhs) | variables(rhs)
             found.append(_congruence(lhs, rhs, mod))
             continue
-        parts = _INEQ.split(body)
-        if len(parts) < 2:
-            continue
-        nodes = [parse_or_none(p) for p in parts]
-        if any(n is None for n in nodes):
+        try:
+            relation = relation_chain(body)
+        except NotARelation:
             return None
-        ops = [_relation_op(t) for t in _INEQ.findall(body)]
+        if relation is None:
+            continue
+        nodes, ops = relation
         names |= set().union(*(variables(n) for n in nodes))
         pairs = [_inequality(a, op, b) for a, b, op in zip(nodes[:-1], nodes[1:], ops, strict=True)]
         if any(p is None for p in pairs):

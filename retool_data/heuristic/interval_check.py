@@ -14,7 +14,7 @@ from typing import Any
 
 from retool_data.heuristic.chains import parse_or_none
 from retool_data.heuristic.codegen import to_python
-from retool_data.heuristic.enumeration import _INEQ, _relation_op
+from retool_data.heuristic.enumeration import NotARelation, relation_chain
 from retool_data.heuristic.final_check import FinalCheck
 from retool_data.heuristic.latex_math import MathParseError, variables
 from retool_data.heuristic.latex_values import to_sympy
@@ -63,13 +63,13 @@ def interval_check(problem: str, answer: str) -> FinalCheck | None:
     relations, names = [], set()
     for span in math_spans(problem):
         body = problem[span.inner : span.end].strip().rstrip(".,?")
-        parts = _INEQ.split(body)
-        if len(parts) < 2:
-            continue
-        nodes = [parse_or_none(p) for p in parts]
-        if any(n is None for n in nodes):
+        try:
+            relation = relation_chain(body)
+        except NotARelation:
             return None
-        ops = [_relation_op(t) for t in _INEQ.findall(body)]
+        if relation is None:
+            continue
+        nodes, ops = relation
         names |= set().union(*(variables(n) for n in nodes))
         relations += [(a, op, b) for a, b, op in zip(nodes[:-1], nodes[1:], ops, strict=True)]
     if len(names) != 1 or not relations:

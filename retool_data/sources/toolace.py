@@ -30,7 +30,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,25 @@ def _literal(node: ast.AST) -> Any:
     return ast.literal_eval(node)
 
 
+def _outside_quotes(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth after it) of every character of ``text`` from ``start`` that is not inside
+    a quoted string (quotes and escapes skipped)."""
+    depth, quote, i = 0, None, start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        else:
+            depth += (ch in "([{") - (ch in ")]}")
+            yield i, ch, depth
+        i += 1
+
+
 def _top_level_calls(text: str) -> list[tuple[str, str]]:
     """Split ``[A(x=1), B c(y="a, b")]`` into (name, argument text) pairs, respecting quotes and brackets."""
     body = text.strip()
@@ -179,50 +198,22 @@ def _top_level_calls(text: str) -> list[tuple[str, str]]:
         open_at = body.find("(", i)
         if open_at < 0:
             raise RowError("call_unparseable", f"no argument list after {body[i : i + 40]!r}")
-        name, depth, quote, j = body[i:open_at].strip(), 0, None, open_at
-        while j < len(body):
-            ch = body[j]
-            if quote:
-                if ch == "\\":
-                    j += 1
-                elif ch == quote:
-                    quote = None
-            elif ch in "\"'":
-                quote = ch
-            elif ch in "([{":
-                depth += 1
-            elif ch in ")]}":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        if depth != 0 or not name:
+        name = body[i:open_at].strip()
+        close = next((j for j, _, depth in _outside_quotes(body, open_at) if depth == 0), None)
+        if close is None or not name:
             raise RowError("call_unparseable", f"unbalanced call {body[i : i + 40]!r}")
-        calls.append((name, body[open_at + 1 : j]))
-        i = j + 1
+        calls.append((name, body[open_at + 1 : close]))
+        i = close + 1
     return calls
 
 
 def _split_top(text: str, sep: str) -> list[str]:
     """Split at ``sep`` outside quotes and brackets."""
-    parts, depth, quote, start, i = [], 0, None, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == sep and depth == 0:
+    parts, start = [], 0
+    for i, ch, depth in _outside_quotes(text):
+        if ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     parts.append(text[start:])
     return parts
 

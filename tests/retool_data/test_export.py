@@ -203,3 +203,30 @@ def test_the_rl_ground_truth_is_spelled_like_the_traces_answers(tmp_path: Path) 
     assert verl["reward_model"].struct.field("ground_truth").to_list() == ["100", "10000", "50625"]
     sft = pl.concat([pl.read_parquet(p) for p in result.shards])
     assert sft["answer"].to_list() == ["100", "10000", "50625"]
+
+
+def test_the_card_and_its_config_block_name_no_folder_of_this_machine(tmp_path: Path) -> None:
+    """Paths in the run's config become relative to the export, or to the project (the bundled sample), or
+    their file name: the published card is the same wherever it was built."""
+    import json
+    import re
+
+    from retool_data.sources import sample_path
+
+    kept, _ = curated()
+    out = tmp_path / "deep" / "export"
+    config = {
+        "export": {"out_dir": str(out), "hf_dataset_dir": str(out / "hf_dataset")},
+        "source": {"path": str(sample_path()), "local_dir": str(tmp_path / "bench" / "aime24.jsonl")},
+        "filters": {"benchmarks_dir": [str(tmp_path / "bench")], "note": "/ not a path\nsecond line"},
+    }
+    result = export_dataset(kept, out, config=config)
+    card = result.card_path.read_text(encoding="utf-8")
+    block = json.loads(card.split("```json\n", 1)[1].split("\n```", 1)[0])
+    assert block["export"] == {"out_dir": ".", "hf_dataset_dir": "hf_dataset"}
+    project = Path(__file__).resolve().parents[2]
+    assert block["source"] == {"path": Path(sample_path()).resolve().relative_to(project).as_posix(),
+                               "local_dir": "aime24.jsonl"}  # fmt: skip
+    assert block["filters"]["benchmarks_dir"] == ["bench"]
+    assert str(tmp_path) not in card
+    assert not re.search(r"(?<![\w.])/(tmp|home|root|work|srv|usr|opt|var)/", card)

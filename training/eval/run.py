@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from retool_data.benchmark_sets import BenchmarkItem, load_benchmark_items, resolve_benchmark_paths
+from retool_data.recipe_paths import resolve_recipe_argv
 from retool_data.schema import problem_id as problem_hash
 from training.eval.config import EvalConfig
 from training.eval.store import CONFIG_FILE, SAMPLES_FILE, SampleStore
@@ -290,7 +291,8 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Eval
     from trl import TrlParser
 
     description = "Evaluate a policy on AIME/AMC with the code interpreter (see docs/evaluation.md)."
-    (config,) = TrlParser([EvalConfig], prog=prog, description=description).parse_args_and_config(args=argv)
+    args = resolve_recipe_argv(sys.argv[1:] if argv is None else argv)  # recipe paths: from its folder
+    (config,) = TrlParser([EvalConfig], prog=prog, description=description).parse_args_and_config(args=args)
     if config.benchmarks_dir is None and os.environ.get("RETOOL_BENCHMARKS_DIR"):
         config.benchmarks_dir = os.environ["RETOOL_BENCHMARKS_DIR"]
     return config

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retool_data.recipe_paths import resolve_recipe_argv
 from retool_data.templates import build_prompt_messages
 from training.grpo.config import GRPORunConfig
 from training.grpo.datasets import is_verl_layout, verl_problems
@@ -103,7 +104,7 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> GRPO
     from trl import TrlParser
 
     (config,) = TrlParser([GRPORunConfig], prog=prog, description=CLI_DESCRIPTION).parse_args_and_config(
-        args=argv
+        args=resolve_recipe_argv(sys.argv[1:] if argv is None else argv)  # recipe paths: from its folder
     )
     return config
 

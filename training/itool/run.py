@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retool_data.recipe_paths import resolve_recipe_argv
 from training.itool.config import IToolRunConfig
 from training.itool.round import RoundResult, evaluate_phase, run_itool_round
 from training.models.policy import PolicyRef
@@ -45,7 +46,7 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> IToo
     from trl import TrlParser
 
     (config,) = TrlParser([IToolRunConfig], prog=prog, description=CLI_DESCRIPTION).parse_args_and_config(
-        args=argv
+        args=resolve_recipe_argv(sys.argv[1:] if argv is None else argv)  # recipe paths: from its folder
     )
     return config
 

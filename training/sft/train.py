@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retool_data.recipe_paths import resolve_recipe_argv
 from training.sft.config import SFTRunConfig
 from training.sft.tokenization import TraceMaskError, tokenize_trace
 
@@ -72,7 +73,9 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> SFTR
     from trl import TrlParser
 
     parser = TrlParser([SFTRunConfig], prog=prog, description=CLI_DESCRIPTION)
-    (config,) = parser.parse_args_and_config(args=argv)
+    (config,) = parser.parse_args_and_config(
+        args=resolve_recipe_argv(sys.argv[1:] if argv is None else argv)  # recipe paths: from its folder
+    )
     return config
 
 

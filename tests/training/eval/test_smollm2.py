@@ -66,12 +66,9 @@ def llamacpp_endpoint(tmp_path_factory) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = start_local_server(port=port, log_path=tmp_path_factory.mktemp("llama") / "server.log", n_ctx=2048)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    server = start_local_server(port=port, log_path=tmp_path_factory.mktemp("llama") / "server.log", n_ctx=2048)
+    yield server.base_url
+    server.stop()  # raises LocalServerDied (exit code, last log lines) if the server died during the tests
 
 
 def test_smollm2_eval_through_the_hf_backend(hf_run):

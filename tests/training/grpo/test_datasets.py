@@ -100,7 +100,9 @@ def test_gpu_recipes_read_the_export_the_pipeline_writes(recipe):
 
     export_dir = Path(resources_from_env({})["export"].out_dir).relative_to(project_dir())
     assert GPU_SFT and GPU_GRPO
-    assert _recipe(recipe)["dataset_name_or_path"] == str(export_dir / HF_DATASET_DIR)
+    # relative paths in a recipe are read from its folder (retool_data/recipe_paths.py)
+    from_recipe = (REPO_ROOT / "configs" / _recipe(recipe)["dataset_name_or_path"]).resolve()
+    assert from_recipe.relative_to(REPO_ROOT) == export_dir / HF_DATASET_DIR
 
 
 @pytest.mark.parametrize("recipe", GPU_GRPO)

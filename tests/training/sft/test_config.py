@@ -119,5 +119,5 @@ def test_accelerate_configs_are_zero3_and_fsdp2():
 
 def test_smoke_recipe_points_at_bundled_data():
     smoke = yaml.safe_load((CONFIGS / "sft_cpu_smoke.yaml").read_text())
-    assert (REPO_ROOT / smoke["dataset_name_or_path"]).is_file()
+    assert (CONFIGS / smoke["dataset_name_or_path"]).is_file()  # relative paths: from the recipe's folder
     assert Path(smoke["model_name_or_path"]).name.endswith(".gguf")
