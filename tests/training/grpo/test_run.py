@@ -1,6 +1,6 @@
 """`GRPORunConfig`, the problem dataset, `run_grpo` end to end (tiny checkpoint), `retool-data train grpo`, and the
 real-sampling SmolLM2 smoke run of the shipped CPU recipe with one guided rollout per group, which calls the
-sandbox and gives each step a non-zero gradient (slow, runs in CI: 121 s on 2 cores at load average ~4; 18 min at
+sandbox and gives each step a non-zero gradient (slow, runs in CI: 63-121 s on 2 cores at load average 3-4; 18 min at
 load average ~17)."""
 
 from __future__ import annotations
