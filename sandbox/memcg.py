@@ -36,6 +36,11 @@ class MemoryCgroup:
         self.limit_file = "memory.max" if version == 2 else "memory.limit_in_bytes"
         self.swap_file = "memory.swap.max" if version == 2 else "memory.memsw.limit_in_bytes"
         self.events_file = "memory.events" if version == 2 else "memory.oom_control"
+        # A run joins while it is a fresh fork (one thread), so moving that thread moves the whole process. v1's
+        # `tasks` moves just the writer; its `cgroup.procs` would take the system-wide threadgroup rwsem for
+        # writing (forks and exits everywhere wait, and its first writer waits for an RCU grace period: 55 us a
+        # join against 35 us, and stalls of several ms). v2 only has `cgroup.procs`.
+        self.join_file = "cgroup.procs" if version == 2 else "tasks"
         self.limits: dict[int, int] = {}  # uid -> limit last written by `prepare` (fork server)
 
     # ----------------------------------------------------------------------------- supervisor side
@@ -113,7 +118,7 @@ class MemoryCgroup:
 
     def join(self, uid: int) -> None:
         """In the forked run, still root: move into its cgroup (prepared by the fork server)."""
-        procs = os.open(f"run-{uid}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        procs = os.open(f"run-{uid}/{self.join_file}", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.fd)
         try:
             os.write(procs, b"0")
         finally:
