@@ -37,9 +37,9 @@ class MemoryCgroup:
         self.swap_file = "memory.swap.max" if version == 2 else "memory.memsw.limit_in_bytes"
         self.events_file = "memory.events" if version == 2 else "memory.oom_control"
         # A run joins while it is a fresh fork (one thread), so moving that thread moves the whole process. v1's
-        # `tasks` moves just the writer; its `cgroup.procs` would take the system-wide threadgroup rwsem for
-        # writing (forks and exits everywhere wait, and its first writer waits for an RCU grace period: 55 us a
-        # join against 35 us, and stalls of several ms). v2 only has `cgroup.procs`.
+        # `tasks` moves just the writer; its `cgroup.procs` takes the system-wide threadgroup rwsem for writing:
+        # every fork and exit on the machine waits behind each join, and an idle rwsem first waits for an RCU
+        # grace period (stalls of 4-15 ms; benchmarks/sandbox_cgroup_join.py). v2 only has `cgroup.procs`.
         self.join_file = "cgroup.procs" if version == 2 else "tasks"
         self.limits: dict[int, int] = {}  # uid -> limit last written by `prepare` (fork server)
 
