@@ -36,6 +36,11 @@ class MemoryCgroup:
         self.limit_file = "memory.max" if version == 2 else "memory.limit_in_bytes"
         self.swap_file = "memory.swap.max" if version == 2 else "memory.memsw.limit_in_bytes"
         self.events_file = "memory.events" if version == 2 else "memory.oom_control"
+        # A run joins while it is a fresh fork (one thread), so moving that thread moves the whole process. v1's
+        # `tasks` moves just the writer; its `cgroup.procs` takes the system-wide threadgroup rwsem for writing:
+        # every fork and exit on the machine waits behind each join, and an idle rwsem first waits for an RCU
+        # grace period (stalls of 4-15 ms; benchmarks/sandbox_cgroup_join.py). v2 only has `cgroup.procs`.
+        self.join_file = "cgroup.procs" if version == 2 else "tasks"
         self.limits: dict[int, int] = {}  # uid -> limit last written by `prepare` (fork server)
 
     # ----------------------------------------------------------------------------- supervisor side
@@ -113,7 +118,7 @@ class MemoryCgroup:
 
     def join(self, uid: int) -> None:
         """In the forked run, still root: move into its cgroup (prepared by the fork server)."""
-        procs = os.open(f"run-{uid}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        procs = os.open(f"run-{uid}/{self.join_file}", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.fd)
         try:
             os.write(procs, b"0")
         finally:

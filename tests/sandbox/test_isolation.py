@@ -295,3 +295,27 @@ def test_extra_read_only_paths(tmp_path: Path) -> None:
         assert box.run(code).output == "6\n"
         assert box.run(f"open({str(data / 'new.txt')!r}, 'w')").status == "error"
     assert not (data / "new.txt").exists()
+
+
+def test_a_run_and_its_children_sit_in_the_runs_own_memory_cgroup(sb: Sandbox) -> None:
+    # The run joins its cgroup while it is a one-thread fork (cgroup v1: through `tasks`, see memcg.join): the
+    # process and everything it starts must be inside, or its memory would count against nobody's limit.
+    if "memory_cgroup" not in sb.layers:
+        pytest.skip("no memory cgroup on this kernel (see the DEGRADED warning)")
+    code = (
+        "import os, subprocess\n"
+        "def memory_cgroup(text):\n"
+        "    lines = [l.split(':', 2) for l in text.splitlines()]\n"
+        "    return [p for _, c, p in lines if 'memory' in c.split(',')] or [p for h, c, p in lines if h == '0']\n"
+        "mine = memory_cgroup(open('/proc/self/cgroup').read())[0]\n"
+        "child = subprocess.run(['cat', '/proc/self/cgroup'], capture_output=True, text=True).stdout\n"
+        "print(os.getuid(), mine, memory_cgroup(child) == [mine])\n"
+    )
+    seen = set()
+    for _ in range(3):
+        r = sb.run(code)
+        uid, path, child_inside = r.output.split()
+        assert path.endswith(f"/run-{uid}") and f"/retool-sandbox-{sb.info['supervisor_pid']}/" in path, r
+        assert child_inside == "True", r
+        seen.add(path)
+    assert len(seen) == 3  # a fresh uid, and so a fresh cgroup, for every run
