@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 
 from typer.testing import CliRunner
 
@@ -18,7 +19,7 @@ def test_ui_starts_dagster_dev_on_the_project_instance(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME")
     launched = []
 
-    def fake_execv(path, args):  # the process would become dagster dev here
+    def fake_execv(path, args):  # the process would become dagster dev (through retool_data.cli.dagster_dev) here
         launched.append((path, args, os.environ["DAGSTER_HOME"]))
         raise SystemExit(0)
 
@@ -26,8 +27,8 @@ def test_ui_starts_dagster_dev_on_the_project_instance(tmp_path, monkeypatch):
     result = runner.invoke(app, ["ui", "--port", "3456"])
     assert result.exit_code == 0, result.output
     ((path, args, home),) = launched
-    assert os.path.basename(path) == "dagster" and args[0] == path
-    assert args[1:] == ["dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", "3456"]
+    assert path == sys.executable and args[:3] == [path, "-m", "retool_data.cli.dagster_dev"]
+    assert args[3:] == ["dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", "3456"]
     assert home == str(tmp_path / ".dagster_home")
     assert (tmp_path / ".dagster_home" / "dagster.yaml").read_bytes() == (
         REPO_ROOT / "dagster.yaml"

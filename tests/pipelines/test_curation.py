@@ -54,7 +54,7 @@ def _exported(curated) -> pl.DataFrame:
 def test_the_export_folder_holds_the_dataset_the_card_and_the_rl_rows(curated):
     sft = _exported(curated)
     assert 30 <= sft.height <= 58
-    assert sft["messages"].list.len().unique().to_list() == [3]  # system, user, assistant
+    assert sft["messages"].list.len().unique().to_list() == [2]  # user (templates.build_prompt_messages), assistant
     verl = pl.read_parquet(curated.export_dir / "verl" / "train.parquet")
     assert verl.height == sft.height
     card = (curated.export_dir / "README.md").read_text()

@@ -33,23 +33,28 @@ print(json.dumps(out))
 """
 
 
-def _as_nobody(command: list[str], scratch: Path) -> list[str]:
-    """`command` as uid/gid 65534 in a private mount namespace where the home directory is traversable.
+def _closed_ancestor(path: Path) -> Path | None:
+    """The outermost folder above ``path`` that other users cannot enter (mode without o+x), if any."""
+    return next((p for p in reversed(path.parents) if p != Path("/") and not p.stat().st_mode & 0o001), None)
 
-    The interpreter (pyenv), a venv or the checkout may live under /root (mode 700), which another user cannot
-    enter. Inside the namespace a tmpfs covers the home directory and only those trees are bound back on it; the
-    host is unchanged.
+
+def _as_nobody(command: list[str], scratch: Path) -> list[str]:
+    """`command` as uid/gid 65534 in a private mount namespace where the folders it needs are traversable.
+
+    The interpreter (pyenv), a venv or the checkout may live under a folder another user cannot enter (e.g. /root,
+    mode 700, whatever $HOME says). Inside the namespace a tmpfs covers each such folder and only those trees are
+    bound back on it; the host is unchanged.
     """
-    home = Path.home().resolve()
-    needed = {Path(os.path.realpath(sys.executable)).parents[2], Path(sys.prefix).resolve(), ROOT}
-    under_home = sorted(p for p in needed if home in p.parents)
+    needed = {Path(os.path.realpath(sys.executable)).parents[2], Path(sys.prefix).resolve(), ROOT.resolve()}
+    closed = {tree: _closed_ancestor(tree) for tree in needed}
+    hidden = sorted({c for c in closed.values() if c is not None})
+    kept = sorted(tree for tree, c in closed.items() if c is not None)
     setup = []
-    for i, tree in enumerate(under_home):  # set aside before the tmpfs hides them
+    for i, tree in enumerate(kept):  # set aside before the tmpfs hides them
         (scratch / f"keep{i}").mkdir()
         setup.append(f"mount --bind {shlex.quote(str(tree))} {scratch / f'keep{i}'}")
-    if under_home:
-        setup.append(f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(str(home))}")
-    for i, tree in enumerate(under_home):
+    setup += [f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(str(c))}" for c in hidden]
+    for i, tree in enumerate(kept):
         setup += [f"mkdir -p {shlex.quote(str(tree))}", f"mount --bind {scratch / f'keep{i}'} {shlex.quote(str(tree))}"]
     run = f"exec setpriv --reuid {NOBODY} --regid {NOBODY} --clear-groups {shlex.join(command)}"
     return ["unshare", "--mount", "sh", "-ec", "; ".join([*setup, run])]

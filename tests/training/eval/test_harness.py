@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.retool_data.llm.fake_openai import FakeOpenAIServer, Reply
@@ -125,11 +126,14 @@ def test_scripted_eval_runs_the_interpreter_loop_and_scores_by_hand(tmp_path, to
 
 
 def cli_command(cfg: EvalConfig) -> list[str]:
-    args = [sys.executable, "-m", "retool_data", "eval", "run"]
+    """`retool-data eval run` of ``cfg``: a recipe holding the benchmarks, the rest as command-line overrides."""
+    recipe = Path(cfg.output_dir).parent / "eval_recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"benchmarks": list(cfg.benchmarks)}))
+    args = [sys.executable, "-m", "retool_data", "eval", "run", "--config", str(recipe)]
     for key in ("output_dir", "model", "tokenizer", "backend", "endpoint", "num_samples", "max_completion_tokens",
                 "batch_size", "sandbox_workers"):  # fmt: skip
         args += [f"--{key}", str(getattr(cfg, key))]
-    return [*args, "--benchmarks", *cfg.benchmarks]
+    return args
 
 
 def test_a_killed_eval_resumes_without_regenerating_a_sample(tmp_path, tokenizer_dir):
