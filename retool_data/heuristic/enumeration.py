@@ -17,12 +17,11 @@ from fractions import Fraction
 from typing import Any
 
 from retool_data.heuristic.chains import parse_or_none
+from retool_data.heuristic.check_kit import ASKS_VALUE, FinalCheck, answer_int, make_check, plain
 from retool_data.heuristic.codegen import to_python
-from retool_data.heuristic.final_check import FinalCheck
 from retool_data.heuristic.latex_math import MathParseError, Node, variables
 from retool_data.heuristic.latex_values import to_number
 from retool_data.heuristic.mathspans import math_spans
-from retool_data.heuristic.problem_checks import ASKS_VALUE, answer_int, make_check, plain
 
 SEARCH = 1000  # brute force over -SEARCH..SEARCH; a solution within MARGIN of an end means the set may go on
 MARGIN = 100

@@ -16,17 +16,18 @@ The lead-in, the block and a one-line conclusion go after the reasoning, before 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from retool_data.heuristic.assignments import assignments, top_level_split
 from retool_data.heuristic.chains import RELATION_RE, normalize_line, numeric, parse_or_none
+from retool_data.heuristic.check_kit import FinalCheck
 from retool_data.heuristic.code_profile import code_profile
 from retool_data.heuristic.codegen import to_python
 from retool_data.heuristic.equations import _satisfies
 from retool_data.heuristic.latex_math import MathParseError, Node, operator_count, variables
 from retool_data.heuristic.latex_values import to_number, to_sympy
 from retool_data.heuristic.mathspans import math_spans
+from retool_data.heuristic.problem_checks import problem_check
 
 _ASKS_VALUE = re.compile(
     r"\b(?:compute|evaluate|calculate|simplify|find|what is|what's|express|determine|value of)\b", re.I
@@ -34,13 +35,6 @@ _ASKS_VALUE = re.compile(
 _PM = re.compile(r"\\pm|±")
 
 
-@dataclass(frozen=True)
-class FinalCheck:
-    kind: str  # substitute | evaluate | point
-    lead_in: str
-    code: str
-    expected: Any  # residuals (substitute: zeros) or the value (evaluate), as sympy values
-    conclusion: str
 
 
 def answer_values(answer: str) -> list[Node] | None:
@@ -84,7 +78,6 @@ def final_check(problem: str, answer: str, text: str = "") -> FinalCheck | None:
     ):  # \[x^4 + 5x^3 - 14 = 0.\]: the sentence's period read off (a last resort: the
         found = _substitute(spans, values, strip=True)  # point check reads better where both apply)
     if found is None:
-        from retool_data.heuristic.problem_checks import problem_check  # it builds on this module
 
         found = problem_check(problem, answer)
     return found

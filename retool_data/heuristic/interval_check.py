@@ -13,9 +13,9 @@ import re
 from typing import Any
 
 from retool_data.heuristic.chains import parse_or_none
+from retool_data.heuristic.check_kit import FinalCheck
 from retool_data.heuristic.codegen import to_python
 from retool_data.heuristic.enumeration import NotARelation, relation_chain
-from retool_data.heuristic.final_check import FinalCheck
 from retool_data.heuristic.latex_math import MathParseError, variables
 from retool_data.heuristic.latex_values import to_sympy
 from retool_data.heuristic.mathspans import math_spans

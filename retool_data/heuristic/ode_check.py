@@ -14,11 +14,10 @@ import re
 from typing import Any
 
 from retool_data.heuristic.chains import RELATION_RE, parse_or_none
-from retool_data.heuristic.final_check import FinalCheck
+from retool_data.heuristic.check_kit import FinalCheck, vanishes
 from retool_data.heuristic.latex_math import MathParseError, Node, variables
 from retool_data.heuristic.latex_values import to_sympy
 from retool_data.heuristic.mathspans import math_spans
-from retool_data.heuristic.problem_checks import vanishes
 
 SECOND, FIRST = (
     "Q",

@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 
 from retool_data.heuristic.chains import parse_or_none
-from retool_data.heuristic.final_check import FinalCheck
+from retool_data.heuristic.check_kit import FinalCheck, answer_int, make_check, plain
 from retool_data.heuristic.latex_math import MathParseError, operator_count, variables
 from retool_data.heuristic.latex_values import to_number
-from retool_data.heuristic.problem_checks import answer_int, make_check, plain
 
 _PRIME_FACTOR = re.compile(
     r"(largest|greatest|smallest|least) prime (?:factor|divisor) of (\d+)|"

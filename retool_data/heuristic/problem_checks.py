@@ -26,47 +26,17 @@ import re
 from typing import Any
 
 from retool_data.heuristic.chains import parse_or_none
+from retool_data.heuristic.check_kit import ASKS_VALUE, FinalCheck, answer_int, make_check, plain, vanishes
 from retool_data.heuristic.code_profile import code_profile
 from retool_data.heuristic.codegen import to_python
-from retool_data.heuristic.final_check import FinalCheck
+from retool_data.heuristic.enumeration import brute_force, series
+from retool_data.heuristic.interval_check import interval_check
 from retool_data.heuristic.latex_math import MathParseError, Node, kinds, operator_count, variables
 from retool_data.heuristic.latex_values import to_number, to_sympy
 from retool_data.heuristic.mathspans import math_spans
-
-ASKS_VALUE = re.compile(r"\b(?:compute|evaluate|calculate|find|what is|sum|value)\b", re.I)
-
-
-def vanishes(expr: Any) -> bool:
-    """Zero at three sample points (exact rationals in, a tolerance out): the in-process test before a block is
-    written; the block's own ``simplify`` in the sandbox is the proof, and a block that does not print 0 is dropped."""
-    import sympy
-
-    names = sorted(getattr(expr, "free_symbols", set()), key=str)
-    try:
-        for k in range(3):
-            at = {s: sympy.Rational(7 + 3 * i + 5 * k, 11 + 2 * k) for i, s in enumerate(names)}
-            if abs(complex(sympy.N(expr.subs(at), 30))) > 1e-12:
-                return False
-    except (TypeError, ValueError, ZeroDivisionError, AttributeError):
-        return False
-    return True
-
-
-def make_check(kind: str, lead_in: str, lines: list[str], expected: list[Any], conclusion: str) -> FinalCheck:
-    return FinalCheck(kind, lead_in, "\n".join(lines), expected, conclusion)
-
-
-def plain(problem: str) -> str:
-    """The problem with math delimiters and thousands separators removed, for the phrase patterns."""
-    text = re.sub(r"\\[()\[\]]|\$", " ", problem)
-    text = re.sub(r"(?<=\d)(?:\{,\}|,\\!|,)(?=\d{3}(?!\d))", "", text)
-    return re.sub(r"\s+", " ", text)
-
-
-def answer_int(answer: str) -> int | None:
-    text = re.sub(r"(?<=\d)(?:\{,\}|,\\!\s*|,)(?=\d{3})", "", answer.strip().strip("$").strip())
-    return int(text) if re.fullmatch(r"-?\d+", text) else None
-
+from retool_data.heuristic.ode_check import ode_check
+from retool_data.heuristic.prime_checks import prime_checks
+from retool_data.heuristic.system_check import system_check
 
 # ------------------------------------------------------------------------------------------ number theory
 
@@ -344,11 +314,6 @@ def _close(a: Any, b: Any) -> bool:
 
 def problem_check(problem: str, answer: str) -> FinalCheck | None:
     """The first check the problem statement allows for this answer, or None."""
-    from retool_data.heuristic.enumeration import brute_force, series  # they build on this module's helpers
-    from retool_data.heuristic.interval_check import interval_check
-    from retool_data.heuristic.ode_check import ode_check
-    from retool_data.heuristic.prime_checks import prime_checks
-    from retool_data.heuristic.system_check import system_check
 
     readers = (
         number_theory, prime_checks, brute_force, simplification, series, function_value, ode_check, system_check,
