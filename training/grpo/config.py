@@ -18,7 +18,7 @@ from typing import Any
 
 from trl import GRPOConfig
 
-from training.models.checkpoints import resolve_resume
+from training.models.checkpoints import recipe_dict, resolve_resume
 from training.models.lora import LoraArguments
 from training.rollout.rewards import REWARD_FUNCS
 
@@ -186,14 +186,7 @@ class GRPORunConfig(GRPOConfig, LoraArguments):
 
     def to_recipe_dict(self) -> dict[str, Any]:
         """Every field as a YAML mapping `--config` reads back (tokens unmasked except secrets like hub_token)."""
-        out = self.to_dict()
-        for key in [k for k in out if k.endswith("_token")]:
-            value = getattr(self, key, None)
-            if key == "hub_token" or value is None:
-                del out[key]
-            else:
-                out[key] = value
-        return out
+        return recipe_dict(self)
 
     def resolve_resume(self) -> str | None:
         """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""

@@ -7,6 +7,7 @@ The newest ``checkpoint-*`` is found by transformers' `get_last_checkpoint`; thi
 from __future__ import annotations
 
 import os
+from typing import Any
 
 RESUME_AUTO = "auto"  # resume from the newest checkpoint in output_dir if there is one, else start fresh
 RESUME_LAST = ("last", "latest", "true")  # resume from the newest checkpoint in output_dir; error if none
@@ -33,3 +34,16 @@ def resolve_resume(value: str | bool | None, output_dir: str) -> str | None:
             f"resume_from_checkpoint={value!r} is not a checkpoint directory; set 'auto' or a path."
         )
     return str(value)
+
+
+def recipe_dict(args: Any) -> dict[str, Any]:
+    """Every field of a `TrainingArguments` subclass as a YAML mapping its `--config` reads back: `to_dict` masks
+    all ``*_token`` fields, so the real ones (eos/pad tokens) are restored and secrets like ``hub_token`` left out."""
+    out = args.to_dict()
+    for key in [k for k in out if k.endswith("_token")]:
+        value = getattr(args, key, None)
+        if key == "hub_token" or value is None:
+            del out[key]
+        else:
+            out[key] = value
+    return out

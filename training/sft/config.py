@@ -16,7 +16,7 @@ from typing import Any
 
 from trl import SFTConfig
 
-from training.models.checkpoints import resolve_resume
+from training.models.checkpoints import recipe_dict, resolve_resume
 from training.models.lora import LoraArguments
 from training.sft.curriculum import CURRICULA
 
@@ -159,14 +159,7 @@ class SFTRunConfig(SFTConfig, LoraArguments):
     def to_recipe_dict(self) -> dict[str, Any]:
         """Every field, as a YAML mapping that `--config` reads back (TrainingArguments.to_dict masks all
         ``*_token`` fields; the real eos/pad tokens are restored and secrets like ``hub_token`` left out)."""
-        out = self.to_dict()
-        for key in [k for k in out if k.endswith("_token")]:
-            value = getattr(self, key, None)
-            if key == "hub_token" or value is None:
-                del out[key]
-            else:
-                out[key] = value
-        return out
+        return recipe_dict(self)
 
     def resolve_resume(self) -> str | None:
         """The checkpoint to resume from, per `resume_from_checkpoint` ('auto', 'last', a path, or unset)."""
